@@ -1,0 +1,57 @@
+// @ts-check
+import tseslint from 'typescript-eslint';
+import importX from 'eslint-plugin-import-x';
+
+/** Import direction: apps → front/engine → queue/storage/runners → core → proto. */
+const layers = [
+  { target: './libs/proto', from: ['./libs/config', './libs/core', './libs/storage', './libs/queue', './libs/runners', './libs/engine', './libs/front', './apps'] },
+  { target: './libs/config', from: ['./libs/core', './libs/storage', './libs/queue', './libs/runners', './libs/engine', './libs/front', './apps'] },
+  { target: './libs/core', from: ['./libs/config', './libs/storage', './libs/queue', './libs/runners', './libs/engine', './libs/front', './apps'] },
+  { target: './libs/storage', from: ['./libs/queue', './libs/runners', './libs/engine', './libs/front', './apps'] },
+  { target: './libs/queue', from: ['./libs/storage', './libs/runners', './libs/engine', './libs/front', './apps'] },
+  { target: './libs/runners', from: ['./libs/storage', './libs/queue', './libs/engine', './libs/front', './apps'] },
+  { target: './libs/engine', from: ['./libs/front', './apps'] },
+  { target: './libs/front', from: ['./libs/engine', './apps'] },
+];
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'libs/proto/src/gen/**', 'coverage/**', 'test-results/**', 'bench/results/**'] },
+  {
+    files: ['**/*.ts'],
+    extends: [tseslint.configs.recommendedTypeChecked],
+    plugins: { 'import-x': importX },
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    settings: { 'import-x/resolver': { node: { extensions: ['.ts', '.js'] } } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'separate-type-imports' }],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/require-await': 'off',
+      '@typescript-eslint/no-unnecessary-type-assertion': 'off',
+      'import-x/no-cycle': ['error', { maxDepth: 10 }],
+      'import-x/no-restricted-paths': ['error', { zones: layers }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(\\.\\./)+(libs/)?(proto|config|core|storage|queue|runners|engine|front)/src/(?!index\\.js$).+',
+              message: 'Import another lib through its src/index.js, not its internals.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['**/*.test.ts', 'test/**/*.ts', 'bench/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-non-null-assertion': 'off',
+      '@typescript-eslint/no-unsafe-assignment': 'off',
+      '@typescript-eslint/no-unsafe-member-access': 'off',
+      'no-restricted-imports': 'off',
+    },
+  },
+);

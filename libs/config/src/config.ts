@@ -1,0 +1,327 @@
+/**
+ * The one reader of process.env and .env: parses them into a typed, validated, immutable {@link Config}.
+ * Every other module receives the Config (or the part it needs) from an app's main.ts.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { parseEnv } from 'node:util';
+
+export type StorageMode = 'Standalone' | 'Scalable';
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+/** The channel jobs go to when their worker names none. */
+export const DEFAULT_CHANNEL = '__default_job_channel__';
+
+export interface ChannelConfig {
+  readonly name: string;
+  /** jobs of this channel run at once in one worker process */
+  readonly concurrency: number;
+}
+
+export interface Config {
+  /** STORAGE_TYPE. @default 'Standalone' */
+  readonly storageType: StorageMode;
+  /** STORAGE_RESTORE_AT_STARTUP (alias STORAGE_REFLESH_FROM_RDB). @default false */
+  readonly restoreAtStartup: boolean;
+  readonly grpc: {
+    /** GRPC_ADDR host part. @default '0.0.0.0' */
+    readonly host: string;
+    /** GRPC_ADDR port part; 0 picks a free port. @default 9000 */
+    readonly port: number;
+    /** USE_GRPC_WEB. @default false */
+    readonly useGrpcWeb: boolean;
+    /** AUTH_TOKEN: when set, every call needs metadata `jobworkerp-auth: <token>`. */
+    readonly authToken: string | undefined;
+    /** GRPC_MAX_MESSAGE_BYTES: the largest request or response message. @default 64 MiB */
+    readonly maxMessageBytes: number;
+  };
+  readonly worker: {
+    /** WORKER_DEFAULT_CONCURRENCY: concurrency of the default channel. @default number of CPUs */
+    readonly defaultConcurrency: number;
+    /** WORKER_CHANNELS + WORKER_CHANNEL_CONCURRENCIES, plus the default channel (always first). */
+    readonly channels: readonly ChannelConfig[];
+    /** SHUTDOWN_GRACE_PERIOD_MS: how long running jobs may finish after SIGTERM. @default 10000 */
+    readonly shutdownGraceMs: number;
+    /** COMMAND_MAX_OUTPUT_BYTES: stdout/stderr kept per COMMAND job. @default 1 MiB */
+    readonly commandMaxOutputBytes: number;
+    /** RESPONSE_MAX_BYTES: response body kept per HTTP/gRPC/Docker job. @default 8 MiB */
+    readonly responseMaxBytes: number;
+  };
+  readonly queue: {
+    /** JOB_QUEUE_EXPIRE_JOB_RESULT_SECONDS, in ms. @default 86400 s */
+    readonly expireJobResultMs: number;
+    /** JOB_QUEUE_FETCH_INTERVAL: how often (and how far ahead) the RDB is polled for due jobs, ms. @default 1000 */
+    readonly fetchIntervalMs: number;
+    /** JOB_QUEUE_MAX_PENDING: jobs held per in-memory channel before Enqueue answers UNAVAILABLE. @default 100000 */
+    readonly maxPendingPerChannel: number;
+    /** JOB_LEASE_MS: how long a claimed job is held before another worker may take it. @default 30000 */
+    readonly leaseMs: number;
+  };
+  readonly storage: {
+    /** SQLITE_URL (sqlite://path or a path). @default ./data/jobworkerp.sqlite3 */
+    readonly sqlitePath: string;
+    /** DATABASE_URL, or built from MYSQL_HOST, MYSQL_PORT, MYSQL_USER, MYSQL_PASSWORD, MYSQL_DBNAME. */
+    readonly mysql: MysqlConfig;
+  };
+  readonly redis: {
+    /** REDIS_URL. @default redis://127.0.0.1:6379 */
+    readonly url: string;
+    /** REDIS_USERNAME */
+    readonly username: string | undefined;
+    /** REDIS_PASSWORD */
+    readonly password: string | undefined;
+    /** REDIS_CLUSTER: treat REDIS_URL (comma list of nodes) as a Redis Cluster. @default false */
+    readonly cluster: boolean;
+    /** REDIS_KEY_PREFIX: namespace for every key. @default 'jw' */
+    readonly keyPrefix: string;
+  };
+  readonly runners: {
+    /** PLUGINS_RUNNER_DIR: comma list of folders with plugin modules. @default [] */
+    readonly pluginDirs: readonly string[];
+    /** DOCKER_GID: group id added to containers. */
+    readonly dockerGid: number | undefined;
+    /** DOCKER_SOCKET_PATH. @default /var/run/docker.sock */
+    readonly dockerSocketPath: string;
+    /** SLACK_API_BASE_URL. @default https://slack.com/api */
+    readonly slackApiBaseUrl: string;
+  };
+  readonly log: {
+    /** LOG_LEVEL. @default 'info' */
+    readonly level: LogLevel;
+    /** LOG_FILE_DIR: when set, logs also go to a file in this folder. */
+    readonly fileDir: string | undefined;
+    /** LOG_USE_JSON. @default true */
+    readonly json: boolean;
+    /** LOG_USE_STDOUT. @default true */
+    readonly stdout: boolean;
+  };
+}
+
+export interface MysqlConfig {
+  readonly host: string;
+  readonly port: number;
+  readonly user: string;
+  readonly password: string | undefined;
+  readonly database: string;
+}
+
+/** Thrown when the environment is invalid; its message lists every problem, each naming its variable. */
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export interface LoadConfigOptions {
+  /** the environment; process.env when omitted */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** a dotenv file read under the environment (the environment wins); '.env' when omitted, false to skip */
+  envFile?: string | false;
+}
+
+const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/** Reads the environment (and .env) once into an immutable Config, or throws a ConfigError. */
+export function loadConfig(options: LoadConfigOptions = {}): Config {
+  const fileVars = options.envFile === false ? {} : readEnvFile(options.envFile ?? '.env');
+  const env: Record<string, string | undefined> = { ...fileVars, ...(options.env ?? process.env) };
+  const r = new Reader(env);
+
+  const storageType = r.oneOf('STORAGE_TYPE', ['Standalone', 'Scalable'] as const, 'Standalone', true);
+  const restoreAtStartup =
+    env['STORAGE_RESTORE_AT_STARTUP'] !== undefined
+      ? r.bool('STORAGE_RESTORE_AT_STARTUP', false)
+      : r.bool('STORAGE_REFLESH_FROM_RDB', false);
+
+  const [host, port] = r.hostPort('GRPC_ADDR', '0.0.0.0:9000');
+  const defaultConcurrency = r.int('WORKER_DEFAULT_CONCURRENCY', availableParallelism(), 1);
+  const channels = r.channels(defaultConcurrency);
+
+  const config: Config = {
+    storageType,
+    restoreAtStartup,
+    grpc: {
+      host,
+      port,
+      useGrpcWeb: r.bool('USE_GRPC_WEB', false),
+      authToken: r.optional('AUTH_TOKEN'),
+      maxMessageBytes: r.int('GRPC_MAX_MESSAGE_BYTES', 64 * 1024 * 1024, 1024),
+    },
+    worker: {
+      defaultConcurrency,
+      channels,
+      shutdownGraceMs: r.int('SHUTDOWN_GRACE_PERIOD_MS', 10_000, 0),
+      commandMaxOutputBytes: r.int('COMMAND_MAX_OUTPUT_BYTES', 1024 * 1024, 1),
+      responseMaxBytes: r.int('RESPONSE_MAX_BYTES', 8 * 1024 * 1024, 1),
+    },
+    queue: {
+      expireJobResultMs: r.int('JOB_QUEUE_EXPIRE_JOB_RESULT_SECONDS', 86_400, 1) * 1000,
+      fetchIntervalMs: r.int('JOB_QUEUE_FETCH_INTERVAL', 1000, 10),
+      maxPendingPerChannel: r.int('JOB_QUEUE_MAX_PENDING', 100_000, 1),
+      leaseMs: r.int('JOB_LEASE_MS', 30_000, 1000),
+    },
+    storage: {
+      sqlitePath: r.sqlitePath(),
+      mysql: r.mysql(),
+    },
+    redis: {
+      url: r.string('REDIS_URL', 'redis://127.0.0.1:6379'),
+      username: r.optional('REDIS_USERNAME'),
+      password: r.optional('REDIS_PASSWORD'),
+      cluster: r.bool('REDIS_CLUSTER', false),
+      keyPrefix: r.string('REDIS_KEY_PREFIX', 'jw'),
+    },
+    runners: {
+      pluginDirs: r.list('PLUGINS_RUNNER_DIR'),
+      dockerGid: r.optionalInt('DOCKER_GID'),
+      dockerSocketPath: r.string('DOCKER_SOCKET_PATH', '/var/run/docker.sock'),
+      slackApiBaseUrl: r.string('SLACK_API_BASE_URL', 'https://slack.com/api').replace(/\/+$/, ''),
+    },
+    log: {
+      level: r.oneOf('LOG_LEVEL', LOG_LEVELS, 'info', false),
+      fileDir: r.optional('LOG_FILE_DIR'),
+      json: r.bool('LOG_USE_JSON', true),
+      stdout: r.bool('LOG_USE_STDOUT', true),
+    },
+  };
+  if (r.problems.length > 0) throw new ConfigError(r.problems);
+  return deepFreeze(config);
+}
+
+function readEnvFile(path: string): Record<string, string> {
+  if (!existsSync(path)) return {};
+  return parseEnv(readFileSync(path, 'utf8')) as Record<string, string>;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/** Collects every problem instead of stopping at the first, so one start shows them all. */
+class Reader {
+  readonly problems: string[] = [];
+
+  constructor(private readonly env: Record<string, string | undefined>) {}
+
+  optional(name: string): string | undefined {
+    const v = this.env[name]?.trim();
+    return v === undefined || v === '' ? undefined : v;
+  }
+
+  string(name: string, fallback: string): string {
+    return this.optional(name) ?? fallback;
+  }
+
+  list(name: string): string[] {
+    const v = this.optional(name);
+    return v === undefined ? [] : v.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  }
+
+  bool(name: string, fallback: boolean): boolean {
+    const v = this.optional(name)?.toLowerCase();
+    if (v === undefined) return fallback;
+    if (['true', '1', 'yes', 'on'].includes(v)) return true;
+    if (['false', '0', 'no', 'off'].includes(v)) return false;
+    this.problems.push(`${name}=${this.env[name]} is not a boolean; use true or false`);
+    return fallback;
+  }
+
+  int(name: string, fallback: number, min: number): number {
+    const v = this.optional(name);
+    if (v === undefined) return fallback;
+    return this.parseInt(name, v, min) ?? fallback;
+  }
+
+  optionalInt(name: string): number | undefined {
+    const v = this.optional(name);
+    return v === undefined ? undefined : this.parseInt(name, v, 0);
+  }
+
+  oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T, caseInsensitive: boolean): T {
+    const v = this.optional(name);
+    if (v === undefined) return fallback;
+    const hit = allowed.find((a) => (caseInsensitive ? a.toLowerCase() === v.toLowerCase() : a === v));
+    if (hit === undefined) this.problems.push(`${name}=${v} is not one of ${allowed.join(', ')}`);
+    return hit ?? fallback;
+  }
+
+  hostPort(name: string, fallback: string): [string, number] {
+    const v = this.string(name, fallback);
+    const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(v);
+    const port = m?.[3] === undefined ? NaN : Number(m[3]);
+    if (m === null || !Number.isInteger(port) || port > 65535) {
+      this.problems.push(`${name}=${v} must be host:port, e.g. 0.0.0.0:9000`);
+      return ['0.0.0.0', 9000];
+    }
+    return [m[1] ?? (m[2] === '' || m[2] === undefined ? '0.0.0.0' : m[2]), port];
+  }
+
+  channels(defaultConcurrency: number): ChannelConfig[] {
+    const names = this.list('WORKER_CHANNELS');
+    const concurrencies = this.list('WORKER_CHANNEL_CONCURRENCIES');
+    if (concurrencies.length > names.length) {
+      this.problems.push(
+        `WORKER_CHANNEL_CONCURRENCIES has ${concurrencies.length} values for ${names.length} WORKER_CHANNELS; ` +
+          'give one concurrency per channel, in the same order',
+      );
+    }
+    const out: ChannelConfig[] = [{ name: DEFAULT_CHANNEL, concurrency: defaultConcurrency }];
+    names.forEach((name, i) => {
+      const raw = concurrencies[i];
+      const concurrency =
+        raw === undefined ? defaultConcurrency : (this.parseInt('WORKER_CHANNEL_CONCURRENCIES', raw, 1) ?? 1);
+      if (out.some((c) => c.name === name)) {
+        this.problems.push(`WORKER_CHANNELS lists the channel "${name}" twice`);
+        return;
+      }
+      out.push({ name, concurrency });
+    });
+    return out;
+  }
+
+  sqlitePath(): string {
+    const v = this.optional('SQLITE_URL') ?? this.optional('SQLITE_PATH') ?? './data/jobworkerp.sqlite3';
+    return v.replace(/^sqlite:(\/\/)?/, '').replace(/\?.*$/, '');
+  }
+
+  mysql(): MysqlConfig {
+    const url = this.optional('DATABASE_URL') ?? this.optional('MYSQL_URL');
+    if (url !== undefined) {
+      try {
+        const u = new URL(url);
+        if (u.protocol !== 'mysql:' && u.protocol !== 'mariadb:') throw new Error('scheme');
+        return {
+          host: u.hostname || '127.0.0.1',
+          port: u.port === '' ? 3306 : Number(u.port),
+          user: decodeURIComponent(u.username) || 'root',
+          password: u.password === '' ? undefined : decodeURIComponent(u.password),
+          database: u.pathname.replace(/^\//, '') || 'jobworkerp',
+        };
+      } catch {
+        // the URL may hold a password: never echo it
+        this.problems.push('DATABASE_URL must look like mysql://user:password@host:3306/database');
+      }
+    }
+    return {
+      host: this.string('MYSQL_HOST', '127.0.0.1'),
+      port: this.int('MYSQL_PORT', 3306, 1),
+      user: this.string('MYSQL_USER', 'root'),
+      password: this.optional('MYSQL_PASSWORD'),
+      database: this.string('MYSQL_DBNAME', 'jobworkerp'),
+    };
+  }
+
+  private parseInt(name: string, raw: string, min: number): number | undefined {
+    const n = Number(raw);
+    if (!Number.isSafeInteger(n) || n < min) {
+      this.problems.push(`${name}=${raw} must be a whole number >= ${min}`);
+      return undefined;
+    }
+    return n;
+  }
+}

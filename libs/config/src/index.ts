@@ -1,0 +1,2 @@
+export { ConfigError, DEFAULT_CHANNEL, loadConfig } from './config.js';
+export type { ChannelConfig, Config, LoadConfigOptions, LogLevel, MysqlConfig, StorageMode } from './config.js';

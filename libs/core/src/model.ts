@@ -1,0 +1,127 @@
+/**
+ * Domain model of jobworkerp.
+ *
+ * Glossary
+ * - runner: a kind of work (COMMAND, HTTP_REQUEST, ..., or a plugin). It publishes three schemas as proto source
+ *   text: its settings, a job's args and a result item; by convention the first message in each text is used.
+ * - worker: a named, configured use of a runner: its settings (protobuf bytes of the runner's settings message),
+ *   retry policy, channel, queue type, response type, result storage flags, periodic interval, next workers.
+ * - job: one request to a worker with args (protobuf bytes of the runner's args message), a priority, a timeout and
+ *   a time to run after. A job keeps its id across retries and periodic runs.
+ * - job result: the outcome of one run of a job. A job has a final result once it will not run again.
+ * - channel: a named lane of work with a concurrency limit per worker process; each worker belongs to one.
+ * - lease: how long a claimed job belongs to one worker process before another may take it over.
+ *
+ * Times are epoch milliseconds and durations milliseconds, everywhere. Ids are positive integers below 2^53.
+ */
+import {
+  Priority,
+  QueueType,
+  ResponseType,
+  ResultStatus,
+  RetryType,
+  RunnerType,
+  JobStatus,
+} from '../../proto/src/index.js';
+
+export { JobStatus, Priority, QueueType, ResponseType, ResultStatus, RetryType, RunnerType };
+
+export interface RetryPolicy {
+  readonly type: RetryType;
+  /** ms */
+  readonly interval: number;
+  /** ms; 0 = no clamp */
+  readonly maxInterval: number;
+  /** retries after the first run; 0 = no retry */
+  readonly maxRetry: number;
+  readonly basis: number;
+}
+
+export const NO_RETRY: RetryPolicy = Object.freeze({
+  type: RetryType.NONE,
+  interval: 0,
+  maxInterval: 0,
+  maxRetry: 0,
+  basis: 2,
+});
+
+export interface Runner {
+  readonly id: number;
+  readonly name: string;
+  readonly type: RunnerType;
+  readonly settingsProto: string;
+  readonly argsProto: string;
+  readonly resultProto: string | undefined;
+}
+
+export type RunnerSpec = Omit<Runner, 'id'>;
+
+export interface WorkerSpec {
+  readonly name: string;
+  readonly runnerId: number;
+  readonly runnerSettings: Uint8Array;
+  readonly retryPolicy: RetryPolicy;
+  /** ms between periodic runs; 0 = not periodic */
+  readonly periodicInterval: number;
+  /** undefined = the default channel */
+  readonly channel: string | undefined;
+  readonly queueType: QueueType;
+  readonly responseType: ResponseType;
+  readonly storeSuccess: boolean;
+  readonly storeFailure: boolean;
+  readonly nextWorkers: readonly number[];
+  readonly useStatic: boolean;
+}
+
+export interface Worker extends WorkerSpec {
+  readonly id: number;
+}
+
+export interface Job {
+  readonly id: number;
+  readonly workerId: number;
+  readonly args: Uint8Array;
+  readonly uniqKey: string | undefined;
+  readonly enqueueTime: number;
+  /** set while a worker holds the job (RDB-backed jobs) */
+  readonly grabbedUntilTime: number | undefined;
+  /** 0 = as soon as possible */
+  readonly runAfterTime: number;
+  readonly retried: number;
+  readonly priority: Priority;
+  /** ms; 0 = no timeout */
+  readonly timeout: number;
+}
+
+export interface JobResult {
+  readonly id: number;
+  readonly jobId: number;
+  readonly workerId: number;
+  readonly workerName: string;
+  readonly args: Uint8Array;
+  readonly uniqKey: string | undefined;
+  readonly status: ResultStatus;
+  readonly output: readonly Uint8Array[];
+  readonly retried: number;
+  readonly maxRetry: number;
+  readonly priority: Priority;
+  readonly timeout: number;
+  readonly enqueueTime: number;
+  readonly runAfterTime: number;
+  readonly startTime: number;
+  readonly endTime: number;
+  readonly responseType: ResponseType;
+  readonly storeSuccess: boolean;
+  readonly storeFailure: boolean;
+}
+
+/** Paging of list queries. */
+export interface Page {
+  readonly limit?: number | undefined;
+  readonly offset?: number | undefined;
+}
+
+/** A result status after which the job will not run again (for this attempt series). */
+export function isFinalStatus(status: ResultStatus): boolean {
+  return status !== ResultStatus.ERROR_AND_RETRY;
+}

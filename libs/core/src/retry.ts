@@ -1,0 +1,50 @@
+import type { RetryPolicy } from './model.js';
+import { RetryType } from './model.js';
+
+/**
+ * Whether a job that failed with ERROR_AND_RETRY after `retried` earlier retries runs again.
+ * max_retry 0 means no retry; RetryType NONE never retries.
+ */
+export function shouldRetry(policy: RetryPolicy, retried: number): boolean {
+  return policy.type !== RetryType.NONE && policy.maxRetry > 0 && retried < policy.maxRetry;
+}
+
+/**
+ * Delay in ms before retry number `retried + 1`:
+ * CONSTANT interval, LINEAR interval*(retried+1), EXPONENTIAL interval*basis^retried,
+ * clamped to max_interval when that is > 0.
+ */
+export function retryDelayMs(policy: RetryPolicy, retried: number): number {
+  let delay: number;
+  switch (policy.type) {
+    case RetryType.CONSTANT:
+      delay = policy.interval;
+      break;
+    case RetryType.LINEAR:
+      delay = policy.interval * (retried + 1);
+      break;
+    case RetryType.EXPONENTIAL:
+      delay = policy.interval * Math.pow(policy.basis, retried);
+      break;
+    default:
+      delay = 0;
+  }
+  if (!Number.isFinite(delay)) delay = Number.MAX_SAFE_INTEGER;
+  if (policy.maxInterval > 0) delay = Math.min(delay, policy.maxInterval);
+  return Math.max(0, Math.round(delay));
+}
+
+/**
+ * The next periodic run after a run that was due at `previousRunAfter` (or started at `startTime` when that is 0):
+ * previous + interval, advanced to the next future multiple of the interval when ticks were missed (missed ticks are
+ * skipped, not replayed).
+ */
+export function nextPeriodicRunTime(previousRunAfter: number, startTime: number, intervalMs: number, now: number): number {
+  const base = previousRunAfter > 0 ? previousRunAfter : startTime;
+  let next = base + intervalMs;
+  if (next <= now) {
+    const missed = Math.floor((now - base) / intervalMs);
+    next = base + (missed + 1) * intervalMs;
+  }
+  return next;
+}

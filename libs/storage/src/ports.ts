@@ -1,0 +1,114 @@
+/**
+ * The storage ports: repositories over the relational database (SQLite in Standalone, MySQL/MariaDB in Scalable).
+ * They expose domain types only: no kysely, driver or transaction types leak out.
+ * Every method that writes a unique column throws AlreadyExistsError on a clash; a database that cannot be reached
+ * surfaces as UnavailableError.
+ */
+import type { Job, JobResult, Page, Runner, RunnerSpec, Worker, WorkerSpec } from '../../core/src/index.js';
+
+export interface RunnerRepository {
+  /** Inserts or replaces runners with fixed ids (the built-in runners). */
+  upsertWithIds(runners: readonly Runner[]): Promise<void>;
+  /** Inserts a runner by name, or updates the schemas of the existing one (plugins); returns the stored row. */
+  upsertByName(spec: RunnerSpec, newId: () => number): Promise<Runner>;
+  find(id: number): Promise<Runner | undefined>;
+  findByName(name: string): Promise<Runner | undefined>;
+  /** ordered by id */
+  list(page?: Page): Promise<Runner[]>;
+  count(): Promise<number>;
+  delete(id: number): Promise<boolean>;
+}
+
+export interface WorkerRepository {
+  /** Assigns the id. Throws AlreadyExistsError when the name is taken. */
+  create(spec: WorkerSpec): Promise<Worker>;
+  /** Returns false when there is no such worker. Throws AlreadyExistsError when the new name is taken. */
+  update(id: number, spec: WorkerSpec): Promise<boolean>;
+  delete(id: number): Promise<boolean>;
+  find(id: number): Promise<Worker | undefined>;
+  findByName(name: string): Promise<Worker | undefined>;
+  /** ordered by id */
+  list(page?: Page): Promise<Worker[]>;
+  count(): Promise<number>;
+}
+
+export interface DueJobQuery {
+  /** jobs with 0 < run_after_time <= dueBefore */
+  readonly dueBefore: number;
+  /** and grabbed_until_time <= now (not held, or the hold expired) */
+  readonly now: number;
+  /** only jobs of these workers */
+  readonly workerIds: readonly number[];
+  readonly limit: number;
+}
+
+export interface RestorableJobQuery {
+  /** include jobs whose grab has not expired yet */
+  readonly includeGrabbed: boolean;
+  readonly now: number;
+  /** page by id: only ids greater than this */
+  readonly afterId?: number | undefined;
+  readonly limit: number;
+}
+
+export interface JobRepository {
+  /** Throws AlreadyExistsError when the id or the uniq_key is taken by a stored job. */
+  insert(job: Job): Promise<void>;
+  /** Inserts or replaces by id (retries and periodic runs keep the job id). */
+  upsert(job: Job): Promise<void>;
+  find(id: number): Promise<Job | undefined>;
+  findByUniqKey(uniqKey: string): Promise<Job | undefined>;
+  /** ordered by id */
+  list(page?: Page): Promise<Job[]>;
+  count(): Promise<number>;
+  delete(id: number): Promise<boolean>;
+  /** Due jobs ordered by run_after_time, then priority (high first), then id. */
+  findDue(query: DueJobQuery): Promise<Job[]>;
+  /**
+   * Optimistic claim: sets grabbed_until_time to `until` only if it still equals `expected` (0 when never grabbed).
+   * Returns whether this caller won the claim.
+   */
+  grab(id: number, expected: number, until: number): Promise<boolean>;
+  /** Releases a claim (grabbed_until_time = 0), e.g. on shutdown, so the job can be taken again at once. */
+  release(id: number): Promise<void>;
+  /** Jobs with run_after_time = 0 (queued, backed up in the RDB), for restoring a queue; ordered by id. */
+  findRestorable(query: RestorableJobQuery): Promise<Job[]>;
+}
+
+export interface JobResultRepository {
+  insert(result: JobResult): Promise<void>;
+  find(id: number): Promise<JobResult | undefined>;
+  /** ordered by id */
+  list(page?: Page): Promise<JobResult[]>;
+  /** every result of the job, oldest first */
+  listByJobId(jobId: number): Promise<JobResult[]>;
+  /** the newest result of the job (highest end_time, then id) */
+  findLatestByJobId(jobId: number): Promise<JobResult | undefined>;
+  count(): Promise<number>;
+  delete(id: number): Promise<boolean>;
+  /** Deletes results that ended before the given time; returns how many. */
+  deleteEndedBefore(time: number): Promise<number>;
+}
+
+/** What differs between backends, as flags rather than dialect checks. */
+export interface StorageCapabilities {
+  /** 'sqlite' or 'mysql', for messages and logs only */
+  readonly dialect: 'sqlite' | 'mysql';
+  /** SELECT ... FOR UPDATE SKIP LOCKED is available */
+  readonly supportsSkipLocked: boolean;
+  /** one connection serialises every statement (SQLite) */
+  readonly singleConnection: boolean;
+}
+
+export interface Storage {
+  readonly runners: RunnerRepository;
+  readonly workers: WorkerRepository;
+  readonly jobs: JobRepository;
+  readonly results: JobResultRepository;
+  readonly capabilities: StorageCapabilities;
+  /** Applies pending migrations under a lock; safe to call from many processes at once. */
+  migrate(): Promise<void>;
+  /** Checks the connection; throws UnavailableError when the database cannot be reached. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
