@@ -1,8 +1,11 @@
 // Runs after `buf generate`. Writes into libs/proto/src (or the folder given as the first argument):
 // - runner-schemas.ts: the proto source text of each built-in runner schema, so runners publish exactly the files in
 //   proto/jobworkerp/runner without reading files at run time;
+// - descriptor-set.ts: the FileDescriptorSet of proto/ (what server reflection serves), base64;
 // - index.ts: the public surface of libs/proto, one explicit export per generated symbol.
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 
 const outDir = process.argv[2] ?? 'libs/proto/src';
@@ -18,6 +21,21 @@ for (const f of readdirSync(schemaDir).filter((n) => n.endsWith('.proto')).sort(
 }
 writeFileSync(join(outDir, 'runner-schemas.ts'), schemas.trimEnd() + '\n');
 
+const tmp = mkdtempSync(join(tmpdir(), 'jw-fds-'));
+try {
+  const out = join(tmp, 'set.binpb');
+  execFileSync('npx', ['buf', 'build', '--as-file-descriptor-set', '--exclude-source-info', '-o', out], { stdio: 'inherit' });
+  const b64 = readFileSync(out).toString('base64');
+  writeFileSync(
+    join(outDir, 'descriptor-set.ts'),
+    header('proto/ with `buf build`') +
+      '/** google.protobuf.FileDescriptorSet of every file in proto/, with imports, base64-encoded. */\n' +
+      `export const fileDescriptorSetBase64 =\n  '${b64}';\n`,
+  );
+} finally {
+  rmSync(tmp, { recursive: true, force: true });
+}
+
 const files = [];
 const walk = (d) => {
   for (const e of readdirSync(d).sort()) {
@@ -30,6 +48,7 @@ walk(genDir);
 const skip = new Set(['protobufPackage', 'protobufFileName', 'DeepPartial', 'Exact', 'MessageFns']);
 let index = header('libs/proto/src/gen');
 index += "export * from './runner-schemas.js';\n";
+index += "export * from './descriptor-set.js';\n";
 for (const file of files) {
   const src = readFileSync(file, 'utf8');
   const values = new Set([...src.matchAll(/^export (?:const|enum|function) (\w+)/gm)].map((m) => m[1]));

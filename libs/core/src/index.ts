@@ -5,3 +5,5 @@ export * from './ids.js';
 export * from './schema.js';
 export * from './worker-rules.js';
 export * from './convert.js';
+export * from './logger.js';
+export * from './ttl-cache.js';

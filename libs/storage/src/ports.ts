@@ -71,6 +71,12 @@ export interface JobRepository {
   grab(id: number, expected: number, until: number): Promise<boolean>;
   /** Releases a claim (grabbed_until_time = 0), e.g. on shutdown, so the job can be taken again at once. */
   release(id: number): Promise<void>;
+  /**
+   * Reschedules a job this caller holds (a retry or the next periodic run): sets run_after_time and retried and
+   * releases the claim, only if grabbed_until_time still equals `heldUntil`. Returns false when the job was deleted
+   * (cancelled) or another worker has taken it over since.
+   */
+  rescheduleIfHeld(id: number, heldUntil: number, runAfterTime: number, retried: number): Promise<boolean>;
   /** Jobs with run_after_time = 0 (queued, backed up in the RDB), for restoring a queue; ordered by id. */
   findRestorable(query: RestorableJobQuery): Promise<Job[]>;
 }

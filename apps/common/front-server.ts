@@ -1,0 +1,79 @@
+import type { Config } from '../../libs/config/src/index.js';
+import type { Job, JobResult, Logger, ResultStatus, Worker } from '../../libs/core/src/index.js';
+import type { ServiceRegistration } from '../../libs/front/src/index.js';
+import {
+  GrpcServer,
+  jobRestoreService,
+  jobResultService,
+  jobService,
+  jobStatusService,
+  runnerService,
+  WorkerResolver,
+  workerService,
+} from '../../libs/front/src/index.js';
+import {
+  JobRestoreServiceService,
+  JobResultServiceService,
+  JobServiceService,
+  JobStatusServiceService,
+  RunnerServiceService,
+  WorkerServiceService,
+} from '../../libs/proto/src/index.js';
+import type { Storage } from '../../libs/storage/src/index.js';
+import type { JobSystem } from './job-system.js';
+
+export interface FrontWiring {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly storage: Storage;
+  /** the job pipeline; without it the job services are not offered (they answer UNIMPLEMENTED) */
+  readonly jobs?: {
+    readonly system: JobSystem;
+    readonly finishWithoutRun: (job: Job, worker: Worker | undefined, status: ResultStatus, message: string) => Promise<JobResult>;
+  };
+  /** told after a worker is updated or deleted */
+  readonly onWorkerChanged?: (workerId: number) => void;
+}
+
+/** The gRPC server with every jobworkerp service. */
+export function createFrontServer(w: FrontWiring): GrpcServer {
+  const { config, logger, storage } = w;
+  const resolver = new WorkerResolver(storage);
+  const services: ServiceRegistration[] = [
+    { definition: RunnerServiceService, implementation: runnerService({ storage, logger }) },
+    {
+      definition: WorkerServiceService,
+      implementation: workerService({
+        storage,
+        logger,
+        fetchIntervalMs: config.queue.fetchIntervalMs,
+        onWorkerChanged: async (id) => {
+          resolver.invalidate();
+          w.onWorkerChanged?.(id);
+        },
+      }),
+    },
+  ];
+  if (w.jobs !== undefined) {
+    const { system, finishWithoutRun } = w.jobs;
+    const deps = {
+      storage,
+      queue: system.queue,
+      state: system.state,
+      bus: system.bus,
+      router: system.router,
+      ids: system.ids,
+      logger,
+      resultExpireMs: config.queue.expireJobResultMs,
+      finishWithoutRun,
+      restore: (includeGrabbed: boolean, limit: number | undefined) => system.restore(includeGrabbed, limit),
+    };
+    services.push(
+      { definition: JobServiceService, implementation: jobService(deps, resolver) },
+      { definition: JobResultServiceService, implementation: jobResultService(deps, resolver) },
+      { definition: JobStatusServiceService, implementation: jobStatusService(deps) },
+      { definition: JobRestoreServiceService, implementation: jobRestoreService(deps) },
+    );
+  }
+  return new GrpcServer({ ...config.grpc, logger, services });
+}

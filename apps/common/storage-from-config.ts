@@ -1,0 +1,20 @@
+import type { Config } from '../../libs/config/src/index.js';
+import type { Storage } from '../../libs/storage/src/index.js';
+import { openStorage } from '../../libs/storage/src/index.js';
+import { BUILTIN_RUNNERS } from '../../libs/runners/src/index.js';
+
+/** Opens the RDB of the configured mode (SQLite for Standalone, MySQL for Scalable), migrates it and seeds runners. */
+export async function openConfiguredStorage(config: Config): Promise<Storage> {
+  const storage =
+    config.storageType === 'Standalone'
+      ? await openStorage({ kind: 'sqlite', path: config.storage.sqlitePath })
+      : await openStorage({ kind: 'mysql', ...config.storage.mysql });
+  try {
+    await storage.migrate();
+    await storage.runners.upsertWithIds(BUILTIN_RUNNERS);
+  } catch (err) {
+    await storage.close();
+    throw err;
+  }
+  return storage;
+}

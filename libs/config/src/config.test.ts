@@ -1,0 +1,62 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, DEFAULT_CHANNEL, loadConfig } from './config.js';
+
+const load = (env: Record<string, string>) => loadConfig({ env, envFile: false });
+
+describe('loadConfig', () => {
+  it('has defaults for everything', () => {
+    const c = load({});
+    expect(c.storageType).toBe('Standalone');
+    expect(c.grpc).toMatchObject({ host: '0.0.0.0', port: 9000, authToken: undefined });
+    expect(c.queue.fetchIntervalMs).toBe(1000);
+    expect(c.queue.expireJobResultMs).toBe(86_400_000);
+    expect(c.worker.channels[0]?.name).toBe(DEFAULT_CHANNEL);
+    expect(c.storage.sqlitePath).toBe('./data/jobworkerp.sqlite3');
+    expect(Object.isFrozen(c.worker.channels)).toBe(true);
+  });
+
+  it('reads channels and their concurrencies by position', () => {
+    const c = load({ WORKER_DEFAULT_CONCURRENCY: '3', WORKER_CHANNELS: 'a, b', WORKER_CHANNEL_CONCURRENCIES: '5' });
+    expect(c.worker.channels).toEqual([
+      { name: DEFAULT_CHANNEL, concurrency: 3 },
+      { name: 'a', concurrency: 5 },
+      { name: 'b', concurrency: 3 },
+    ]);
+  });
+
+  it('names every bad variable in one error', () => {
+    let err: unknown;
+    try {
+      load({ STORAGE_TYPE: 'Cloud', JOB_QUEUE_FETCH_INTERVAL: 'soon', GRPC_ADDR: 'nowhere', USE_GRPC_WEB: 'maybe' });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    const message = (err as Error).message;
+    for (const name of ['STORAGE_TYPE', 'JOB_QUEUE_FETCH_INTERVAL', 'GRPC_ADDR', 'USE_GRPC_WEB']) expect(message).toContain(name);
+  });
+
+  it('accepts the STORAGE_REFLESH_FROM_RDB alias and a DATABASE_URL without echoing its password', () => {
+    const c = load({ STORAGE_REFLESH_FROM_RDB: 'true', DATABASE_URL: 'mysql://u:p%40ss@db.local:3307/jw' });
+    expect(c.restoreAtStartup).toBe(true);
+    expect(c.storage.mysql).toEqual({ host: 'db.local', port: 3307, user: 'u', password: 'p@ss', database: 'jw' });
+    expect(() => load({ DATABASE_URL: 'postgres://u:hunter2@x/y' })).toThrow(/DATABASE_URL/);
+    try {
+      load({ DATABASE_URL: 'postgres://u:hunter2@x/y' });
+    } catch (e) {
+      expect((e as Error).message).not.toContain('hunter2');
+    }
+  });
+
+  it('reads a .env file under the environment', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'jw-cfg-'));
+    const file = join(dir, '.env');
+    writeFileSync(file, 'GRPC_ADDR=127.0.0.1:7000\nLOG_LEVEL=debug\n');
+    const c = loadConfig({ env: { LOG_LEVEL: 'warn' }, envFile: file });
+    expect(c.grpc.port).toBe(7000);
+    expect(c.log.level).toBe('warn');
+  });
+});

@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import { CommandArgs } from '../../proto/src/index.js';
+import { commandArgsProto, commandSettingsProto, httpRequestArgsProto } from '../../proto/src/index.js';
+import { InvalidArgumentError } from './errors.js';
+import { TimeOrderedIdGenerator } from './ids.js';
+import { RetryType } from './model.js';
+import { nextPeriodicRunTime, retryDelayMs, shouldRetry } from './retry.js';
+import { checkBytesAgainstSchema, decodeToObject, encodeFromObject } from './schema.js';
+
+const policy = (type: RetryType, extra: Partial<{ interval: number; maxInterval: number; maxRetry: number; basis: number }> = {}) => ({
+  type,
+  interval: 100,
+  maxInterval: 0,
+  maxRetry: 3,
+  basis: 2,
+  ...extra,
+});
+
+describe('retry math', () => {
+  it('computes CONSTANT, LINEAR and EXPONENTIAL delays, clamped to max_interval', () => {
+    expect([0, 1, 2].map((r) => retryDelayMs(policy(RetryType.CONSTANT), r))).toEqual([100, 100, 100]);
+    expect([0, 1, 2].map((r) => retryDelayMs(policy(RetryType.LINEAR), r))).toEqual([100, 200, 300]);
+    expect([0, 1, 2].map((r) => retryDelayMs(policy(RetryType.EXPONENTIAL, { basis: 3 }), r))).toEqual([100, 300, 900]);
+    expect(retryDelayMs(policy(RetryType.EXPONENTIAL, { maxInterval: 250 }), 5)).toBe(250);
+    expect(retryDelayMs(policy(RetryType.EXPONENTIAL, { basis: 1e6 }), 400)).toBe(Number.MAX_SAFE_INTEGER);
+  });
+
+  it('retries only with a policy and retries left; max_retry 0 means none', () => {
+    expect(shouldRetry(policy(RetryType.CONSTANT), 2)).toBe(true);
+    expect(shouldRetry(policy(RetryType.CONSTANT), 3)).toBe(false);
+    expect(shouldRetry(policy(RetryType.CONSTANT, { maxRetry: 0 }), 0)).toBe(false);
+    expect(shouldRetry(policy(RetryType.NONE), 0)).toBe(false);
+  });
+
+  it('schedules periodic runs on the interval grid and skips missed ticks', () => {
+    expect(nextPeriodicRunTime(1000, 1005, 500, 1100)).toBe(1500);
+    expect(nextPeriodicRunTime(1000, 1005, 500, 2600)).toBe(3000);
+    expect(nextPeriodicRunTime(0, 1000, 500, 1200)).toBe(1500);
+  });
+});
+
+describe('TimeOrderedIdGenerator', () => {
+  it('makes strictly increasing safe integers, also within one millisecond', () => {
+    let t = Date.UTC(2026, 0, 1);
+    const ids = new TimeOrderedIdGenerator(3, () => t);
+    const seen: number[] = [];
+    for (let i = 0; i < 1000; i++) seen.push(ids.next());
+    t += 1;
+    seen.push(ids.next());
+    for (let i = 1; i < seen.length; i++) expect(seen[i]!).toBeGreaterThan(seen[i - 1]!);
+    expect(seen.every((id) => Number.isSafeInteger(id))).toBe(true);
+    expect(() => new TimeOrderedIdGenerator(32)).toThrow(RangeError);
+  });
+});
+
+describe('runner schemas', () => {
+  it('checks bytes against the first message of a schema', () => {
+    checkBytesAgainstSchema(commandArgsProto, CommandArgs.encode({ args: ['a'] }).finish(), 'args');
+    expect(() => checkBytesAgainstSchema(commandSettingsProto, Buffer.from([0xff, 0xff, 0xff]), 'settings')).toThrow(
+      InvalidArgumentError,
+    );
+    // a field number the message does not declare
+    expect(() => checkBytesAgainstSchema(commandSettingsProto, Buffer.from([0x10, 0x01]), 'settings')).toThrow(
+      /field number 2 is not declared in CommandRunnerSettings/,
+    );
+    // empty schema = raw bytes, anything goes
+    checkBytesAgainstSchema('', Buffer.from([0xff]), 'args');
+  });
+
+  it('converts JSON to bytes and back, naming unknown fields', () => {
+    const bytes = encodeFromObject(httpRequestArgsProto, { method: 'GET', path: '/x', headers: [{ key: 'a', value: 'b' }] });
+    expect(decodeToObject(httpRequestArgsProto, bytes)).toMatchObject({ method: 'GET', path: '/x', headers: [{ key: 'a', value: 'b' }] });
+    expect(() => encodeFromObject(httpRequestArgsProto, { methd: 'GET' }, 'args')).toThrow(/no field "methd"/);
+    expect(() => encodeFromObject(httpRequestArgsProto, { headers: [{ k: 1 }] }, 'args')).toThrow(/args.headers\[0\]: KeyValue has no field "k"/);
+    expect(Buffer.from(encodeFromObject('', 'raw text')).toString()).toBe('raw text');
+  });
+});

@@ -1,0 +1,146 @@
+/**
+ * The worker runtime of one process: a ChannelDispatcher per configured channel, the RdbPoller for due rows, and the
+ * cancellation listener that aborts running jobs deleted through the API.
+ *
+ * State machine: 'created' → start() → 'running' → stop() → 'stopped'. stop() is idempotent: it stops polling and
+ * claiming, lets running jobs finish for the grace period, then aborts them and returns them to the queue.
+ */
+import type { IdGenerator, Job, JobResult, Logger, Worker } from '../../core/src/index.js';
+import { ResultStatus, TtlCache } from '../../core/src/index.js';
+import type { JobQueue, JobRouter, JobStateStore, ResultBus } from '../../queue/src/index.js';
+import type { RunnerRegistry } from '../../runners/src/index.js';
+import type { Storage } from '../../storage/src/index.js';
+import { ChannelDispatcher } from './channel-dispatcher.js';
+import { RdbPoller } from './rdb-poller.js';
+import { ResultProcessor } from './result-processor.js';
+
+
+export interface EngineOptions {
+  readonly channels: ReadonlyArray<{ readonly name: string; readonly concurrency: number }>;
+  readonly leaseMs: number;
+  readonly fetchIntervalMs: number;
+}
+
+export interface EngineDeps {
+  readonly storage: Pick<Storage, 'jobs' | 'results' | 'workers'>;
+  readonly queue: JobQueue;
+  readonly state: JobStateStore;
+  readonly bus: ResultBus;
+  readonly router: JobRouter;
+  readonly registry: RunnerRegistry;
+  readonly ids: IdGenerator;
+  readonly logger: Logger;
+}
+
+export type EngineState = 'created' | 'running' | 'stopping' | 'stopped';
+
+export class Engine {
+  private stateValue: EngineState = 'created';
+  private readonly dispatchers: ChannelDispatcher[];
+  private readonly poller: RdbPoller;
+  private readonly workers: TtlCache<number, Worker>;
+  private readonly processor: ResultProcessor;
+  private unsubscribeCancel: (() => Promise<void>) | undefined;
+  private stopping: Promise<void> | undefined;
+
+  constructor(
+    private readonly options: EngineOptions,
+    private readonly deps: EngineDeps,
+  ) {
+    const { storage, queue, state, bus, router, registry, ids, logger } = deps;
+    this.workers = new TtlCache<number, Worker>((id) => storage.workers.find(id));
+    const findWorker = (id: number): Promise<Worker | undefined> => this.workers.get(id);
+    const findDefinition = (runnerId: number): ReturnType<RunnerRegistry['get']> => registry.get(runnerId);
+    this.processor = new ResultProcessor({
+      rows: storage.jobs,
+      results: storage.results,
+      state,
+      bus,
+      router,
+      findWorker,
+      findDefinition,
+      ids,
+      logger,
+      onDueRow: () => this.wake(),
+    });
+    this.dispatchers = options.channels.map(
+      (c) =>
+        new ChannelDispatcher({
+          channel: c.name,
+          concurrency: c.concurrency,
+          queue,
+          state,
+          processor: this.processor,
+          rows: storage.jobs,
+          findWorker,
+          findDefinition,
+          leaseMs: options.leaseMs,
+          logger: logger.child({ channel: c.name }),
+        }),
+    );
+    this.poller = new RdbPoller({
+      rows: storage.jobs,
+      queue,
+      state,
+      listWorkers: () => storage.workers.list({ limit: 100_000 }),
+      channels: new Set(options.channels.map((c) => c.name)),
+      fetchIntervalMs: options.fetchIntervalMs,
+      leaseMs: options.leaseMs,
+      onCancelled: async (job: Job) => {
+        await this.processor.finishWithoutRun(job, await findWorker(job.workerId), ResultStatus.CANCELLED, `job ${job.id} was cancelled`);
+      },
+      logger,
+    });
+  }
+
+  get state(): EngineState {
+    return this.stateValue;
+  }
+
+  /** The dispatcher of each channel (read-only use: metrics, tests). */
+  get channelDispatchers(): readonly ChannelDispatcher[] {
+    return this.dispatchers;
+  }
+
+  async start(): Promise<void> {
+    if (this.stateValue !== 'created') throw new Error(`cannot start an engine that is ${this.stateValue}`);
+    this.unsubscribeCancel = await this.deps.state.onCancel((jobId) => {
+      for (const d of this.dispatchers) d.cancel(jobId);
+    });
+    for (const d of this.dispatchers) d.start();
+    this.poller.start();
+    this.stateValue = 'running';
+    this.deps.logger.info(
+      { channels: this.options.channels.map((c) => `${c.name}:${c.concurrency}`) },
+      'engine started',
+    );
+  }
+
+  /** A due row was written: poll now. */
+  wake(): void {
+    if (this.stateValue === 'running') this.poller.wake();
+  }
+
+  /** A worker changed or was deleted: forget the cached copy. */
+  invalidateWorker(workerId: number): void {
+    this.workers.invalidate(workerId);
+  }
+
+  /** Finishes a job without running it (used for jobs cancelled while pending). */
+  finishWithoutRun(job: Job, worker: Worker | undefined, status: ResultStatus, message: string): Promise<JobResult> {
+    return this.processor.finishWithoutRun(job, worker, status, message);
+  }
+
+  stop(graceMs: number): Promise<void> {
+    this.stopping ??= this.doStop(graceMs);
+    return this.stopping;
+  }
+
+  private async doStop(graceMs: number): Promise<void> {
+    this.stateValue = 'stopping';
+    await this.poller.stop();
+    await Promise.all(this.dispatchers.map((d) => d.stop(graceMs)));
+    await this.unsubscribeCancel?.();
+    this.stateValue = 'stopped';
+  }
+}

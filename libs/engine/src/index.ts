@@ -1,0 +1,10 @@
+export { JobCancelledError, JobTimeoutError, ShutdownAbortError } from './abort-reasons.js';
+export { ChannelDispatcher } from './channel-dispatcher.js';
+export type { ChannelDispatcherDeps, DispatcherState } from './channel-dispatcher.js';
+export { Engine } from './engine.js';
+export type { EngineDeps, EngineOptions, EngineState } from './engine.js';
+export { executeJob } from './executor.js';
+export type { Outcome } from './executor.js';
+export { RdbPoller } from './rdb-poller.js';
+export { ResultProcessor } from './result-processor.js';
+export type { ResultProcessorDeps, RunRecord } from './result-processor.js';

@@ -1,0 +1,137 @@
+/**
+ * Brings RDB jobs (delayed, periodic, FORCED_RDB, persisted retries) to the queue on time.
+ *
+ * Every fetch interval (or at once when woken) it reads rows due within the next interval for the workers of its
+ * channels, claims each with an optimistic grab, and at the row's run_after_time puts the job into its channel's
+ * queue, so jobs start within milliseconds of their time. A job already in the queue is not brought twice.
+ *
+ * State machine: 'created' → start() → 'running' → stop() → 'stopped'.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Job, Logger, Worker } from '../../core/src/index.js';
+import type { JobQueue, JobStateStore } from '../../queue/src/index.js';
+import { channelOf } from '../../queue/src/index.js';
+import type { DueJobQuery } from '../../storage/src/index.js';
+
+export interface RdbPollerDeps {
+  readonly rows: {
+    findDue(query: DueJobQuery): Promise<Job[]>;
+    grab(id: number, expected: number, until: number): Promise<boolean>;
+  };
+  readonly queue: Pick<JobQueue, 'enqueue' | 'find'>;
+  readonly state: Pick<JobStateStore, 'isCancelled'>;
+  /** every worker (the poller picks those of its channels) */
+  readonly listWorkers: () => Promise<Worker[]>;
+  readonly channels: ReadonlySet<string>;
+  readonly fetchIntervalMs: number;
+  readonly leaseMs: number;
+  /** a cancelled job that was claimed from its row is finished here */
+  readonly onCancelled: (job: Job) => Promise<void>;
+  readonly logger: Logger;
+  readonly batchSize?: number;
+  readonly now?: () => number;
+}
+
+export type PollerState = 'created' | 'running' | 'stopped';
+
+export class RdbPoller {
+  private stateValue: PollerState = 'created';
+  private readonly stopSignal = new AbortController();
+  private wakeUp: AbortController = new AbortController();
+  private loopDone: Promise<void> = Promise.resolve();
+  /** jobs claimed and waiting for their time in this process */
+  private readonly scheduled = new Map<number, NodeJS.Timeout>();
+  private readonly now: () => number;
+
+  constructor(private readonly deps: RdbPollerDeps) {
+    this.now = deps.now ?? Date.now;
+  }
+
+  get state(): PollerState {
+    return this.stateValue;
+  }
+
+  start(): void {
+    if (this.stateValue !== 'created') throw new Error(`cannot start a poller that is ${this.stateValue}`);
+    this.stateValue = 'running';
+    this.loopDone = this.loop();
+  }
+
+  /** Polls now instead of at the next tick (a due row was just written). */
+  wake(): void {
+    this.wakeUp.abort();
+  }
+
+  async stop(): Promise<void> {
+    if (this.stateValue !== 'running') {
+      this.stateValue = 'stopped';
+      return;
+    }
+    this.stateValue = 'stopped';
+    this.stopSignal.abort();
+    await this.loopDone;
+    // claimed but not yet queued: the grabs expire and the rows are polled again (here after a restart, or elsewhere)
+    for (const timer of this.scheduled.values()) clearTimeout(timer);
+    this.scheduled.clear();
+  }
+
+  private async loop(): Promise<void> {
+    let backoffMs = this.deps.fetchIntervalMs;
+    while (this.stateValue === 'running') {
+      const wake = this.wakeUp;
+      let waitMs = this.deps.fetchIntervalMs;
+      try {
+        const full = await this.poll();
+        // a full batch means more are due: poll again at once
+        if (full) waitMs = 0;
+        backoffMs = this.deps.fetchIntervalMs;
+      } catch (err) {
+        this.deps.logger.warn({ err }, `polling due jobs failed; retrying in ${backoffMs} ms`);
+        waitMs = backoffMs;
+        backoffMs = Math.min(backoffMs * 2, 30_000);
+      }
+      if (waitMs > 0 && !wake.signal.aborted) {
+        const signal = AbortSignal.any([this.stopSignal.signal, wake.signal]);
+        await sleep(waitMs, undefined, { signal }).catch(() => undefined);
+      }
+      if (wake.signal.aborted) this.wakeUp = new AbortController();
+    }
+  }
+
+  /** One poll; returns true when the batch was full. */
+  private async poll(): Promise<boolean> {
+    const { rows, fetchIntervalMs, leaseMs } = this.deps;
+    const workers = (await this.deps.listWorkers()).filter((w) => this.deps.channels.has(channelOf(w)));
+    if (workers.length === 0) return false;
+    const channelByWorker = new Map(workers.map((w) => [w.id, channelOf(w)]));
+    const now = this.now();
+    const limit = this.deps.batchSize ?? 500;
+    const due = await rows.findDue({ dueBefore: now + fetchIntervalMs, now, workerIds: [...channelByWorker.keys()], limit });
+    for (const job of due) {
+      if (this.scheduled.has(job.id) || (await this.deps.queue.find(job.id)) !== undefined) continue;
+      const hold = Math.max(job.runAfterTime, now) + fetchIntervalMs + leaseMs;
+      if (!(await rows.grab(job.id, job.grabbedUntilTime ?? 0, hold))) continue;
+      const channel = channelByWorker.get(job.workerId);
+      if (channel === undefined) continue;
+      const claimed: Job = { ...job, grabbedUntilTime: hold };
+      const timer = setTimeout(() => void this.bring(claimed, channel), Math.max(0, job.runAfterTime - this.now()));
+      this.scheduled.set(job.id, timer);
+    }
+    return due.length >= limit;
+  }
+
+  private async bring(job: Job, channel: string): Promise<void> {
+    this.scheduled.delete(job.id);
+    if (this.stateValue !== 'running') return;
+    try {
+      if (await this.deps.state.isCancelled(job.id)) {
+        await this.deps.onCancelled(job);
+        return;
+      }
+      await this.deps.queue.enqueue(job, channel);
+    } catch (err) {
+      // the grab expires and the row is polled again
+      this.deps.logger.warn({ err, jobId: job.id }, 'could not queue a due job; it will be polled again');
+    }
+  }
+}

@@ -1,0 +1,35 @@
+/**
+ * The one mapping from domain errors to gRPC status codes. Every service handler goes through it, so a client
+ * always gets a status with a message it can act on, and an unexpected error never crashes the process.
+ */
+import type { ServiceError } from '@grpc/grpc-js';
+import { Metadata, status } from '@grpc/grpc-js';
+import type { ErrorKind, Logger } from '../../core/src/index.js';
+import { coerceError, JobworkerpError } from '../../core/src/index.js';
+
+const CODES: Record<ErrorKind, status> = {
+  'not-found': status.NOT_FOUND,
+  'invalid-argument': status.INVALID_ARGUMENT,
+  'already-exists': status.ALREADY_EXISTS,
+  unavailable: status.UNAVAILABLE,
+  'deadline-exceeded': status.DEADLINE_EXCEEDED,
+  unauthenticated: status.UNAUTHENTICATED,
+  internal: status.INTERNAL,
+};
+
+/** The gRPC status for anything thrown by a handler; logs what the client cannot fix. */
+export function toServiceError(thrown: unknown, method: string, logger: Logger): ServiceError {
+  const err = coerceError(thrown);
+  let code: status;
+  let details: string;
+  if (err instanceof JobworkerpError) {
+    code = CODES[err.kind];
+    details = err.message;
+    if (code === status.INTERNAL || code === status.UNAVAILABLE) logger.warn({ err, method }, 'request failed');
+  } else {
+    code = status.INTERNAL;
+    details = `internal error in ${method}; the server log has details`;
+    logger.error({ err, method }, 'unexpected error');
+  }
+  return Object.assign(new Error(details), { code, details, metadata: new Metadata() });
+}

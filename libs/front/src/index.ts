@@ -1,0 +1,13 @@
+export { AUTH_METADATA_KEY, authInterceptor } from './auth.js';
+export { toServiceError } from './grpc-errors.js';
+export { GrpcServer } from './grpc-server.js';
+export type { GrpcServerOptions, GrpcServerState, ServiceRegistration } from './grpc-server.js';
+export { runnerService } from './runner-service.js';
+export type { RunnerServiceDeps } from './runner-service.js';
+export { workerService } from './worker-service.js';
+export type { WorkerServiceDeps } from './worker-service.js';
+export { WorkerResolver } from './job-context.js';
+export type { JobServicesDeps } from './job-context.js';
+export { jobService } from './job-service.js';
+export { jobResultService } from './job-result-service.js';
+export { jobRestoreService, jobStatusService } from './job-status-service.js';

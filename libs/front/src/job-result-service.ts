@@ -1,0 +1,88 @@
+/**
+ * jobworkerp.service.JobResultService: stored results, and listening for results as they are produced.
+ * Listen never misses a result: it registers its waiter first, then looks at stored results.
+ */
+import type { JobResultServiceServer } from '../../proto/src/index.js';
+import type { JobResult } from '../../core/src/index.js';
+import { InvalidArgumentError, isFinalStatus, jobResultToProto, ResponseType } from '../../core/src/index.js';
+import { paging, serverStream, unary } from './handlers.js';
+import type { JobServicesDeps, WorkerResolver } from './job-context.js';
+import { callSignal, MAX_TIMER_MS, remainingMs } from './job-context.js';
+
+/** Listen waits this long when the request gives no timeout. */
+const DEFAULT_LISTEN_TIMEOUT_MS = 24 * 60 * 60 * 1000;
+
+export function jobResultService(deps: JobServicesDeps, resolver: WorkerResolver): JobResultServiceServer {
+  const { storage, state, bus, logger } = deps;
+  const name = (m: string): string => `JobResultService/${m}`;
+
+  return {
+    delete: unary(name('Delete'), logger, async (req) => ({ isSuccess: await storage.results.delete(req.value) })),
+    find: unary(name('Find'), logger, async (req) => {
+      const r = await storage.results.find(req.value);
+      return { data: r === undefined ? undefined : jobResultToProto(r) };
+    }),
+    findList: serverStream(name('FindList'), logger, async function* (req) {
+      for (const r of await storage.results.list(paging(req))) yield jobResultToProto(r);
+    }),
+    findListByJobId: serverStream(name('FindListByJobId'), logger, async function* (req) {
+      if (req.jobId === undefined) throw new InvalidArgumentError('job_id is required');
+      for (const r of await storage.results.listByJobId(req.jobId.value)) yield jobResultToProto(r);
+    }),
+    count: unary(name('Count'), logger, async () => ({ total: await storage.results.count() })),
+
+    listen: unary(name('Listen'), logger, async (req, call) => {
+      if (req.jobId === undefined) throw new InvalidArgumentError('job_id is required');
+      const jobId = req.jobId.value;
+      const worker = await resolver.resolve(req);
+      if (worker.responseType !== ResponseType.LISTEN_AFTER) {
+        throw new InvalidArgumentError(
+          `worker "${worker.name}" is not LISTEN_AFTER; only LISTEN_AFTER workers keep results for Listen`,
+        );
+      }
+      const timeoutMs = Math.min(req.timeout ?? DEFAULT_LISTEN_TIMEOUT_MS, MAX_TIMER_MS, remainingMs(call));
+      const stop = new AbortController();
+      const waiting = bus.waitForJob(jobId, timeoutMs, AbortSignal.any([callSignal(call), stop.signal]));
+      waiting.catch(() => undefined);
+      // results older than the bus remembers (or from before a restart) are in the RDB
+      const stored = await storage.results.findLatestByJobId(jobId);
+      let result: JobResult;
+      if (stored !== undefined && isFinalStatus(stored.status) && (await state.getStatus(jobId)) === undefined) {
+        stop.abort(new Error('found a stored result'));
+        result = stored;
+      } else {
+        result = await waiting;
+      }
+      return jobResultToProto(result);
+    }),
+
+    listenStreamByWorker: serverStream(name('ListenStreamByWorker'), logger, async function* (req, signal) {
+      const worker = await resolver.resolve(req);
+      if (worker.responseType === ResponseType.DIRECT) {
+        throw new InvalidArgumentError(`worker "${worker.name}" is DIRECT: its results go only to the caller of Enqueue`);
+      }
+      const pending: JobResult[] = [];
+      let wake: (() => void) | undefined;
+      const unsubscribe = await bus.subscribeWorker(worker.id, (r) => {
+        pending.push(r);
+        wake?.();
+      });
+      const onAbort = (): void => wake?.();
+      signal.addEventListener('abort', onAbort);
+      try {
+        while (!signal.aborted) {
+          const next = pending.shift();
+          if (next !== undefined) {
+            yield jobResultToProto(next);
+            continue;
+          }
+          await new Promise<void>((resolve) => (wake = resolve));
+          wake = undefined;
+        }
+      } finally {
+        signal.removeEventListener('abort', onAbort);
+        await unsubscribe();
+      }
+    }),
+  };
+}

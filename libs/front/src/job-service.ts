@@ -1,0 +1,110 @@
+/**
+ * jobworkerp.service.JobService: enqueue (and wait for DIRECT results), cancel, and look up unfinished jobs.
+ */
+import type { JobServiceServer } from '../../proto/src/index.js';
+import type { Job } from '../../core/src/index.js';
+import {
+  checkBytesAgainstSchema,
+  InvalidArgumentError,
+  jobResultToProto,
+  jobToProto,
+  Priority,
+  ResponseType,
+  ResultStatus,
+} from '../../core/src/index.js';
+import { paging, serverStream, unary } from './handlers.js';
+import type { JobServicesDeps, WorkerResolver } from './job-context.js';
+import { callSignal, remainingMs } from './job-context.js';
+
+const PRIORITIES = new Set<number>([Priority.PRIORITY_HIGH, Priority.PRIORITY_MEDIUM, Priority.PRIORITY_LOW]);
+
+export function jobService(deps: JobServicesDeps, resolver: WorkerResolver): JobServiceServer {
+  const { storage, queue, state, bus, router, ids, logger } = deps;
+  const name = (m: string): string => `JobService/${m}`;
+
+  const findJob = async (id: number): Promise<Job | undefined> => (await queue.find(id)) ?? (await storage.jobs.find(id));
+
+  return {
+    enqueue: unary(name('Enqueue'), logger, async (req, call) => {
+      const worker = await resolver.resolve(req);
+      const runAfterTime = req.runAfterTime ?? 0;
+      if (runAfterTime < 0) throw new InvalidArgumentError('run_after_time must be epoch milliseconds (or 0 for now)');
+      if (worker.responseType === ResponseType.DIRECT && runAfterTime > 0) {
+        throw new InvalidArgumentError(
+          `worker "${worker.name}" is DIRECT, which runs jobs at once: remove run_after_time, or use a NO_RESULT or LISTEN_AFTER worker`,
+        );
+      }
+      const priority = req.priority ?? Priority.PRIORITY_MEDIUM;
+      if (!PRIORITIES.has(priority)) {
+        throw new InvalidArgumentError(`priority ${priority} is unknown; use PRIORITY_HIGH, PRIORITY_MEDIUM or PRIORITY_LOW`);
+      }
+      const runner = await resolver.runner(worker.runnerId);
+      if (runner !== undefined) checkBytesAgainstSchema(runner.argsProto, req.args, `args for worker "${worker.name}"`);
+      const job: Job = {
+        id: ids.next(),
+        workerId: worker.id,
+        args: req.args,
+        uniqKey: req.uniqKey === undefined || req.uniqKey === '' ? undefined : req.uniqKey,
+        enqueueTime: Date.now(),
+        grabbedUntilTime: undefined,
+        runAfterTime,
+        retried: 0,
+        priority,
+        timeout: req.timeout ?? 0,
+      };
+      if (worker.responseType !== ResponseType.DIRECT) {
+        await router.enqueue(job, worker);
+        return { id: { value: job.id }, result: undefined };
+      }
+      // DIRECT: wait for the final result, registered before the job can possibly finish
+      const stopWaiting = new AbortController();
+      const signal = AbortSignal.any([callSignal(call), stopWaiting.signal]);
+      const waiting = bus.waitForJob(job.id, remainingMs(call), signal);
+      waiting.catch(() => undefined);
+      try {
+        await router.enqueue(job, worker);
+      } catch (err) {
+        stopWaiting.abort(err);
+        throw err;
+      }
+      const result = await waiting;
+      return { id: { value: job.id }, result: jobResultToProto(result) };
+    }),
+
+    delete: unary(name('Delete'), logger, async (req) => {
+      const id = req.value;
+      const status = await state.getStatus(id);
+      // first the mark, so an engine about to run the job (or running it) sees it
+      await state.cancel(id, deps.resultExpireMs);
+      const queued = await queue.find(id);
+      const fromQueue = queued !== undefined && (await queue.remove(id));
+      const row = await storage.jobs.find(id);
+      const rowDeleted = row !== undefined && (await storage.jobs.delete(id));
+      const rowHeld = row?.grabbedUntilTime !== undefined && row.grabbedUntilTime > Date.now();
+      // a job nobody holds is finished here; a held or running one is finished by the engine that holds it
+      const pending = fromQueue ? queued : rowDeleted && !rowHeld ? row : undefined;
+      if (pending !== undefined) {
+        const worker = await storage.workers.find(pending.workerId);
+        await deps.finishWithoutRun(pending, worker, ResultStatus.CANCELLED, `job ${id} was cancelled before it ran`);
+      }
+      return { isSuccess: status !== undefined || fromQueue || rowDeleted };
+    }),
+
+    find: unary(name('Find'), logger, async (req) => {
+      const job = await findJob(req.value);
+      return { data: job === undefined ? undefined : jobToProto(job) };
+    }),
+
+    findList: serverStream(name('FindList'), logger, async function* (req) {
+      const { limit, offset } = paging(req);
+      const all = await state.listStatuses();
+      const start = offset ?? 0;
+      for (const { jobId } of all.slice(start, start + (limit ?? 1000))) {
+        const job = await findJob(jobId);
+        if (job !== undefined) yield jobToProto(job);
+      }
+    }),
+
+    count: unary(name('Count'), logger, async () => ({ total: (await state.listStatuses()).length })),
+  };
+}

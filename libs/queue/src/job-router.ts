@@ -1,0 +1,85 @@
+/**
+ * Where a job goes when it is created (Enqueue, next_workers) — the one routing rule of the system:
+ * - a future run_after_time, a periodic worker, or FORCED_RDB: an RDB row only; workers poll due rows;
+ * - WITH_BACKUP: an RDB row (restorable) and the queue;
+ * - NORMAL: the queue only.
+ * uniq_key is reserved in the JobStateStore for every job, whatever its route, and freed when the job is final.
+ */
+import type { Job, Worker } from '../../core/src/index.js';
+import { AlreadyExistsError, JobStatus, QueueType } from '../../core/src/index.js';
+import { DEFAULT_CHANNEL } from '../../config/src/index.js';
+import type { JobQueue, JobStateStore } from './ports.js';
+
+/** The few RDB operations routing needs (libs/storage's JobRepository has them). */
+export interface JobRowStore {
+  insert(job: Job): Promise<void>;
+  delete(id: number): Promise<boolean>;
+}
+
+export type RoutableWorker = Pick<Worker, 'id' | 'channel' | 'queueType' | 'periodicInterval'>;
+
+export type Route = 'queue' | 'rdb' | 'rdb+queue';
+
+export interface JobRouterDeps {
+  readonly queue: JobQueue;
+  readonly rows: JobRowStore;
+  readonly state: JobStateStore;
+  readonly now?: () => number;
+  /** told when a row that is due now was stored, so pollers need not wait for their next tick */
+  readonly onDueRow?: () => void;
+}
+
+export function channelOf(worker: Pick<Worker, 'channel'>): string {
+  return worker.channel ?? DEFAULT_CHANNEL;
+}
+
+export function routeOf(job: Pick<Job, 'runAfterTime'>, worker: RoutableWorker, now: number): Route {
+  if (job.runAfterTime > now || worker.periodicInterval > 0 || worker.queueType === QueueType.FORCED_RDB) return 'rdb';
+  return worker.queueType === QueueType.WITH_BACKUP ? 'rdb+queue' : 'queue';
+}
+
+export class JobRouter {
+  private readonly now: () => number;
+
+  constructor(private readonly deps: JobRouterDeps) {
+    this.now = deps.now ?? Date.now;
+  }
+
+  /**
+   * Stores the job where its route says and marks it PENDING. Throws AlreadyExistsError when its uniq_key is held by
+   * an unfinished job; on any failure nothing of the job is left behind.
+   */
+  async enqueue(job: Job, worker: RoutableWorker): Promise<Route> {
+    const { queue, rows, state } = this.deps;
+    const now = this.now();
+    const route = routeOf(job, worker, now);
+    // RDB rows are polled by run_after_time > 0: a row that is due now gets "now"
+    const stored: Job = route === 'rdb' && job.runAfterTime === 0 ? { ...job, runAfterTime: now } : job;
+
+    if (job.uniqKey !== undefined && !(await state.acquireUniqKey(job.uniqKey, job.id))) {
+      throw new AlreadyExistsError(`a job with uniq_key "${job.uniqKey}" is not finished yet`);
+    }
+    let rowWritten = false;
+    try {
+      await state.setStatus(job.id, JobStatus.PENDING);
+      if (route !== 'queue') {
+        await rows.insert(stored);
+        rowWritten = true;
+      }
+      if (route !== 'rdb') await queue.enqueue(stored, channelOf(worker));
+    } catch (err) {
+      await this.undo(job, rowWritten);
+      throw err;
+    }
+    if (route === 'rdb' && stored.runAfterTime <= now) this.deps.onDueRow?.();
+    return route;
+  }
+
+  private async undo(job: Job, rowWritten: boolean): Promise<void> {
+    const { rows, state } = this.deps;
+    const steps: Array<Promise<unknown>> = [state.deleteStatus(job.id)];
+    if (rowWritten) steps.push(rows.delete(job.id));
+    if (job.uniqKey !== undefined) steps.push(state.releaseUniqKey(job.uniqKey, job.id));
+    await Promise.allSettled(steps);
+  }
+}

@@ -1,0 +1,22 @@
+import { MemoryJobStateStore } from './memory-job-state-store.js';
+import { MemoryQueue } from './memory-queue.js';
+import { MemoryResultBus } from './memory-result-bus.js';
+import { jobQueueContract, jobStateStoreContract, resultBusContract } from './testing/index.js';
+
+/** the contracts' throwing listeners are deliberate: keep their warnings out of the test output */
+const ignoreHandlerError = (): void => {};
+
+jobQueueContract('MemoryQueue', async ({ maxPendingPerChannel }) => {
+  const queue = new MemoryQueue({ maxPendingPerChannel });
+  return { queue, cleanup: () => queue.close() };
+});
+
+jobStateStoreContract('MemoryJobStateStore', async () => {
+  const store = new MemoryJobStateStore({ onHandlerError: ignoreHandlerError });
+  return { store, cleanup: () => store.close() };
+});
+
+resultBusContract('MemoryResultBus', async ({ keepMs }) => {
+  const bus = new MemoryResultBus({ keepMs, onHandlerError: ignoreHandlerError });
+  return { bus, cleanup: () => bus.close() };
+});

@@ -1,0 +1,93 @@
+/**
+ * The queue ports. MemoryQueue (Standalone) and RedisQueue (Scalable) implement them; one contract suite runs against
+ * both. Nothing here exposes a client type.
+ *
+ * Delivery: a claimed job is leased to one consumer until `leaseUntil`. The consumer acks it when done, renews the
+ * lease while it runs, or returns it (shutdown). A lease that expires makes the job claimable again (at-least-once).
+ */
+import type { Job, JobResult, JobStatus } from '../../core/src/index.js';
+
+export interface ClaimedJob {
+  readonly job: Job;
+  readonly channel: string;
+  /** epoch ms after which another consumer may take the job */
+  readonly leaseUntil: number;
+  /** opaque handle for ack/renew/release */
+  readonly receipt: string;
+}
+
+export interface ClaimOptions {
+  /** at most this many jobs */
+  readonly max: number;
+  /** wait this long for the first job when none is ready */
+  readonly waitMs: number;
+  /** lease length */
+  readonly leaseMs: number;
+  /** aborts the wait; claim then returns what it has (maybe nothing) */
+  readonly signal?: AbortSignal | undefined;
+}
+
+export interface JobQueue {
+  /**
+   * Adds a job ready to run; HIGH before MEDIUM before LOW, FIFO within a priority. UnavailableError when the channel
+   * is full; AlreadyExistsError when a job with the same id is already waiting or claimed (no job runs twice at once).
+   */
+  enqueue(job: Job, channel: string): Promise<void>;
+  /** Takes up to `max` jobs of the channel, highest priority first, leased to the caller. */
+  claim(channel: string, options: ClaimOptions): Promise<ClaimedJob[]>;
+  /** The job is done (a final result, or a retry persisted elsewhere): forget it. */
+  ack(claim: ClaimedJob): Promise<void>;
+  /** Extends the lease; returns false when the lease was lost (expired and taken over, or the job was removed). */
+  renew(claim: ClaimedJob, leaseMs: number): Promise<boolean>;
+  /** Gives the job back unfinished, ready to be claimed again at once (graceful shutdown). */
+  release(claim: ClaimedJob): Promise<void>;
+  /** Removes a job that waits in the queue (not a claimed one); returns whether it was there. */
+  remove(jobId: number): Promise<boolean>;
+  /** A waiting or claimed job by id. */
+  find(jobId: number): Promise<Job | undefined>;
+  /** Waiting and claimed jobs, ordered by id. */
+  list(offset: number, limit: number): Promise<Job[]>;
+  count(): Promise<number>;
+  close(): Promise<void>;
+}
+
+/**
+ * Where a job stands while it is unfinished: PENDING → RUNNING → WAIT_RESULT, and gone once final. Also guards
+ * uniq_key for jobs that have no RDB row, and records cancellations so a running job (and a periodic series) stops.
+ */
+export interface JobStateStore {
+  setStatus(jobId: number, status: JobStatus): Promise<void>;
+  getStatus(jobId: number): Promise<JobStatus | undefined>;
+  deleteStatus(jobId: number): Promise<void>;
+  /** every unfinished job, ordered by id */
+  listStatuses(): Promise<Array<{ jobId: number; status: JobStatus }>>;
+  /** Reserves the key for the job; false when another unfinished job holds it. */
+  acquireUniqKey(uniqKey: string, jobId: number): Promise<boolean>;
+  /** Frees the key if this job holds it. */
+  releaseUniqKey(uniqKey: string, jobId: number): Promise<void>;
+  /** Marks the job cancelled (kept for `ttlMs`) and tells every listener of onCancel. */
+  cancel(jobId: number, ttlMs: number): Promise<void>;
+  isCancelled(jobId: number): Promise<boolean>;
+  /** Calls the handler for each cancellation in the cluster; returns an unsubscribe function. */
+  onCancel(handler: (jobId: number) => void): Promise<() => Promise<void>>;
+  close(): Promise<void>;
+}
+
+/**
+ * Where final results go: DIRECT waiters, Listen (LISTEN_AFTER) and ListenStreamByWorker.
+ * A result is kept for the configured expiry so listeners that arrive late still get it.
+ */
+export interface ResultBus {
+  /** Keeps the final result of a job (for late listeners) and tells everyone waiting for it or for its worker. */
+  publish(result: JobResult, options: { keep: boolean }): Promise<void>;
+  /** The kept final result of a job, if any. */
+  getKept(jobId: number): Promise<JobResult | undefined>;
+  /**
+   * Waits for the final result of one job. Registers the waiter before looking at kept results, so a result published
+   * at any moment is not missed. Rejects with DeadlineExceededError after timeoutMs, or the signal's reason.
+   */
+  waitForJob(jobId: number, timeoutMs: number, signal?: AbortSignal): Promise<JobResult>;
+  /** Calls the handler with every result of the worker from now on; returns an unsubscribe function. */
+  subscribeWorker(workerId: number, handler: (result: JobResult) => void): Promise<() => Promise<void>>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,149 @@
+/**
+ * Turns driver errors (better-sqlite3, mysql2, network) into the domain's typed errors, in one place:
+ * duplicate key → AlreadyExistsError, value too long → InvalidArgumentError, connection trouble →
+ * UnavailableError, anything else → InternalError with the driver error as cause. Messages never contain the
+ * configured secrets.
+ */
+import {
+  AlreadyExistsError,
+  InternalError,
+  InvalidArgumentError,
+  JobworkerpError,
+  UnavailableError,
+} from '../../core/src/index.js';
+
+export interface DbErrorContext {
+  /** Closing advice of UnavailableError messages, e.g. `check that MariaDB is running at 127.0.0.1:3306`. */
+  readonly hint: string;
+  /** Strings redacted from every message (the password). */
+  readonly secrets: readonly string[];
+}
+
+/** Says what a clash on a unique column means, e.g. `a worker named "x" already exists; pick another name`. */
+export type DescribeClash = (column: string) => string;
+
+type DbFailure =
+  | { readonly kind: 'duplicate'; readonly column: string }
+  | { readonly kind: 'too-long'; readonly column: string }
+  | { readonly kind: 'unavailable'; readonly reason: string }
+  | { readonly kind: 'other'; readonly reason: string };
+
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EPIPE',
+  'PROTOCOL_CONNECTION_LOST',
+  'PROTOCOL_SEQUENCE_TIMEOUT',
+  'ER_ACCESS_DENIED_ERROR',
+  'ER_DBACCESS_DENIED_ERROR',
+  'ER_HOST_IS_BLOCKED',
+  'ER_HOST_NOT_PRIVILEGED',
+  'ER_CON_COUNT_ERROR',
+  'ER_SERVER_SHUTDOWN',
+  'SQLITE_FULL',
+  // the SQLite file or its folder cannot be created or written
+  'EACCES',
+  'EPERM',
+  'EROFS',
+  'ENOSPC',
+  'ENOTDIR',
+]);
+const UNAVAILABLE_CODE_PREFIXES = ['SQLITE_BUSY', 'SQLITE_LOCKED', 'SQLITE_CANTOPEN', 'SQLITE_IOERR'];
+/** Errors of a closed pool, connection or kysely instance. */
+const CLOSED_MESSAGES = [
+  'Pool is closed',
+  "Can't add new command when connection is in closed state",
+  'The database connection is not open',
+  'driver has already been destroyed',
+];
+
+/** Runs one database operation and maps whatever it throws. */
+export async function withDbErrors<T>(
+  ctx: DbErrorContext,
+  op: () => Promise<T>,
+  describeClash?: DescribeClash,
+): Promise<T> {
+  try {
+    return await op();
+  } catch (err) {
+    throw toStorageError(err, ctx, describeClash);
+  }
+}
+
+/** The unique column a driver error reports a clash on, if it is a duplicate-key error. */
+export function duplicateColumn(err: unknown): string | undefined {
+  const failure = classify(err);
+  return failure.kind === 'duplicate' ? failure.column : undefined;
+}
+
+export function toStorageError(err: unknown, ctx: DbErrorContext, describeClash?: DescribeClash): Error {
+  if (err instanceof JobworkerpError) return err;
+  const failure = classify(err);
+  const redact = (text: string): string =>
+    ctx.secrets.reduce((t, secret) => (secret === '' ? t : t.split(secret).join('***')), text);
+  switch (failure.kind) {
+    case 'duplicate':
+      return new AlreadyExistsError(
+        describeClash?.(failure.column) ?? `a row with the same ${failure.column} already exists`,
+        { cause: err },
+      );
+    case 'too-long':
+      return new InvalidArgumentError(`${failure.column} is too long for the database; shorten it`, { cause: err });
+    case 'unavailable':
+      return new UnavailableError(`database unavailable: ${redact(failure.reason)}; ${ctx.hint}`, { cause: err });
+    case 'other':
+      return new InternalError(`database error: ${redact(failure.reason)}`, { cause: err });
+  }
+}
+
+function classify(err: unknown): DbFailure {
+  const { code, errno, message, fatal } = fieldsOf(err);
+  const reason = shorten(message === '' ? (code ?? 'unknown error') : message);
+  if (code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
+    // "UNIQUE constraint failed: job.uniq_key"
+    return { kind: 'duplicate', column: /constraint failed: (?:\w+\.)?(\w+)/.exec(message)?.[1] ?? 'key' };
+  }
+  if (code === 'ER_DUP_ENTRY' || errno === 1062) {
+    // "Duplicate entry 'k' for key 'uniq_key'" (MariaDB) or "... for key 'job.uniq_key'" (MySQL 8)
+    const key = /for key '(?:[^']*\.)?([^'.]+)'$/.exec(message)?.[1] ?? 'key';
+    return { kind: 'duplicate', column: key === 'PRIMARY' ? 'id' : key };
+  }
+  if (code === 'SQLITE_CONSTRAINT_CHECK') {
+    // "CHECK constraint failed: uniq_key_max_length"
+    const column = /CHECK constraint failed: (\w+)_max_length/.exec(message)?.[1];
+    if (column !== undefined) return { kind: 'too-long', column };
+  }
+  if (code === 'ER_DATA_TOO_LONG' || errno === 1406) {
+    return { kind: 'too-long', column: /for column '([^']+)'/.exec(message)?.[1] ?? 'a value' };
+  }
+  if (
+    fatal === true ||
+    (code !== undefined &&
+      (UNAVAILABLE_CODES.has(code) || UNAVAILABLE_CODE_PREFIXES.some((prefix) => code.startsWith(prefix)))) ||
+    CLOSED_MESSAGES.some((m) => message.includes(m))
+  ) {
+    return { kind: 'unavailable', reason };
+  }
+  return { kind: 'other', reason };
+}
+
+function fieldsOf(err: unknown): { code?: string; errno?: number; message: string; fatal?: boolean } {
+  if (typeof err !== 'object' || err === null) return { message: String(err) };
+  const e = err as Record<string, unknown>;
+  return {
+    ...(typeof e['code'] === 'string' ? { code: e['code'] } : {}),
+    ...(typeof e['errno'] === 'number' ? { errno: e['errno'] } : {}),
+    ...(typeof e['fatal'] === 'boolean' ? { fatal: e['fatal'] } : {}),
+    message: typeof e['message'] === 'string' ? e['message'] : '',
+  };
+}
+
+function shorten(text: string): string {
+  const oneLine = text.replace(/\s+/g, ' ').trim();
+  return oneLine.length > 200 ? `${oneLine.slice(0, 197)}...` : oneLine;
+}

@@ -1,0 +1,8 @@
+export * from './ports.js';
+export { openStorage } from './open-storage.js';
+export type { StorageSpec } from './open-storage.js';
+export { openSqliteStorage } from './sqlite-storage.js';
+export type { SqliteStorageOptions } from './sqlite-storage.js';
+export { openMysqlStorage } from './mysql-storage.js';
+export type { MysqlStorageOptions } from './mysql-storage.js';
+export { DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT } from './paging.js';

@@ -1,0 +1,801 @@
+/**
+ * The storage contract: one suite, run against SQLite (a temp file) and the real MariaDB at 127.0.0.1:3306 (a
+ * fresh database per run, dropped at the end). MariaDB being down fails the suite; it is never skipped.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import BetterSqlite3 from 'better-sqlite3';
+import mysqlPromise from 'mysql2/promise';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { Job, JobResult, Runner, WorkerSpec } from '../../core/src/index.js';
+import {
+  AlreadyExistsError,
+  InvalidArgumentError,
+  Priority,
+  QueueType,
+  ResponseType,
+  ResultStatus,
+  RetryType,
+  RunnerType,
+  UnavailableError,
+} from '../../core/src/index.js';
+import { loadMigrations } from './migrator.js';
+import { openMysqlStorage } from './mysql-storage.js';
+import { openStorage } from './open-storage.js';
+import type { Storage } from './ports.js';
+import type { Database } from './schema.js';
+
+const MARIADB = { host: '127.0.0.1', port: 3306, user: 'root', password: undefined } as const;
+
+/** Every column of every table, typed against the kysely schema so the two cannot drift apart. */
+const EXPECTED_COLUMNS: { [T in keyof Database]: { [C in keyof Database[T]]-?: 'null' | 'not null' } } = {
+  runner: {
+    id: 'not null',
+    name: 'not null',
+    type: 'not null',
+    settings_proto: 'not null',
+    args_proto: 'not null',
+    result_proto: 'null',
+  },
+  worker: {
+    id: 'not null',
+    name: 'not null',
+    runner_id: 'not null',
+    runner_settings: 'not null',
+    retry_type: 'not null',
+    retry_interval: 'not null',
+    retry_max_interval: 'not null',
+    retry_max_retry: 'not null',
+    retry_basis: 'not null',
+    periodic_interval: 'not null',
+    channel: 'null',
+    queue_type: 'not null',
+    response_type: 'not null',
+    store_success: 'not null',
+    store_failure: 'not null',
+    next_workers: 'not null',
+    use_static: 'not null',
+    created_at: 'not null',
+    updated_at: 'not null',
+  },
+  job: {
+    id: 'not null',
+    worker_id: 'not null',
+    args: 'not null',
+    uniq_key: 'null',
+    enqueue_time: 'not null',
+    grabbed_until_time: 'not null',
+    run_after_time: 'not null',
+    retried: 'not null',
+    priority: 'not null',
+    timeout: 'not null',
+  },
+  job_result: {
+    id: 'not null',
+    job_id: 'not null',
+    worker_id: 'not null',
+    worker_name: 'not null',
+    args: 'not null',
+    uniq_key: 'null',
+    status: 'not null',
+    output: 'not null',
+    retried: 'not null',
+    max_retry: 'not null',
+    priority: 'not null',
+    timeout: 'not null',
+    enqueue_time: 'not null',
+    run_after_time: 'not null',
+    start_time: 'not null',
+    end_time: 'not null',
+    response_type: 'not null',
+    store_success: 'not null',
+    store_failure: 'not null',
+  },
+  jobworkerp_migrations: { version: 'not null', name: 'not null', applied_at: 'not null' },
+};
+
+/** Secondary indexes (the primary keys aside), as "unique(cols)" or "index(cols)" per table. */
+const EXPECTED_INDEXES: Record<keyof Database, string[]> = {
+  runner: ['unique(name)'],
+  worker: ['unique(name)'],
+  job: ['index(run_after_time,grabbed_until_time,priority)', 'index(worker_id,run_after_time)', 'unique(uniq_key)'],
+  job_result: ['index(end_time)', 'index(job_id,end_time)', 'index(worker_id,end_time)'],
+  jobworkerp_migrations: [],
+};
+
+type Schema = Record<string, { columns: Record<string, 'null' | 'not null'>; indexes: string[] }>;
+
+/** A database created for this run, looked at with the raw driver (not through the code under test). */
+interface TestDatabase {
+  open(): Promise<Storage>;
+  schema(): Promise<Schema>;
+  appliedMigrations(): Promise<{ version: number; name: string; applied_at: number }[]>;
+  /** Takes the migration lock the way another process would; resolves to its (idempotent) release. */
+  holdMigrationLock(): Promise<() => Promise<void>>;
+  drop(): Promise<void>;
+}
+
+interface Adapter {
+  readonly name: string;
+  createDatabase(): Promise<TestDatabase>;
+}
+
+const sqliteAdapter: Adapter = {
+  name: 'sqlite',
+  async createDatabase() {
+    const dir = mkdtempSync(join(tmpdir(), 'jw-storage-'));
+    // a folder that does not exist yet: openSqliteStorage creates it
+    const path = join(dir, 'data', 'jobworkerp.sqlite3');
+    const withRaw = <T>(fn: (db: BetterSqlite3.Database) => T): T => {
+      const db = new BetterSqlite3(path, { readonly: true });
+      try {
+        return fn(db);
+      } finally {
+        db.close();
+      }
+    };
+    return {
+      open: () => openStorage({ kind: 'sqlite', path }),
+      schema: async () =>
+        withRaw((db) => {
+          const schema: Schema = {};
+          const tables = db
+            .prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type = 'table'")
+            .all()
+            .filter((t) => !t.name.startsWith('sqlite_'));
+          for (const { name } of tables) {
+            const columns = db
+              .prepare<[], { name: string; notnull: number }>(`PRAGMA table_info(${name})`)
+              .all()
+              .map((c): [string, 'null' | 'not null'] => [c.name, c.notnull === 1 ? 'not null' : 'null']);
+            const indexes = db
+              .prepare<[], { name: string; unique: number; origin: string }>(`PRAGMA index_list(${name})`)
+              .all()
+              .filter((i) => i.origin !== 'pk')
+              .map((i) => {
+                const cols = db
+                  .prepare<[], { name: string }>(`PRAGMA index_info(${i.name})`)
+                  .all()
+                  .map((c) => c.name);
+                return `${i.unique === 1 ? 'unique' : 'index'}(${cols.join(',')})`;
+              });
+            schema[name] = { columns: Object.fromEntries(columns), indexes: indexes.sort() };
+          }
+          return schema;
+        }),
+      appliedMigrations: async () =>
+        withRaw((db) =>
+          db
+            .prepare<[], { version: number; name: string; applied_at: number }>(
+              'SELECT version, name, applied_at FROM jobworkerp_migrations ORDER BY version',
+            )
+            .all(),
+        ),
+      holdMigrationLock: async () => {
+        const db = new BetterSqlite3(path);
+        db.exec('BEGIN IMMEDIATE');
+        return async () => {
+          if (db.open) db.exec('COMMIT');
+          db.close();
+        };
+      },
+      drop: async () => rmSync(dir, { recursive: true, force: true }),
+    };
+  },
+};
+
+const mysqlAdapter: Adapter = {
+  name: 'mysql',
+  async createDatabase() {
+    const database = `jw_test_${randomBytes(6).toString('hex')}`;
+    const withRaw = async <T>(fn: (conn: mysqlPromise.Connection) => Promise<T>): Promise<T> => {
+      let conn: mysqlPromise.Connection;
+      try {
+        conn = await mysqlPromise.createConnection({ ...MARIADB, supportBigNumbers: true });
+      } catch (err) {
+        throw new Error(
+          `this suite needs MariaDB at ${MARIADB.host}:${MARIADB.port} (user root, empty password); start it with ` +
+            '`start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd`',
+          { cause: err },
+        );
+      }
+      try {
+        return await fn(conn);
+      } finally {
+        await conn.end();
+      }
+    };
+    // the database is created by openMysqlStorage; this only proves the server is there
+    await withRaw(async (conn) => conn.ping());
+    return {
+      open: () => openStorage({ kind: 'mysql', ...MARIADB, database, poolSize: 4 }),
+      schema: () =>
+        withRaw(async (conn) => {
+          const [columns] = await conn.query<mysqlPromise.RowDataPacket[]>(
+            'SELECT TABLE_NAME AS t, COLUMN_NAME AS c, IS_NULLABLE AS n FROM information_schema.COLUMNS ' +
+              'WHERE TABLE_SCHEMA = ? ORDER BY TABLE_NAME, ORDINAL_POSITION',
+            [database],
+          );
+          const [indexes] = await conn.query<mysqlPromise.RowDataPacket[]>(
+            'SELECT TABLE_NAME AS t, INDEX_NAME AS i, NON_UNIQUE AS nu, ' +
+              "GROUP_CONCAT(COLUMN_NAME ORDER BY SEQ_IN_INDEX SEPARATOR ',') AS cols " +
+              "FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = ? AND INDEX_NAME <> 'PRIMARY' " +
+              'GROUP BY TABLE_NAME, INDEX_NAME, NON_UNIQUE',
+            [database],
+          );
+          const schema: Schema = {};
+          for (const row of columns) {
+            const table = (schema[row.t as string] ??= { columns: {}, indexes: [] });
+            table.columns[row.c as string] = row.n === 'YES' ? 'null' : 'not null';
+          }
+          for (const row of indexes) {
+            schema[row.t as string]?.indexes.push(`${Number(row.nu) === 0 ? 'unique' : 'index'}(${String(row.cols)})`);
+          }
+          for (const table of Object.values(schema)) table.indexes.sort();
+          return schema;
+        }),
+      appliedMigrations: () =>
+        withRaw(async (conn) => {
+          const [rows] = await conn.query<mysqlPromise.RowDataPacket[]>(
+            `SELECT version, name, applied_at FROM \`${database}\`.jobworkerp_migrations ORDER BY version`,
+          );
+          return rows.map((r) => ({
+            version: r.version as number,
+            name: r.name as string,
+            applied_at: Number(r.applied_at),
+          }));
+        }),
+      holdMigrationLock: async () => {
+        const conn = await mysqlPromise.createConnection(MARIADB);
+        await conn.query("SELECT GET_LOCK('jobworkerp_migrate', 10)");
+        let released: Promise<void> | undefined;
+        return () => (released ??= conn.end());
+      },
+      drop: () => withRaw(async (conn) => void (await conn.query(`DROP DATABASE IF EXISTS \`${database}\``))),
+    };
+  },
+};
+
+const expectedSchema: Schema = Object.fromEntries(
+  Object.entries(EXPECTED_COLUMNS).map(([table, columns]) => [
+    table,
+    { columns, indexes: [...EXPECTED_INDEXES[table as keyof Database]].sort() },
+  ]),
+);
+
+// ---- test data ----
+
+const bytes = (...values: number[]): Uint8Array => Uint8Array.from(values);
+/** Compares bytes by content, whatever the Uint8Array subclass (drivers return Buffers). */
+const plain = (b: Uint8Array): number[] => Array.from(b);
+
+const runner = (id: number, name: string, over: Partial<Runner> = {}): Runner => ({
+  id,
+  name,
+  type: RunnerType.PLUGIN,
+  settingsProto: 'message Settings { string path = 1; }',
+  argsProto: 'message Args { repeated string args = 1; }',
+  resultProto: undefined,
+  ...over,
+});
+
+const workerSpec = (name: string, over: Partial<WorkerSpec> = {}): WorkerSpec => ({
+  name,
+  runnerId: 1,
+  runnerSettings: bytes(0, 1, 2, 255, 0),
+  retryPolicy: { type: RetryType.EXPONENTIAL, interval: 800, maxInterval: 60_000, maxRetry: 3, basis: 1.5 },
+  periodicInterval: 0,
+  channel: undefined,
+  queueType: QueueType.WITH_BACKUP,
+  responseType: ResponseType.NO_RESULT,
+  storeSuccess: true,
+  storeFailure: false,
+  nextWorkers: [],
+  useStatic: false,
+  ...over,
+});
+
+const job = (id: number, over: Partial<Job> = {}): Job => ({
+  id,
+  workerId: 10,
+  args: bytes(10, 0, 20),
+  uniqKey: undefined,
+  enqueueTime: 1_700_000_000_000,
+  grabbedUntilTime: undefined,
+  runAfterTime: 0,
+  retried: 0,
+  priority: Priority.PRIORITY_MEDIUM,
+  timeout: 200,
+  ...over,
+});
+
+const result = (id: number, over: Partial<JobResult> = {}): JobResult => ({
+  id,
+  jobId: 500,
+  workerId: 10,
+  workerName: 'w',
+  args: bytes(1, 2, 3),
+  uniqKey: undefined,
+  status: ResultStatus.SUCCESS,
+  output: [bytes(104, 105)],
+  retried: 0,
+  maxRetry: 2,
+  priority: Priority.PRIORITY_HIGH,
+  timeout: 1000,
+  enqueueTime: 1_700_000_000_000,
+  runAfterTime: 0,
+  startTime: 1_700_000_000_100,
+  endTime: 1_700_000_000_200,
+  responseType: ResponseType.DIRECT,
+  storeSuccess: true,
+  storeFailure: true,
+  ...over,
+});
+
+/** What the promise rejects with (undefined if it resolves). */
+const rejectionOf = (p: Promise<unknown>): Promise<unknown> =>
+  p.then(
+    () => undefined,
+    (err: unknown) => err,
+  );
+
+/** Empties every table through the port itself. */
+async function clear(storage: Storage): Promise<void> {
+  for (const r of await storage.runners.list()) await storage.runners.delete(r.id);
+  for (const w of await storage.workers.list()) await storage.workers.delete(w.id);
+  for (const j of await storage.jobs.list()) await storage.jobs.delete(j.id);
+  for (const r of await storage.results.list()) await storage.results.delete(r.id);
+}
+
+it('has the same migration versions for both dialects', async () => {
+  const versions = async (folder: 'sqlite' | 'mysql'): Promise<string[]> =>
+    (await loadMigrations(folder)).map((m) => `${m.version}_${m.name}`);
+  expect(await versions('sqlite')).toEqual(await versions('mysql'));
+  expect(await versions('sqlite')).toContain('1_init');
+});
+
+describe.each([sqliteAdapter, mysqlAdapter])('$name storage', (adapter) => {
+  let database: TestDatabase;
+  let storage: Storage;
+
+  beforeAll(async () => {
+    database = await adapter.createDatabase();
+    storage = await database.open();
+    await storage.migrate();
+  });
+
+  afterAll(async () => {
+    await storage?.close();
+    await database?.drop();
+  });
+
+  beforeEach(async () => clear(storage));
+
+  describe('migrations', () => {
+    it('creates the expected tables, columns and indexes on a fresh database', async () => {
+      expect(await database.schema()).toEqual(expectedSchema);
+      const versions = (await loadMigrations(adapter.name === 'sqlite' ? 'sqlite' : 'mysql')).map((m) => m.version);
+      expect((await database.appliedMigrations()).map((m) => m.version)).toEqual(versions);
+    });
+
+    it('does nothing when migrated again', async () => {
+      await storage.runners.upsertWithIds([runner(1, 'kept')]);
+      const before = await database.appliedMigrations();
+      await storage.migrate();
+      expect(await database.appliedMigrations()).toEqual(before);
+      expect(await storage.runners.findByName('kept')).toBeDefined();
+    });
+
+    it('waits, without blocking the event loop, while another process holds the migration lock', async () => {
+      const fresh = await adapter.createDatabase();
+      const other = await fresh.open();
+      const release = await fresh.holdMigrationLock();
+      try {
+        let outcome: unknown = 'pending';
+        const migrating = other.migrate().then(
+          () => (outcome = 'done'),
+          (err: unknown) => (outcome = err),
+        );
+        const started = performance.now();
+        await sleep(300);
+        // a blocked event loop would hold this 300 ms sleep for the whole 5 s busy timeout
+        expect(performance.now() - started).toBeLessThan(2500);
+        expect(outcome).toBe('pending');
+        await release();
+        await migrating;
+        expect(outcome).toBe('done');
+        expect(await fresh.schema()).toEqual(expectedSchema);
+      } finally {
+        await release();
+        await other.close();
+        await fresh.drop();
+      }
+    });
+
+    it('is safe when two processes migrate the same fresh database at once', async () => {
+      const fresh = await adapter.createDatabase();
+      const [a, b] = [await fresh.open(), await fresh.open()];
+      try {
+        await Promise.all([a.migrate(), b.migrate()]);
+        expect(await fresh.schema()).toEqual(expectedSchema);
+        const applied = await fresh.appliedMigrations();
+        expect(applied.map((m) => m.version)).toEqual([...new Set(applied.map((m) => m.version))]);
+        expect(applied.length).toBeGreaterThan(0);
+        await a.runners.upsertWithIds([runner(1, 'from-a')]);
+        expect(await b.runners.find(1)).toMatchObject({ name: 'from-a' });
+      } finally {
+        await a.close();
+        await b.close();
+        await fresh.drop();
+      }
+    });
+  });
+
+  it('reports its capabilities and answers ping', async () => {
+    expect(storage.capabilities).toEqual(
+      adapter.name === 'sqlite'
+        ? { dialect: 'sqlite', supportsSkipLocked: false, singleConnection: true }
+        : { dialect: 'mysql', supportsSkipLocked: true, singleConnection: false },
+    );
+    await expect(storage.ping()).resolves.toBeUndefined();
+  });
+
+  describe('runners', () => {
+    it('inserts and replaces runners with fixed ids', async () => {
+      await storage.runners.upsertWithIds([runner(1, 'COMMAND'), runner(2, 'HTTP_REQUEST')]);
+      const replaced = runner(1, 'COMMAND', { type: RunnerType.COMMAND, resultProto: 'message R { bytes b = 1; }' });
+      await storage.runners.upsertWithIds([replaced]);
+      expect(await storage.runners.find(1)).toEqual(replaced);
+      expect(await storage.runners.findByName('HTTP_REQUEST')).toEqual(runner(2, 'HTTP_REQUEST'));
+      expect(await storage.runners.count()).toBe(2);
+    });
+
+    it('refuses a fixed-id runner whose name another runner has, and keeps the batch out', async () => {
+      await storage.runners.upsertWithIds([runner(1, 'COMMAND')]);
+      const err = await rejectionOf(storage.runners.upsertWithIds([runner(50, 'fresh'), runner(2, 'COMMAND')]));
+      expect(err).toBeInstanceOf(AlreadyExistsError);
+      expect((err as Error).message).toContain('"COMMAND"');
+      expect(await storage.runners.find(50)).toBeUndefined();
+      expect(await storage.runners.find(1)).toEqual(runner(1, 'COMMAND'));
+    });
+
+    it('upserts by name: a new name gets a new id, a known one keeps its id and takes the new schemas', async () => {
+      let ids = 0;
+      const newId = (): number => 1000 + ++ids;
+      const { id: _unused, ...first } = runner(0, 'hello');
+      const created = await storage.runners.upsertByName(first, newId);
+      expect(created).toEqual({ ...first, id: 1001 });
+      const spec = { name: 'hello', type: RunnerType.PLUGIN, settingsProto: 's2', argsProto: 'a2', resultProto: 'r2' };
+      const updated = await storage.runners.upsertByName(spec, newId);
+      expect(updated).toEqual({ ...spec, id: 1001 });
+      expect(ids).toBe(1);
+      expect(await storage.runners.find(1001)).toEqual(updated);
+    });
+
+    it('lists by id with paging, counts and deletes', async () => {
+      await storage.runners.upsertWithIds([5, 3, 4, 1, 2].map((id) => runner(id, `r${id}`)));
+      expect((await storage.runners.list()).map((r) => r.id)).toEqual([1, 2, 3, 4, 5]);
+      expect((await storage.runners.list({ limit: 2, offset: 1 })).map((r) => r.id)).toEqual([2, 3]);
+      expect(await storage.runners.list({ limit: 2, offset: 5 })).toEqual([]);
+      expect(await storage.runners.count()).toBe(5);
+      expect(await storage.runners.delete(3)).toBe(true);
+      expect(await storage.runners.delete(3)).toBe(false);
+      expect(await storage.runners.find(3)).toBeUndefined();
+      expect(await storage.runners.findByName('r3')).toBeUndefined();
+      expect(await storage.runners.count()).toBe(4);
+    });
+
+    it('rejects negative paging values', async () => {
+      await expect(storage.runners.list({ limit: -1 })).rejects.toThrow(InvalidArgumentError);
+      await expect(storage.runners.list({ offset: -5 })).rejects.toThrow(InvalidArgumentError);
+      await expect(storage.runners.list({ limit: 1.5 })).rejects.toThrow(InvalidArgumentError);
+    });
+  });
+
+  describe('workers', () => {
+    it('creates workers with new ids and round-trips every field', async () => {
+      const a = workerSpec('alpha', {
+        channel: 'heavy',
+        nextWorkers: [3, 2 ** 40, 7],
+        storeSuccess: false,
+        storeFailure: true,
+        useStatic: true,
+        periodicInterval: 3_600_000,
+        queueType: QueueType.FORCED_RDB,
+        responseType: ResponseType.LISTEN_AFTER,
+        retryPolicy: { type: RetryType.LINEAR, interval: 1, maxInterval: 2 ** 40, maxRetry: 100, basis: 1 + 1 / 3 },
+      });
+      const b = workerSpec('beta');
+      const createdA = await storage.workers.create(a);
+      const createdB = await storage.workers.create(b);
+      expect(createdB.id).toBeGreaterThan(createdA.id);
+      for (const [created, spec] of [
+        [createdA, a],
+        [createdB, b],
+      ] as const) {
+        expect(created).toEqual({ ...spec, id: created.id });
+        for (const found of [await storage.workers.find(created.id), await storage.workers.findByName(spec.name)]) {
+          expect({ ...found, runnerSettings: plain(found!.runnerSettings) }).toEqual({
+            ...spec,
+            id: created.id,
+            runnerSettings: plain(spec.runnerSettings),
+          });
+          expect(typeof found!.storeSuccess).toBe('boolean');
+        }
+      }
+      expect((await storage.workers.find(createdB.id))!.channel).toBeUndefined();
+      expect(await storage.workers.find(createdB.id + 1000)).toBeUndefined();
+      expect(await storage.workers.findByName('gamma')).toBeUndefined();
+    });
+
+    it('refuses a taken name on create and on update', async () => {
+      await storage.workers.create(workerSpec('taken'));
+      const other = await storage.workers.create(workerSpec('other'));
+      const onCreate = await rejectionOf(storage.workers.create(workerSpec('taken')));
+      expect(onCreate).toBeInstanceOf(AlreadyExistsError);
+      expect((onCreate as Error).message).toBe('a worker named "taken" already exists; pick another name');
+      await expect(storage.workers.update(other.id, workerSpec('taken'))).rejects.toThrow(AlreadyExistsError);
+      expect((await storage.workers.find(other.id))!.name).toBe('other');
+      expect(await storage.workers.count()).toBe(2);
+    });
+
+    it('updates an existing worker, even with unchanged values, and reports a missing one', async () => {
+      const w = await storage.workers.create(workerSpec('w'));
+      const changed = workerSpec('w2', { channel: 'c', nextWorkers: [w.id], runnerSettings: bytes() });
+      expect(await storage.workers.update(w.id, changed)).toBe(true);
+      expect(await storage.workers.update(w.id, changed)).toBe(true);
+      const found = (await storage.workers.find(w.id))!;
+      expect({ ...found, runnerSettings: plain(found.runnerSettings) }).toEqual({
+        ...changed,
+        id: w.id,
+        runnerSettings: [],
+      });
+      expect(await storage.workers.update(w.id + 1000, changed)).toBe(false);
+    });
+
+    it('rejects a name longer than the column allows', async () => {
+      await expect(storage.workers.create(workerSpec('x'.repeat(129)))).rejects.toThrow(InvalidArgumentError);
+      await expect(storage.workers.create(workerSpec('x'.repeat(128)))).resolves.toBeDefined();
+    });
+
+    it('lists by id with paging, counts and deletes', async () => {
+      const ids: number[] = [];
+      for (const name of ['a', 'b', 'c', 'd']) ids.push((await storage.workers.create(workerSpec(name))).id);
+      expect((await storage.workers.list()).map((w) => w.id)).toEqual(ids);
+      expect((await storage.workers.list({ limit: 2, offset: 2 })).map((w) => w.name)).toEqual(['c', 'd']);
+      expect(await storage.workers.count()).toBe(4);
+      expect(await storage.workers.delete(ids[0]!)).toBe(true);
+      expect(await storage.workers.delete(ids[0]!)).toBe(false);
+      expect(await storage.workers.count()).toBe(3);
+      // the name is free again
+      await expect(storage.workers.create(workerSpec('a'))).resolves.toMatchObject({ name: 'a' });
+    });
+  });
+
+  describe('jobs', () => {
+    const normalized = (j: Job | undefined): unknown => j && { ...j, args: plain(j.args) };
+
+    it('inserts and finds jobs with every field intact', async () => {
+      const a = job(1, { uniqKey: 'key-a', grabbedUntilTime: 1_700_000_005_000, runAfterTime: 1_700_000_001_000 });
+      const b = job(2, { args: bytes(), priority: Priority.PRIORITY_LOW, retried: 3, timeout: 0 });
+      await storage.jobs.insert(a);
+      await storage.jobs.insert(b);
+      expect(normalized(await storage.jobs.find(1))).toEqual(normalized(a));
+      expect(normalized(await storage.jobs.find(2))).toEqual(normalized(b));
+      expect((await storage.jobs.find(2))!.uniqKey).toBeUndefined();
+      expect((await storage.jobs.find(2))!.grabbedUntilTime).toBeUndefined();
+      expect(normalized(await storage.jobs.findByUniqKey('key-a'))).toEqual(normalized(a));
+      expect(await storage.jobs.findByUniqKey('nope')).toBeUndefined();
+      expect(await storage.jobs.find(3)).toBeUndefined();
+    });
+
+    it('round-trips ids and times near 2^53 exactly', async () => {
+      const max = Number.MAX_SAFE_INTEGER;
+      const big = job(max, { workerId: max - 1, enqueueTime: max - 2, runAfterTime: max - 3, timeout: max - 4 });
+      await storage.jobs.insert(big);
+      await storage.jobs.insert(job(max - 1));
+      expect(normalized(await storage.jobs.find(max))).toEqual(normalized(big));
+      expect((await storage.jobs.list()).map((j) => j.id)).toEqual([max - 1, max]);
+      expect(await storage.jobs.grab(max, 0, max - 5)).toBe(true);
+      expect((await storage.jobs.find(max))!.grabbedUntilTime).toBe(max - 5);
+    });
+
+    it('refuses a taken id or a pending uniq_key, and frees the key when the job is deleted', async () => {
+      await storage.jobs.insert(job(1, { uniqKey: 'k' }));
+      const sameId = await rejectionOf(storage.jobs.insert(job(1)));
+      expect(sameId).toBeInstanceOf(AlreadyExistsError);
+      expect((sameId as Error).message).toContain('id 1');
+      const sameKey = await rejectionOf(storage.jobs.insert(job(2, { uniqKey: 'k' })));
+      expect(sameKey).toBeInstanceOf(AlreadyExistsError);
+      expect((sameKey as Error).message).toBe('a job with uniq_key "k" is still pending');
+      // jobs without a key never clash
+      await storage.jobs.insert(job(3));
+      await storage.jobs.insert(job(4));
+      expect(await storage.jobs.delete(1)).toBe(true);
+      await storage.jobs.insert(job(2, { uniqKey: 'k' }));
+      expect((await storage.jobs.findByUniqKey('k'))!.id).toBe(2);
+    });
+
+    it('rejects a uniq_key longer than 255 characters', async () => {
+      await expect(storage.jobs.insert(job(1, { uniqKey: 'k'.repeat(256) }))).rejects.toThrow(InvalidArgumentError);
+      await storage.jobs.insert(job(1, { uniqKey: 'k'.repeat(255) }));
+    });
+
+    it('upserts by id without touching another job that holds the same uniq_key', async () => {
+      await storage.jobs.upsert(job(1, { uniqKey: 'one' }));
+      const retry = job(1, { uniqKey: 'one', retried: 1, runAfterTime: 1_700_000_009_000, grabbedUntilTime: 5 });
+      await storage.jobs.upsert(retry);
+      expect(normalized(await storage.jobs.find(1))).toEqual(normalized(retry));
+      expect(await storage.jobs.count()).toBe(1);
+
+      await expect(storage.jobs.upsert(job(2, { uniqKey: 'one' }))).rejects.toThrow(AlreadyExistsError);
+      await storage.jobs.insert(job(3));
+      await expect(storage.jobs.upsert(job(3, { uniqKey: 'one' }))).rejects.toThrow(AlreadyExistsError);
+      expect(normalized(await storage.jobs.find(1))).toEqual(normalized(retry));
+      expect(await storage.jobs.find(2)).toBeUndefined();
+      expect((await storage.jobs.find(3))!.uniqKey).toBeUndefined();
+    });
+
+    it('finds due jobs of the given workers in run_after_time, priority, id order', async () => {
+      const now = 1_700_000_000_000;
+      const jobs = [
+        job(1, { runAfterTime: now - 10, priority: Priority.PRIORITY_LOW }),
+        job(2, { runAfterTime: now - 10, priority: Priority.PRIORITY_HIGH }),
+        job(3, { runAfterTime: now - 20 }),
+        job(4, { runAfterTime: now - 10, priority: Priority.PRIORITY_HIGH }),
+        job(5, { runAfterTime: now + 50 }), // due before dueBefore = now + 100
+        job(6, { runAfterTime: now + 500 }), // not due yet
+        job(7, { runAfterTime: 0 }), // queued, not delayed
+        job(8, { runAfterTime: now - 5, grabbedUntilTime: now + 1000 }), // held
+        job(9, { runAfterTime: now - 5, grabbedUntilTime: now }), // hold expired
+        job(10, { runAfterTime: now - 30, workerId: 99 }), // other worker
+        job(11, { runAfterTime: now - 40, workerId: 11 }),
+      ];
+      for (const j of jobs) await storage.jobs.insert(j);
+      const due = (workerIds: number[], limit = 100): Promise<number[]> =>
+        storage.jobs.findDue({ dueBefore: now + 100, now, workerIds, limit }).then((js) => js.map((j) => j.id));
+      expect(await due([10, 11])).toEqual([11, 3, 2, 4, 1, 9, 5]);
+      expect(await due([10])).toEqual([3, 2, 4, 1, 9, 5]);
+      expect(await due([10], 3)).toEqual([3, 2, 4]);
+      expect(await due([])).toEqual([]);
+      expect(await due([12345])).toEqual([]);
+    });
+
+    it('lets exactly one of two racing grabs win, and releases', async () => {
+      await storage.jobs.insert(job(1, { runAfterTime: 1 }));
+      const wins = await Promise.all([storage.jobs.grab(1, 0, 1000), storage.jobs.grab(1, 0, 2000)]);
+      expect(wins.filter(Boolean)).toHaveLength(1);
+      const held = (await storage.jobs.find(1))!.grabbedUntilTime;
+      expect(held).toBe(wins[0] ? 1000 : 2000);
+      expect(await storage.jobs.grab(1, 0, 3000)).toBe(false);
+      expect(await storage.jobs.grab(1, held!, 3000)).toBe(true);
+      expect(await storage.jobs.grab(404, 0, 3000)).toBe(false);
+
+      await storage.jobs.release(1);
+      expect((await storage.jobs.find(1))!.grabbedUntilTime).toBeUndefined();
+      expect(await storage.jobs.grab(1, 0, 4000)).toBe(true);
+    });
+
+    it('reschedules a job only while the caller still holds it', async () => {
+      await storage.jobs.insert(job(1, { runAfterTime: 100, retried: 0 }));
+      expect(await storage.jobs.grab(1, 0, 5000)).toBe(true);
+      expect(await storage.jobs.rescheduleIfHeld(1, 4000, 900, 1)).toBe(false);
+      expect(await storage.jobs.find(1)).toMatchObject({ runAfterTime: 100, retried: 0, grabbedUntilTime: 5000 });
+      expect(await storage.jobs.rescheduleIfHeld(1, 5000, 900, 1)).toBe(true);
+      expect(await storage.jobs.find(1)).toMatchObject({ runAfterTime: 900, retried: 1, grabbedUntilTime: undefined });
+      // released: due again at its new time
+      const due = await storage.jobs.findDue({ dueBefore: 900, now: 0, workerIds: [10], limit: 10 });
+      expect(due.map((j) => j.id)).toEqual([1]);
+      await storage.jobs.delete(1);
+      expect(await storage.jobs.rescheduleIfHeld(1, 0, 900, 1)).toBe(false);
+    });
+
+    it('finds restorable (queued) jobs by id, with and without grabbed ones', async () => {
+      const now = 1_700_000_000_000;
+      await storage.jobs.insert(job(5));
+      await storage.jobs.insert(job(1, { grabbedUntilTime: now + 1 })); // held
+      await storage.jobs.insert(job(3, { grabbedUntilTime: now })); // hold expired
+      await storage.jobs.insert(job(2));
+      await storage.jobs.insert(job(4, { runAfterTime: now })); // delayed: not restorable
+      const restorable = (includeGrabbed: boolean, afterId?: number, limit = 100): Promise<number[]> =>
+        storage.jobs.findRestorable({ includeGrabbed, now, afterId, limit }).then((js) => js.map((j) => j.id));
+      expect(await restorable(false)).toEqual([2, 3, 5]);
+      expect(await restorable(true)).toEqual([1, 2, 3, 5]);
+      expect(await restorable(true, undefined, 2)).toEqual([1, 2]);
+      expect(await restorable(true, 2, 2)).toEqual([3, 5]);
+      expect(await restorable(true, 5, 2)).toEqual([]);
+      await expect(restorable(true, undefined, -1)).rejects.toThrow(InvalidArgumentError);
+    });
+
+    it('lists by id with paging, counts and deletes', async () => {
+      for (const id of [30, 10, 20]) await storage.jobs.insert(job(id));
+      expect((await storage.jobs.list()).map((j) => j.id)).toEqual([10, 20, 30]);
+      expect((await storage.jobs.list({ limit: 1, offset: 1 })).map((j) => j.id)).toEqual([20]);
+      expect(await storage.jobs.count()).toBe(3);
+      expect(await storage.jobs.delete(20)).toBe(true);
+      expect(await storage.jobs.delete(20)).toBe(false);
+      expect(await storage.jobs.count()).toBe(2);
+    });
+  });
+
+  describe('results', () => {
+    const normalized = (r: JobResult | undefined): unknown =>
+      r && { ...r, args: plain(r.args), output: r.output.map(plain) };
+
+    it('stores results with a multi-item binary output', async () => {
+      const a = result(1, {
+        output: [bytes(0, 0, 0, 4), bytes(), bytes(255, 10, 0), Uint8Array.from({ length: 70_000 }, (_, i) => i % 251)],
+        uniqKey: 'u',
+        status: ResultStatus.MAX_RETRY,
+        storeSuccess: false,
+      });
+      const b = result(2, { output: [] });
+      await storage.results.insert(a);
+      await storage.results.insert(b);
+      expect(normalized(await storage.results.find(1))).toEqual(normalized(a));
+      expect(normalized(await storage.results.find(2))).toEqual(normalized(b));
+      expect(await storage.results.find(3)).toBeUndefined();
+      await expect(storage.results.insert(result(1))).rejects.toThrow(AlreadyExistsError);
+    });
+
+    it('lists the results of a job oldest first and finds the latest', async () => {
+      await storage.results.insert(result(3, { jobId: 7, endTime: 300 }));
+      await storage.results.insert(result(1, { jobId: 7, endTime: 200 }));
+      await storage.results.insert(result(2, { jobId: 7, endTime: 300 }));
+      await storage.results.insert(result(4, { jobId: 8, endTime: 900 }));
+      expect((await storage.results.listByJobId(7)).map((r) => r.id)).toEqual([1, 2, 3]);
+      expect((await storage.results.findLatestByJobId(7))!.id).toBe(3);
+      expect(await storage.results.listByJobId(9)).toEqual([]);
+      expect(await storage.results.findLatestByJobId(9)).toBeUndefined();
+    });
+
+    it('lists by id with paging, counts, deletes and deletes what ended before a time', async () => {
+      for (const [id, endTime] of [
+        [1, 100],
+        [2, 200],
+        [3, 300],
+        [4, 400],
+      ] as const) {
+        await storage.results.insert(result(id, { endTime }));
+      }
+      expect((await storage.results.list({ limit: 2, offset: 1 })).map((r) => r.id)).toEqual([2, 3]);
+      expect(await storage.results.count()).toBe(4);
+      expect(await storage.results.delete(4)).toBe(true);
+      expect(await storage.results.delete(4)).toBe(false);
+      expect(await storage.results.deleteEndedBefore(300)).toBe(2);
+      expect(await storage.results.deleteEndedBefore(300)).toBe(0);
+      expect((await storage.results.list()).map((r) => r.id)).toEqual([3]);
+    });
+  });
+
+  it('reports UnavailableError once closed', async () => {
+    const other = await database.open();
+    await other.ping();
+    await other.close();
+    await other.close();
+    await expect(other.ping()).rejects.toThrow(UnavailableError);
+    await expect(other.jobs.find(1)).rejects.toThrow(UnavailableError);
+  });
+});
+
+describe('mysql connection failures', () => {
+  const password = 'pw-never-shown-7c1f';
+
+  it('reports UnavailableError naming the address, without the password, when nothing listens', async () => {
+    const err = await rejectionOf(openMysqlStorage({ ...MARIADB, port: 1, password, database: 'jw_unreachable' }));
+    expect(err).toBeInstanceOf(UnavailableError);
+    expect((err as Error).message).toMatch(/^database unavailable: .*check that MariaDB is running at 127\.0\.0\.1:1/);
+    expect((err as Error).message).not.toContain(password);
+  });
+
+  it('reports UnavailableError without the password when the password is wrong', async () => {
+    const err = await rejectionOf(openMysqlStorage({ ...MARIADB, password, database: 'jw_denied' }));
+    expect(err).toBeInstanceOf(UnavailableError);
+    expect((err as Error).message).toContain('Access denied');
+    expect((err as Error).message).not.toContain(password);
+  });
+});

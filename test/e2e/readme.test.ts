@@ -1,0 +1,49 @@
+/**
+ * Runs the README's quick-start `buf curl` commands, as written, against a real all-in-one (on a free port instead
+ * of 9000), so the README stays true.
+ */
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ServerProcess } from '../support/server-process.js';
+import { REPO_ROOT, startServer } from '../support/server-process.js';
+
+const exec = promisify(execFile);
+
+/** The shell blocks of a README section that call buf curl, in order. */
+export function readmeCommands(section: string): string[] {
+  const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
+  const start = readme.indexOf(`## ${section}`);
+  if (start < 0) throw new Error(`README has no "## ${section}" section`);
+  const end = readme.indexOf('\n## ', start + 3);
+  const body = readme.slice(start, end < 0 ? undefined : end);
+  return [...body.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]!.trim()).filter((cmd) => cmd.includes('buf curl'));
+}
+
+describe('README quick start', () => {
+  let server: ServerProcess;
+  beforeAll(async () => {
+    server = await startServer();
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('lists runners, creates a worker and runs a job with buf curl', async () => {
+    const commands = readmeCommands('Quick start');
+    expect(commands).toHaveLength(3);
+    const outputs: string[] = [];
+    for (const command of commands) {
+      const { stdout } = await exec('bash', ['-c', command.replaceAll('127.0.0.1:9000', server.address)], { cwd: REPO_ROOT });
+      outputs.push(stdout);
+    }
+    const [runners, created, enqueued] = outputs;
+    expect(runners).toContain('"name": "COMMAND"');
+    expect(JSON.parse(created!)).toMatchObject({ id: { value: expect.any(String) } });
+    const result = JSON.parse(enqueued!);
+    expect(result.result.data.status ?? 'SUCCESS').toBe('SUCCESS');
+    expect(result.result.data.output.items).toEqual(['aGVsbG8gd29ybGQK']);
+  });
+});

@@ -1,0 +1,92 @@
+/**
+ * Starts a real jobworkerp process (built into dist/) on a free port with an isolated database, for end-to-end tests.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export const REPO_ROOT = resolve(import.meta.dirname, '../..');
+
+export interface ServerProcess {
+  readonly address: string;
+  readonly port: number;
+  readonly child: ChildProcess;
+  /** everything the process printed so far */
+  output(): string;
+  /** SIGTERM and wait for exit (SIGKILL after killAfterMs) */
+  stop(killAfterMs?: number): Promise<number | null>;
+  readonly dataDir: string;
+}
+
+export interface StartOptions {
+  readonly app?: 'all-in-one' | 'grpc-front' | 'worker';
+  readonly env?: Record<string, string>;
+  /** reuse a data folder (restart tests); a new temp folder when omitted */
+  readonly dataDir?: string;
+  readonly startTimeoutMs?: number;
+}
+
+export function appEntry(app: string): string {
+  const entry = join(REPO_ROOT, 'dist', 'apps', app, 'main.js');
+  if (!existsSync(entry)) throw new Error(`${entry} is missing: run \`npm run build\` before the tests`);
+  return entry;
+}
+
+export async function startServer(options: StartOptions = {}): Promise<ServerProcess> {
+  const app = options.app ?? 'all-in-one';
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'jw-e2e-'));
+  const child = spawn(process.execPath, [appEntry(app)], {
+    cwd: dataDir,
+    env: {
+      PATH: process.env['PATH'] ?? '/usr/bin:/bin',
+      HOME: process.env['HOME'] ?? dataDir,
+      GRPC_ADDR: '127.0.0.1:0',
+      SQLITE_URL: join(dataDir, 'jobworkerp.sqlite3'),
+      LOG_LEVEL: 'warn',
+      ...options.env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+  child.stderr.on('data', (b: Buffer) => (out += b.toString()));
+  const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
+
+  const port = await new Promise<number>((res, rej) => {
+    const timer = setTimeout(
+      () => rej(new Error(`${app} did not start within ${options.startTimeoutMs ?? 20000} ms:\n${out}`)),
+      options.startTimeoutMs ?? 20_000,
+    );
+    const check = (): void => {
+      const m = /listening on [^\s]*:(\d+)/.exec(out);
+      if (m?.[1] !== undefined) {
+        clearTimeout(timer);
+        res(Number(m[1]));
+      }
+    };
+    child.stdout.on('data', check);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      rej(new Error(`${app} exited with code ${code} before listening:\n${out}`));
+    });
+  });
+
+  return {
+    address: `127.0.0.1:${port}`,
+    port,
+    child,
+    dataDir,
+    output: () => out,
+    stop: async (killAfterMs = 15_000) => {
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+      const code = await exited;
+      clearTimeout(timer);
+      if (options.dataDir === undefined) rmSync(dataDir, { recursive: true, force: true });
+      return code;
+    },
+  };
+}
