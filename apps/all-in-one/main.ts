@@ -6,10 +6,10 @@
  */
 import { loadConfig } from '../../libs/config/src/index.js';
 import { Engine } from '../../libs/engine/src/index.js';
-import { builtinRunnerDefinitions, RunnerRegistry } from '../../libs/runners/src/index.js';
 import { createFrontServer } from '../common/front-server.js';
 import { createJobSystem } from '../common/job-system.js';
 import { createLogger } from '../common/logger.js';
+import { createRunnerRegistry } from '../common/runners-from-config.js';
 import { runApp } from '../common/process-lifecycle.js';
 import { openConfiguredStorage } from '../common/storage-from-config.js';
 
@@ -18,9 +18,7 @@ runApp('all-in-one', async () => {
   const logger = createLogger(config, 'all-in-one');
   const storage = await openConfiguredStorage(config);
   const jobs = createJobSystem(config, storage, logger);
-  const registry = new RunnerRegistry(
-    builtinRunnerDefinitions({ commandMaxOutputBytes: config.worker.commandMaxOutputBytes }),
-  );
+  const registry = createRunnerRegistry(config);
   const engine = new Engine(
     { channels: config.worker.channels, leaseMs: config.queue.leaseMs, fetchIntervalMs: config.queue.fetchIntervalMs },
     { storage, queue: jobs.queue, state: jobs.state, bus: jobs.bus, router: jobs.router, registry, ids: jobs.ids, logger },

@@ -1,0 +1,7 @@
+import type { Config } from '../../libs/config/src/index.js';
+import { builtinRunnerDefinitions, RunnerRegistry } from '../../libs/runners/src/index.js';
+
+/** Every runner this process can run: the built-ins, configured from Config. */
+export function createRunnerRegistry(config: Config): RunnerRegistry {
+  return new RunnerRegistry(builtinRunnerDefinitions({ commandMaxOutputBytes: config.worker.commandMaxOutputBytes }));
+}
