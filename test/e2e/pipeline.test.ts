@@ -296,6 +296,49 @@ describe('the Standalone all-in-one pipeline', () => {
     stream.cancel();
   });
 
+  it('stops a periodic series deleted while a run is in progress', async () => {
+    const log = join(server.dataDir, 'periodic-running.log');
+    const w = await createWorker(
+      worker('sh', { periodicInterval: 400, responseType: ResponseType.NO_RESULT }),
+    );
+    const { id } = await enqueue(w, args('-c', `echo run >> ${log}; sleep 0.3`));
+    await waitFor('the first run', async () => ((await call(c.jobStatus, 'find', id!)).status === JobStatus.RUNNING ? true : undefined));
+    expect((await call(c.job, 'delete', id!)).isSuccess).toBe(true);
+    await sleep(1500);
+    expect(readFileSafe(log).trim().split('\n')).toEqual(['run']);
+    expect((await call(c.job, 'find', id!)).data).toBeUndefined();
+    expect((await call(c.jobStatus, 'find', id!)).status).toBeUndefined();
+  });
+
+  it('runs FORCED_RDB jobs from the RDB only', async () => {
+    const w = await createWorker(
+      worker('echo', { queueType: QueueType.FORCED_RDB, responseType: ResponseType.LISTEN_AFTER }),
+    );
+    const { id } = await enqueue(w, args('from the rdb'));
+    const result = await call(c.jobResult, 'listen', { jobId: id!, workerId: { value: w }, timeout: 5000 });
+    expect(text(result)).toBe('from the rdb\n');
+  });
+
+  it('lists and restores backed-up jobs with JobRestoreService', async () => {
+    const blocker = await createWorker(worker('sleep', { channel: 'pair', responseType: ResponseType.NO_RESULT }));
+    const w = await createWorker(
+      worker('echo', { channel: 'pair', queueType: QueueType.WITH_BACKUP, responseType: ResponseType.LISTEN_AFTER }),
+    );
+    // keep the channel busy so the backed-up job waits in the queue
+    await enqueue(blocker, args('0.6'));
+    await enqueue(blocker, args('0.6'));
+    const { id } = await enqueue(w, args('restored'));
+    const listed = await collect(c.jobRestore.findAll({ includeGrabbed: true }));
+    expect(listed.map((j) => j.id?.value)).toContain(id!.value);
+    // already queued: Restore must not queue it twice
+    expect((await call(c.jobRestore, 'restore', { includeGrabbed: true })).isSuccess).toBe(true);
+    const result = await call(c.jobResult, 'listen', { jobId: id!, workerId: { value: w }, timeout: 5000 });
+    expect(text(result)).toBe('restored\n');
+    await sleep(300);
+    const all = await collect(c.jobResult.findListByJobId({ jobId: id! }));
+    expect(all).toHaveLength(1);
+  });
+
   it('chains next_workers with each output item as args', async () => {
     const second = await createWorker(worker('echo', { responseType: ResponseType.LISTEN_AFTER }));
     // the first worker prints protobuf CommandArgs bytes (args = ["chained"]) for the next worker
@@ -349,6 +392,49 @@ describe('restart of the all-in-one', () => {
       const statusAfter = async (): Promise<number | undefined> => (await call(c.jobStatus, 'find', job.id!)).status;
       while ((await statusAfter()) !== undefined && Date.now() < deadline) await sleep(50);
       expect(await statusAfter()).toBeUndefined();
+    } finally {
+      c.close();
+      await second.stop();
+    }
+  });
+});
+
+describe('graceful shutdown of the all-in-one', () => {
+  it('lets a running job finish within the grace period on SIGTERM', async () => {
+    const server = await startServer({ env: { SHUTDOWN_GRACE_PERIOD_MS: '5000' } });
+    const c = connect(server.address);
+    const marker = join(server.dataDir, 'drained');
+    const w = (await call(c.worker, 'create', worker('sh', { responseType: ResponseType.NO_RESULT }))).id!.value;
+    const job = await call(c.job, 'enqueue', { workerId: { value: w }, args: args('-c', `sleep 0.5; echo done > ${marker}`) });
+    await sleep(150);
+    expect((await call(c.jobStatus, 'find', job.id!)).status).toBe(JobStatus.RUNNING);
+    c.close();
+    const started = Date.now();
+    const code = await server.stopKeepingData();
+    expect(code).toBe(0);
+    expect(readFileSafe(marker)).toBe('done\n');
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  it('aborts jobs when the grace period runs out and runs WITH_BACKUP ones again after a restart', async () => {
+    const first = await startServer({ env: { SHUTDOWN_GRACE_PERIOD_MS: '200' } });
+    let c = connect(first.address);
+    const log = join(first.dataDir, 'attempts.log');
+    const w = (await call(c.worker, 'create', worker('sh', { queueType: QueueType.WITH_BACKUP, responseType: ResponseType.NO_RESULT }))).id!.value;
+    await call(c.job, 'enqueue', { workerId: { value: w }, args: args('-c', `echo start >> ${log}; sleep 3; echo end >> ${log}`) });
+    await sleep(300);
+    c.close();
+    const started = Date.now();
+    expect(await first.stopKeepingData()).toBe(0);
+    expect(Date.now() - started).toBeLessThan(2500);
+    expect(readFileSafe(log)).toBe('start\n');
+
+    const second = await startServer({ dataDir: first.dataDir });
+    c = connect(second.address);
+    try {
+      const deadline = Date.now() + 10_000;
+      while (!readFileSafe(log).includes('end') && Date.now() < deadline) await sleep(50);
+      expect(readFileSafe(log)).toBe('start\nstart\nend\n');
     } finally {
       c.close();
       await second.stop();

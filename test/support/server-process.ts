@@ -15,8 +15,10 @@ export interface ServerProcess {
   readonly child: ChildProcess;
   /** everything the process printed so far */
   output(): string;
-  /** SIGTERM and wait for exit (SIGKILL after killAfterMs) */
+  /** SIGTERM and wait for exit (SIGKILL after killAfterMs); removes a data folder the harness made */
   stop(killAfterMs?: number): Promise<number | null>;
+  /** SIGTERM and wait for exit, keeping the data folder for a restart */
+  stopKeepingData(killAfterMs?: number): Promise<number | null>;
   readonly dataDir: string;
 }
 
@@ -73,6 +75,15 @@ export async function startServer(options: StartOptions = {}): Promise<ServerPro
     });
   });
 
+  const terminate = async (killAfterMs: number): Promise<number | null> => {
+    if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+    const code = await exited;
+    clearTimeout(timer);
+    return code;
+  };
+
   return {
     address: `127.0.0.1:${port}`,
     port,
@@ -80,13 +91,10 @@ export async function startServer(options: StartOptions = {}): Promise<ServerPro
     dataDir,
     output: () => out,
     stop: async (killAfterMs = 15_000) => {
-      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
-      const code = await exited;
-      clearTimeout(timer);
+      const code = await terminate(killAfterMs);
       if (options.dataDir === undefined) rmSync(dataDir, { recursive: true, force: true });
       return code;
     },
+    stopKeepingData: (killAfterMs = 15_000) => terminate(killAfterMs),
   };
 }
