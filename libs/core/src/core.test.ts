@@ -49,7 +49,7 @@ describe('TimeOrderedIdGenerator', () => {
     seen.push(ids.next());
     for (let i = 1; i < seen.length; i++) expect(seen[i]!).toBeGreaterThan(seen[i - 1]!);
     expect(seen.every((id) => Number.isSafeInteger(id))).toBe(true);
-    expect(() => new TimeOrderedIdGenerator(32)).toThrow(RangeError);
+    expect(() => new TimeOrderedIdGenerator(64)).toThrow(RangeError);
   });
 });
 

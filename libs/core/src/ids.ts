@@ -1,6 +1,7 @@
 /**
  * Time-ordered 53-bit ids that fit a JavaScript number and an SQL BIGINT:
- * 40 bits of ms since 2024-01-01 (35 years), 5 bits of node id, 8 bits of sequence (256 ids per ms per node).
+ * 40 bits of ms since 2024-01-01 (35 years), 6 bits of node id (64 processes), 7 bits of sequence (128 ids per ms
+ * per process).
  * Ids from one generator strictly increase, also across restarts (they start from the clock).
  */
 export interface IdGenerator {
@@ -8,8 +9,8 @@ export interface IdGenerator {
 }
 
 const EPOCH_MS = Date.UTC(2024, 0, 1);
-const NODE_BITS = 5;
-const SEQ_BITS = 8;
+const NODE_BITS = 6;
+const SEQ_BITS = 7;
 const SEQ_MAX = 2 ** SEQ_BITS - 1;
 
 export class TimeOrderedIdGenerator implements IdGenerator {
@@ -42,3 +43,6 @@ export class TimeOrderedIdGenerator implements IdGenerator {
     return (ms * 2 ** NODE_BITS + this.nodeId) * 2 ** SEQ_BITS + this.seq;
   }
 }
+
+/** How many distinct node ids there are (processes that may generate ids at once). */
+export const NODE_ID_COUNT = 2 ** NODE_BITS;
