@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CommandArgs } from '../../proto/src/index.js';
-import { commandArgsProto, commandSettingsProto, httpRequestArgsProto } from '../../proto/src/index.js';
+import { commandArgsProto, commandSettingsProto, httpRequestArgsProto, httpRequestSettingsProto } from '../../proto/src/index.js';
 import { InvalidArgumentError } from './errors.js';
 import { TimeOrderedIdGenerator } from './ids.js';
 import { RetryType } from './model.js';
@@ -73,5 +73,10 @@ describe('runner schemas', () => {
     expect(() => encodeFromObject(httpRequestArgsProto, { methd: 'GET' }, 'args')).toThrow(/no field "methd"/);
     expect(() => encodeFromObject(httpRequestArgsProto, { headers: [{ k: 1 }] }, 'args')).toThrow(/args.headers\[0\]: KeyValue has no field "k"/);
     expect(Buffer.from(encodeFromObject('', 'raw text')).toString()).toBe('raw text');
+    // JSON (camelCase) names reach the same fields as proto names
+    const camel = encodeFromObject(httpRequestArgsProto, { method: 'POST', queries: [{ key: 'q', value: '1' }] });
+    expect(decodeToObject(httpRequestArgsProto, camel)).toMatchObject({ method: 'POST', queries: [{ key: 'q', value: '1' }] });
+    const settings = encodeFromObject(httpRequestSettingsProto, { baseUrl: 'http://x' });
+    expect(decodeToObject(httpRequestSettingsProto, settings)).toEqual({ base_url: 'http://x' });
   });
 });

@@ -87,30 +87,39 @@ export function encodeFromObject(protoText: string, value: unknown, what = 'valu
     }
     return Buffer.from(value, 'utf8');
   }
-  rejectUnknownFields(type, value, what);
-  const problem = type.verify(value as Record<string, unknown>);
+  const message = withFieldNames(type, value, what);
+  const problem = type.verify(message);
   if (problem !== null) throw new InvalidArgumentError(`${what} does not match ${type.name}: ${problem}`);
-  return type.encode(type.fromObject(value as Record<string, unknown>)).finish();
+  return type.encode(type.fromObject(message)).finish();
 }
 
-function rejectUnknownFields(type: MessageType, value: unknown, path: string): void {
+/**
+ * A copy of a JSON object whose keys are the schema's field names (proto names like `base_url`; JSON names like
+ * `baseUrl` are accepted too), nested messages included. A key the schema does not know is an error naming it.
+ */
+function withFieldNames(type: MessageType, value: unknown, path: string): Record<string, unknown> {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new InvalidArgumentError(`${path} must be a JSON object for ${type.name}`);
   }
+  const out: Record<string, unknown> = {};
   for (const [key, v] of Object.entries(value)) {
-    const field = type.fields[key] ?? Object.values(type.fields).find((f) => f.name === key || camel(f.name) === key);
+    const field = type.fields[key] ?? Object.values(type.fields).find((f) => camel(f.name) === key);
     if (field === undefined) {
       const known = Object.keys(type.fields).join(', ');
       throw new InvalidArgumentError(`${path}: ${type.name} has no field "${key}" (fields: ${known})`);
     }
     field.resolve();
-    if (field.resolvedType instanceof protobuf.Type && v !== null && v !== undefined) {
-      const items = field.repeated && Array.isArray(v) ? v : [v];
-      items.forEach((item, i) =>
-        rejectUnknownFields(field.resolvedType as MessageType, item, `${path}.${key}${field.repeated ? `[${i}]` : ''}`),
-      );
+    const nested = field.resolvedType;
+    if (nested instanceof protobuf.Type && v !== null && v !== undefined) {
+      out[field.name] =
+        field.repeated && Array.isArray(v)
+          ? v.map((item, i) => withFieldNames(nested, item, `${path}.${key}[${i}]`))
+          : withFieldNames(nested, v, `${path}.${key}`);
+    } else {
+      out[field.name] = v;
     }
   }
+  return out;
 }
 
 function camel(s: string): string {

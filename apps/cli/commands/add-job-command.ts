@@ -1,0 +1,132 @@
+import type { Command } from 'commander';
+import type { JobResult } from '../../../libs/proto/src/index.js';
+import { Priority, ResponseType } from '../../../libs/proto/src/index.js';
+import type { ActionFactory } from '../action-factory.js';
+import { encodePayload } from '../encode-payload.js';
+import { enumName } from '../enum-name.js';
+import { expectDeleted } from '../expect-deleted.js';
+import { listRecords } from '../list-records.js';
+import { enumParser, parseId, parseTime, parseWholeNumber } from '../option-parsers.js';
+import type { PagingOptions } from '../paging-options.js';
+import { addPagingOptions } from '../paging-options.js';
+import { StatusError } from '../status-error.js';
+import { UsageError } from '../usage-error.js';
+import { jobResultView } from '../views/job-result-view.js';
+import { jobView } from '../views/job-view.js';
+import { withExamples } from '../with-examples.js';
+
+interface EnqueueOptions {
+  readonly worker: string;
+  readonly args?: string;
+  readonly uniqKey?: string;
+  readonly runAfter?: number;
+  readonly priority?: Priority;
+  readonly timeout?: number;
+  readonly listen?: boolean;
+}
+
+/** `job enqueue|find|list|delete|count` */
+export function addJobCommand(program: Command, action: ActionFactory): void {
+  const job = program.command('job').description('jobs: run requests waiting or running');
+  withExamples(job, `jobworkerp-client job enqueue -w echo -a '{"args":["hello"]}'`, 'jobworkerp-client job list');
+
+  const enqueue = job.command('enqueue');
+  enqueue.addHelpText(
+    'after',
+    '\nHere -t is the job timeout. The deadline of the gRPC call is the global -t, given\n' +
+      'before the command: jobworkerp-client -t 60000 job enqueue -w echo -t 5000',
+  );
+  withExamples(
+    enqueue
+      .description('run a job: prints the result of a DIRECT worker (of a LISTEN_AFTER one with --listen), else the job id')
+      .requiredOption('-w, --worker <id|name>', 'worker id or name (all digits = id)')
+      .option('-a, --args <json>', "job args as JSON for the runner's args schema (raw text when it has none)")
+      .option('-u, --uniq-key <key>', 'reject the job while another with this key is unfinished')
+      .option('-r, --run-after <time>', 'run at this time: epoch ms or ISO time (not for DIRECT workers)', parseTime)
+      .option('-p, --priority <priority>', 'high, medium or low (default medium)', enumParser(Priority, 'PRIORITY_'))
+      .option('-t, --timeout <ms>', 'job timeout in ms; 0 = none', parseWholeNumber)
+      .option('--listen', 'wait for the result of a LISTEN_AFTER worker and print it')
+      .action(
+        action<EnqueueOptions>(async (s, o) => {
+          const worker = await s.lookups.resolveWorker(o.worker);
+          const responseType = worker.data.responseType;
+          if (o.listen === true && responseType === ResponseType.NO_RESULT) {
+            throw new UsageError(
+              `--listen needs a LISTEN_AFTER worker; worker ${JSON.stringify(worker.data.name)} is ` +
+                enumName(ResponseType, responseType),
+            );
+          }
+          const runnerId = worker.data.runnerId?.value ?? 0;
+          const runner = await s.lookups.runner(runnerId);
+          if (runner?.data === undefined) throw new StatusError('NOT_FOUND', `runner ${runnerId} does not exist`);
+          const args =
+            o.args === undefined ? Buffer.alloc(0) : encodePayload(runner.data.jobArgsProto, o.args, '-a/--args');
+          const res = await s.conn.unary(s.conn.job, 'enqueue', {
+            workerId: worker.id,
+            args,
+            uniqKey: o.uniqKey,
+            runAfterTime: o.runAfter,
+            priority: o.priority,
+            timeout: o.timeout,
+          });
+          let result: JobResult | undefined = res.result;
+          if (result === undefined && o.listen === true && res.id !== undefined) {
+            result = await s.conn.unary(s.conn.jobResult, 'listen', { jobId: res.id, workerId: worker.id });
+          }
+          if (result === undefined) s.print.one({ job_id: res.id?.value ?? null });
+          else s.print.one(await jobResultView.record(result, s.lookups));
+        }),
+      ),
+    `jobworkerp-client job enqueue -w echo -a '{"args":["hello"]}'`,
+    `jobworkerp-client job enqueue -w later -a '{"args":["hello"]}' --listen`,
+    `jobworkerp-client job enqueue -w 3 -a '{"args":["tick"]}' -r 2030-01-02T03:04:05Z -p high -t 30000`,
+  );
+
+  withExamples(
+    job
+      .command('find')
+      .description('show a waiting or running job (finished jobs are in job-result)')
+      .requiredOption('-i, --id <id>', 'job id', parseId)
+      .action(
+        action<{ id: number }>(async (s, o) => {
+          const found = (await s.conn.unary(s.conn.job, 'find', { value: o.id })).data;
+          if (found === undefined) {
+            throw new StatusError('NOT_FOUND', `job ${o.id} does not exist or has finished; see job-result list-by-job-id`);
+          }
+          s.print.one(await jobView.record(found, s.lookups));
+        }),
+      ),
+    'jobworkerp-client job find -i 7',
+  );
+
+  withExamples(
+    addPagingOptions(job.command('list').description('list waiting and running jobs')).action(
+      action<PagingOptions>((s, o) =>
+        listRecords(s, (md, opts) => s.conn.job.findList({ limit: o.limit, offset: o.offset }, md, opts), jobView),
+      ),
+    ),
+    'jobworkerp-client job list',
+  );
+
+  withExamples(
+    job
+      .command('delete')
+      .description('cancel a job (a running one is aborted; a periodic series stops)')
+      .requiredOption('-i, --id <id>', 'job id', parseId)
+      .action(
+        action<{ id: number }>(async (s, o) => {
+          const res = await s.conn.unary(s.conn.job, 'delete', { value: o.id });
+          expectDeleted(s, 'job', o.id, res.isSuccess);
+        }),
+      ),
+    'jobworkerp-client job delete -i 7',
+  );
+
+  withExamples(
+    job
+      .command('count')
+      .description('count waiting and running jobs')
+      .action(action(async (s) => s.print.one({ total: (await s.conn.unary(s.conn.job, 'count', {})).total }))),
+    'jobworkerp-client job count',
+  );
+}

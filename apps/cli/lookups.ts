@@ -1,0 +1,95 @@
+import type { Runner, RunnerData, Worker, WorkerData, WorkerId } from '../../libs/proto/src/index.js';
+import type { GrpcConnection } from './grpc-connection.js';
+import { StatusError } from './status-error.js';
+
+/** A worker that exists: id and data are set. */
+export interface ResolvedWorker {
+  readonly id: WorkerId;
+  readonly data: WorkerData;
+}
+
+/**
+ * Runner and worker lookups, cached for one CLI run (a list of 100 results of one worker asks for that worker and
+ * its runner once). `-w`/`-r` values that are all digits are ids, anything else is a name.
+ */
+export class Lookups {
+  private readonly runners = new Map<number, Promise<Runner | undefined>>();
+  private readonly workers = new Map<number, Promise<Worker | undefined>>();
+  private readonly workersByName = new Map<string, Promise<Worker | undefined>>();
+  private allRunners: Promise<Runner[]> | undefined;
+
+  constructor(private readonly conn: GrpcConnection) {}
+
+  runner(id: number): Promise<Runner | undefined> {
+    return cached(this.runners, id, async () => (await this.conn.unary(this.conn.runner, 'find', { value: id })).data);
+  }
+
+  worker(id: number): Promise<Worker | undefined> {
+    return cached(this.workers, id, async () => (await this.conn.unary(this.conn.worker, 'find', { value: id })).data);
+  }
+
+  workerByName(name: string): Promise<Worker | undefined> {
+    return cached(this.workersByName, name, async () => {
+      return (await this.conn.unary(this.conn.worker, 'findByName', { name })).data;
+    });
+  }
+
+  /** The worker named by an id or a name; NOT_FOUND when there is none. */
+  async resolveWorker(ref: string): Promise<ResolvedWorker> {
+    const worker = isId(ref) ? await this.worker(Number(ref)) : await this.workerByName(ref);
+    if (worker?.id === undefined || worker.data === undefined) {
+      throw new StatusError('NOT_FOUND', `worker ${isId(ref) ? ref : JSON.stringify(ref)} does not exist`);
+    }
+    return { id: worker.id, data: worker.data };
+  }
+
+  /** The runner named by an id or a name (exact, else ignoring case); NOT_FOUND when there is none. */
+  async resolveRunner(ref: string): Promise<{ id: number; data: RunnerData }> {
+    let runner: Runner | undefined;
+    if (isId(ref)) {
+      runner = await this.runner(Number(ref));
+    } else {
+      const all = await this.listRunners();
+      runner =
+        all.find((r) => r.data?.name === ref) ?? all.find((r) => r.data?.name.toLowerCase() === ref.toLowerCase());
+    }
+    if (runner?.id === undefined || runner.data === undefined) {
+      throw new StatusError(
+        'NOT_FOUND',
+        `runner ${isId(ref) ? ref : JSON.stringify(ref)} does not exist; see \`jobworkerp-client runner list\``,
+      );
+    }
+    return { id: runner.id.value, data: runner.data };
+  }
+
+  /** The schemas of the runner a worker uses, or undefined when the worker or its runner is gone. */
+  async runnerOfWorker(workerId: number): Promise<RunnerData | undefined> {
+    const runnerId = (await this.worker(workerId))?.data?.runnerId?.value;
+    return runnerId === undefined ? undefined : (await this.runner(runnerId))?.data;
+  }
+
+  private listRunners(): Promise<Runner[]> {
+    this.allRunners ??= (async () => {
+      const all: Runner[] = [];
+      await this.conn.stream(
+        (md, options) => this.conn.runner.findList({}, md, options),
+        (r) => void all.push(r),
+      );
+      return all;
+    })();
+    return this.allRunners;
+  }
+}
+
+function isId(ref: string): boolean {
+  return /^\d+$/.test(ref);
+}
+
+function cached<K, V>(map: Map<K, Promise<V>>, key: K, load: () => Promise<V>): Promise<V> {
+  let hit = map.get(key);
+  if (hit === undefined) {
+    hit = load();
+    map.set(key, hit);
+  }
+  return hit;
+}

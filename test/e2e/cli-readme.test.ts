@@ -1,0 +1,57 @@
+/**
+ * Runs the README's "Command-line client" shell blocks, as written, against a real all-in-one (on a free port
+ * instead of 9000), so the walkthrough stays true.
+ */
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ServerProcess } from '../support/server-process.js';
+import { REPO_ROOT, startServer } from '../support/server-process.js';
+
+const exec = promisify(execFile);
+const SECTION = '## Command-line client';
+
+/** The ```sh blocks of the README's command-line client section, in order. */
+function sectionBlocks(): string[] {
+  const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
+  const start = readme.indexOf(`\n${SECTION}\n`);
+  if (start < 0) throw new Error(`README has no "${SECTION}" section`);
+  const end = readme.indexOf('\n## ', start + SECTION.length);
+  const body = readme.slice(start, end < 0 ? undefined : end);
+  return [...body.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]!.trim());
+}
+
+describe('README command-line client walkthrough', () => {
+  let server: ServerProcess;
+  beforeAll(async () => {
+    server = await startServer();
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('creates workers, runs jobs DIRECT and with --listen, and lists the results', async () => {
+    const blocks = sectionBlocks();
+    expect(blocks).toHaveLength(4);
+    const outputs: string[] = [];
+    for (const block of blocks) {
+      // every line must succeed, as a reader pasting the block would expect
+      const script = `set -euo pipefail\n${block.replaceAll('127.0.0.1:9000', server.address)}`;
+      const { stdout } = await exec('bash', ['-c', script], { cwd: REPO_ROOT, env: { ...process.env, JOBWORKERP_AUTH_TOKEN: '' } });
+      outputs.push(stdout);
+    }
+    const [created, direct, listened, listed] = outputs;
+    expect(created).toMatch(/^name\s+echo$/m);
+    expect(created).toMatch(/^response_type\s+DIRECT$/m);
+    expect(direct).toMatch(/^status\s+SUCCESS$/m);
+    expect(direct).toMatch(/^output\s+hello$/m);
+    expect(listened).toMatch(/^name\s+echo-later$/m);
+    expect(listened).toMatch(/^response_type\s+LISTEN_AFTER$/m);
+    expect(listened).toMatch(/^output\s+hello$/m);
+    const results = listed!.trimEnd().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(results.map((r) => r['worker_name']).sort()).toEqual(['echo', 'echo-later']);
+    for (const r of results) expect(r).toMatchObject({ status: 'SUCCESS', output: ['hello\n'], args: { args: ['hello'] } });
+  });
+});
