@@ -9,6 +9,7 @@ import { Engine } from '../../libs/engine/src/index.js';
 import { createFrontServer } from '../common/front-server.js';
 import { createJobSystem } from '../common/job-system.js';
 import { createLogger } from '../common/logger.js';
+import { loadPluginRunners } from '../common/plugins-from-config.js';
 import { createRunnerRegistry } from '../common/runners-from-config.js';
 import { runApp } from '../common/process-lifecycle.js';
 import { openConfiguredStorage } from '../common/storage-from-config.js';
@@ -19,6 +20,8 @@ runApp('all-in-one', async () => {
   const storage = await openConfiguredStorage(config);
   const jobs = createJobSystem(config, storage, logger);
   const registry = createRunnerRegistry(config);
+  const plugins = await loadPluginRunners(config, storage, logger);
+  for (const definition of plugins.definitions) registry.register(definition);
   const engine = new Engine(
     { channels: config.worker.channels, leaseMs: config.queue.leaseMs, fetchIntervalMs: config.queue.fetchIntervalMs },
     { storage, queue: jobs.queue, state: jobs.state, bus: jobs.bus, router: jobs.router, registry, ids: jobs.ids, logger },
@@ -45,6 +48,7 @@ runApp('all-in-one', async () => {
     stop: async () => {
       // stop taking calls and claiming jobs together; running jobs get the grace period, then go back unfinished
       await Promise.all([server.stop(config.worker.shutdownGraceMs), engine.stop(config.worker.shutdownGraceMs)]);
+      await plugins.close();
       await jobs.close();
       await storage.close();
     },

@@ -1,7 +1,18 @@
 import type { Config } from '../../libs/config/src/index.js';
-import { builtinRunnerDefinitions, RunnerRegistry } from '../../libs/runners/src/index.js';
+import { builtinRunnerDefinitions, dockerRunnerDefinition, RunnerRegistry } from '../../libs/runners/src/index.js';
 
 /** Every runner this process can run: the built-ins, configured from Config. */
 export function createRunnerRegistry(config: Config): RunnerRegistry {
-  return new RunnerRegistry(builtinRunnerDefinitions({ commandMaxOutputBytes: config.worker.commandMaxOutputBytes }));
+  return new RunnerRegistry([
+    ...builtinRunnerDefinitions({
+      commandMaxOutputBytes: config.worker.commandMaxOutputBytes,
+      responseMaxBytes: config.worker.responseMaxBytes,
+      slackApiBaseUrl: config.runners.slackApiBaseUrl,
+    }),
+    dockerRunnerDefinition({
+      socketPath: config.runners.dockerSocketPath,
+      groupId: config.runners.dockerGid,
+      maxOutputBytes: config.worker.responseMaxBytes,
+    }),
+  ]);
 }

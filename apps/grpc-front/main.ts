@@ -6,6 +6,7 @@
 import { loadConfig } from '../../libs/config/src/index.js';
 import { createFrontServer } from '../common/front-server.js';
 import { createLogger } from '../common/logger.js';
+import { loadPluginRunners } from '../common/plugins-from-config.js';
 import { runApp } from '../common/process-lifecycle.js';
 import { openConfiguredStorage } from '../common/storage-from-config.js';
 
@@ -13,6 +14,8 @@ runApp('grpc-front', async () => {
   const config = loadConfig();
   const logger = createLogger(config, 'grpc-front');
   const storage = await openConfiguredStorage(config);
+  // the front runs no jobs: it only registers the plugins' runner rows
+  await loadPluginRunners(config, storage, logger);
   const server = createFrontServer({ config, logger, storage });
   const port = await server.start();
   process.stdout.write(`jobworkerp grpc-front listening on ${config.grpc.host}:${port} (${config.storageType})\n`);

@@ -30,6 +30,9 @@ export interface StartOptions {
   readonly startTimeoutMs?: number;
 }
 
+/** What a process prints when it is ready: the front's listening line, or the worker's start line (no port). */
+const READY = /(?:listening on [^\s]*:(\d+))|(?:worker started)/;
+
 export function appEntry(app: string): string {
   const entry = join(REPO_ROOT, 'dist', 'apps', app, 'main.js');
   if (!existsSync(entry)) throw new Error(`${entry} is missing: run \`npm run build\` before the tests`);
@@ -62,10 +65,10 @@ export async function startServer(options: StartOptions = {}): Promise<ServerPro
       options.startTimeoutMs ?? 20_000,
     );
     const check = (): void => {
-      const m = /listening on [^\s]*:(\d+)/.exec(out);
-      if (m?.[1] !== undefined) {
+      const m = READY.exec(out);
+      if (m !== null) {
         clearTimeout(timer);
-        res(Number(m[1]));
+        res(m[1] === undefined ? 0 : Number(m[1]));
       }
     };
     child.stdout.on('data', check);

@@ -15,6 +15,7 @@ import type { RunnerDefinition } from '../../runners/src/index.js';
 import { JobCancelledError, ShutdownAbortError } from './abort-reasons.js';
 import { executeJob } from './executor.js';
 import type { ResultProcessor } from './result-processor.js';
+import type { StaticRunnerPool } from './static-runner-pool.js';
 
 export type DispatcherState = 'created' | 'running' | 'draining' | 'stopped';
 
@@ -31,6 +32,8 @@ export interface ChannelDispatcherDeps {
   };
   readonly findWorker: (id: number) => Promise<Worker | undefined>;
   readonly findDefinition: (runnerId: number) => RunnerDefinition | undefined;
+  /** lends loaded runners to the jobs of use_static workers (`concurrency` instances per worker) */
+  readonly staticRunners: Pick<StaticRunnerPool, 'source'>;
   readonly leaseMs: number;
   /** how long one blocking claim waits before looking at its state again */
   readonly claimWaitMs?: number;
@@ -186,7 +189,8 @@ export class ChannelDispatcher {
 
     let outcome;
     try {
-      outcome = await executeJob(job, worker, definition, { signal: controller.signal, logger: this.deps.logger });
+      const runners = worker.useStatic ? this.deps.staticRunners.source(worker, definition, this.deps.concurrency) : undefined;
+      outcome = await executeJob(job, worker, definition, { signal: controller.signal, logger: this.deps.logger, runners });
     } finally {
       clearInterval(renewal);
     }

@@ -3,7 +3,8 @@
  * cancellation listener that aborts running jobs deleted through the API.
  *
  * State machine: 'created' → start() → 'running' → stop() → 'stopped'. stop() is idempotent: it stops polling and
- * claiming, lets running jobs finish for the grace period, then aborts them and returns them to the queue.
+ * claiming, lets running jobs finish for the grace period, then aborts them and returns them to the queue, and
+ * closes the runners pooled for use_static workers.
  */
 import type { IdGenerator, Job, JobResult, Logger, Worker } from '../../core/src/index.js';
 import { ResultStatus, TtlCache } from '../../core/src/index.js';
@@ -13,7 +14,7 @@ import type { Storage } from '../../storage/src/index.js';
 import { ChannelDispatcher } from './channel-dispatcher.js';
 import { RdbPoller } from './rdb-poller.js';
 import { ResultProcessor } from './result-processor.js';
-
+import { StaticRunnerPool } from './static-runner-pool.js';
 
 export interface EngineOptions {
   readonly channels: ReadonlyArray<{ readonly name: string; readonly concurrency: number }>;
@@ -40,6 +41,7 @@ export class Engine {
   private readonly poller: RdbPoller;
   private readonly workers: TtlCache<number, Worker>;
   private readonly processor: ResultProcessor;
+  private readonly staticRunners: StaticRunnerPool;
   private unsubscribeCancel: (() => Promise<void>) | undefined;
   private stopping: Promise<void> | undefined;
 
@@ -51,6 +53,7 @@ export class Engine {
     this.workers = new TtlCache<number, Worker>((id) => storage.workers.find(id));
     const findWorker = (id: number): Promise<Worker | undefined> => this.workers.get(id);
     const findDefinition = (runnerId: number): ReturnType<RunnerRegistry['get']> => registry.get(runnerId);
+    this.staticRunners = new StaticRunnerPool(logger);
     this.processor = new ResultProcessor({
       rows: storage.jobs,
       results: storage.results,
@@ -74,6 +77,7 @@ export class Engine {
           rows: storage.jobs,
           findWorker,
           findDefinition,
+          staticRunners: this.staticRunners,
           leaseMs: options.leaseMs,
           logger: logger.child({ channel: c.name }),
         }),
@@ -121,9 +125,10 @@ export class Engine {
     if (this.stateValue === 'running') this.poller.wake();
   }
 
-  /** A worker changed or was deleted: forget the cached copy. */
+  /** A worker changed or was deleted: forget the cached copy and drop its static runners. */
   invalidateWorker(workerId: number): void {
     this.workers.invalidate(workerId);
+    void this.staticRunners.drop(workerId);
   }
 
   /** Finishes a job without running it (used for jobs cancelled while pending). */
@@ -140,6 +145,7 @@ export class Engine {
     this.stateValue = 'stopping';
     await this.poller.stop();
     await Promise.all(this.dispatchers.map((d) => d.stop(graceMs)));
+    await this.staticRunners.close();
     await this.unsubscribeCancel?.();
     this.stateValue = 'stopped';
   }

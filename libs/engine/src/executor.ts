@@ -1,12 +1,15 @@
 /**
- * Runs one job with its runner: loads the worker's settings, runs with an AbortSignal that fires on the job's timeout
- * (in ms), on cancellation or on shutdown, and classifies how it ended. Never throws.
+ * Runs one job with its runner: gets a runner loaded with the worker's settings (a new one, or one lent by the
+ * static pool), runs with an AbortSignal that fires on the job's timeout (in ms), on cancellation or on shutdown,
+ * gives the runner back, and classifies how it ended. Never throws.
  */
 import type { Job, Logger, Worker } from '../../core/src/index.js';
 import { ResultStatus } from '../../core/src/index.js';
 import type { RunnerDefinition } from '../../runners/src/index.js';
 import { RunnerError } from '../../runners/src/index.js';
 import { JobCancelledError, JobTimeoutError, ShutdownAbortError } from './abort-reasons.js';
+import type { RunnerLease, RunnerSource } from './runner-source.js';
+import { freshRunnerSource } from './runner-source.js';
 
 export interface Outcome {
   /** SUCCESS, ERROR_AND_RETRY, FATAL_ERROR, OTHER_ERROR or CANCELLED; 'shutdown' = give the job back, no result */
@@ -21,6 +24,8 @@ export interface ExecuteOptions {
   readonly signal: AbortSignal;
   readonly now?: () => number;
   readonly logger: Logger;
+  /** where the job's runner comes from. @default a new runner per job (freshRunnerSource) */
+  readonly runners?: RunnerSource;
 }
 
 const text = (s: string): Uint8Array => Buffer.from(s, 'utf8');
@@ -47,12 +52,23 @@ export async function executeJob(
     endTime: now(),
   });
 
-  const runner = definition.create();
+  const acquiring = (options.runners ?? freshRunnerSource(definition, worker.runnerSettings)).acquire(controller.signal);
+  let lease: RunnerLease | undefined;
+  /** the run ended in a way that leaves the runner fit for another job */
+  let reusable = false;
   try {
     const run = async (): Promise<Uint8Array[]> => {
-      await runner.load(worker.runnerSettings);
+      const acquired = await acquiring;
+      lease = acquired;
       controller.signal.throwIfAborted();
-      return runner.run(job.args, { signal: controller.signal, jobId: job.id, timeoutMs: job.timeout });
+      try {
+        const output = await acquired.runner.run(job.args, { signal: controller.signal, jobId: job.id, timeoutMs: job.timeout });
+        reusable = true;
+        return output;
+      } catch (err) {
+        reusable = err instanceof RunnerError;
+        throw err;
+      }
     };
     // a runner that ignores its signal must not hold the job: the abort wins the race
     const aborted = new Promise<never>((_, reject) => {
@@ -84,6 +100,11 @@ export async function executeJob(
   } finally {
     if (timer !== undefined) clearTimeout(timer);
     options.signal.removeEventListener('abort', onOuterAbort);
-    await runner.close?.().catch((err: unknown) => options.logger.warn({ err, jobId: job.id }, 'runner close failed'));
+    const keep = reusable && !controller.signal.aborted;
+    const giveBack = (held: RunnerLease): Promise<void> =>
+      held.release(keep).catch((err: unknown) => options.logger.warn({ err, jobId: job.id }, 'runner close failed'));
+    if (lease !== undefined) await giveBack(lease);
+    // aborted while the runner was still loading: it is given back (as unfit) once loaded
+    else void acquiring.then(giveBack, () => undefined);
   }
 }

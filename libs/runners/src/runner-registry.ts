@@ -2,20 +2,36 @@
  * The runner kinds a worker process can run, by runner id: the built-ins plus any loaded plugins.
  */
 import { commandRunnerDefinition } from './command-runner.js';
+import { grpcUnaryRunnerDefinition } from './grpc-unary-runner.js';
+import { httpRequestRunnerDefinition } from './http-request-runner.js';
+import { mailRunnerDefinition } from './mail-runner.js';
 import type { RunnerDefinition } from './runner.js';
+import { slackNotificationRunnerDefinition } from './slack-notification-runner.js';
 
 export interface BuiltinRunnerOptions {
   /** COMMAND: the most bytes kept of each of stdout and stderr (COMMAND_MAX_OUTPUT_BYTES). */
   readonly commandMaxOutputBytes: number;
+  /** HTTP_REQUEST, GRPC_UNARY and SLACK_NOTIFICATION: the most response bytes read per job (RESPONSE_MAX_BYTES). */
+  readonly responseMaxBytes: number;
+  /** SLACK_NOTIFICATION: the Slack Web API base URL (SLACK_API_BASE_URL). */
+  readonly slackApiBaseUrl: string;
 }
 
 /**
- * The built-in runners implemented so far: COMMAND only. The other built-in rows (HTTP_REQUEST, GRPC_UNARY,
- * DOCKER, SLACK_NOTIFICATION, MAIL) exist in the database but have no implementation yet, so they are absent here
- * and a job for them finds no runner.
+ * The built-in runners configured by these options: COMMAND, HTTP_REQUEST, GRPC_UNARY, SLACK_NOTIFICATION and MAIL.
+ * The HTTP_REQUEST definition owns one set of connection pools, shared by every runner it creates.
  */
 export function builtinRunnerDefinitions(options: BuiltinRunnerOptions): RunnerDefinition[] {
-  return [commandRunnerDefinition({ maxOutputBytes: options.commandMaxOutputBytes })];
+  return [
+    commandRunnerDefinition({ maxOutputBytes: options.commandMaxOutputBytes }),
+    httpRequestRunnerDefinition({ maxResponseBytes: options.responseMaxBytes }),
+    grpcUnaryRunnerDefinition({ maxResponseBytes: options.responseMaxBytes }),
+    slackNotificationRunnerDefinition({
+      apiBaseUrl: options.slackApiBaseUrl,
+      maxResponseBytes: options.responseMaxBytes,
+    }),
+    mailRunnerDefinition(),
+  ];
 }
 
 /** Runner definitions by runner id. Ids are unique: registering one twice is a wiring bug and throws. */

@@ -1,0 +1,224 @@
+/**
+ * The HTTP_REQUEST runner (built-in runner 2): one HTTP request per job to the worker's base URL, over undici
+ * keep-alive pools shared per origin (see HttpRequestPools).
+ *
+ * Semantics:
+ * - settings `base_url` must be an absolute http(s) URL without credentials (send an Authorization header in the
+ *   job's `headers` instead); anything else fails load() as fatal;
+ * - args `path` is resolved against `base_url` like a link (URL resolution, as upstream's `Url::join`): `/users`
+ *   replaces the base path, `users` is relative to the base's last `/`, an empty path is the base itself. A path
+ *   that leaves the base's origin (`//other.host/x`, `https://other/...`) is fatal. `queries` are appended to the
+ *   URL's query in order; `headers` are sent as given (repeated keys allowed); `method` is upper-cased and defaults
+ *   to GET; `body`, when set, is sent as UTF-8;
+ * - redirects are not followed: a 3xx is a final answer;
+ * - the result item is `HttpRequestResult { status_code, headers, content }` with the body decoded as UTF-8
+ *   (invalid sequences become U+FFFD);
+ * - 2xx → SUCCESS with that item; 5xx, 408 and 429 → `RunnerError('retryable')`; every other status (3xx, 4xx)
+ *   → `RunnerError('fatal')`. Failures carry the encoded result as their output, so the body is kept;
+ * - the body is read up to `maxResponseBytes`; a longer body stops the download and fails the run as fatal (the
+ *   same request would overflow again), with the first `maxResponseBytes` bytes as the result's content. We fail
+ *   rather than truncate silently so a cut document is never mistaken for a whole one;
+ * - network errors (refused, reset, DNS, TLS, undici's header/body timeouts) → retryable; arguments undici rejects
+ *   (bad header names, unsupported methods) and oversized response headers → fatal;
+ * - `ctx.signal` aborted → the request is aborted (its socket destroyed) and run() rejects with
+ *   `ctx.signal.reason`.
+ *
+ * Failure messages name the method, origin and path only: never the query string (which may hold API keys), the
+ * request headers or the body.
+ */
+import type { Dispatcher } from 'undici';
+import type { HttpRequestArgs_KeyValue, HttpRequestResult_KeyValue } from '../../proto/src/index.js';
+import { HttpRequestArgs, HttpRequestResult, HttpRequestRunnerSettings } from '../../proto/src/index.js';
+import { readBoundedBody } from './bounded-body.js';
+import { HTTP_REQUEST_RUNNER_ID } from './builtin-runners.js';
+import { builtinRunnerRow } from './builtin-runner-row.js';
+import { decodeRunnerMessage } from './decode-runner-message.js';
+import { errorMessage } from './error-message.js';
+import { HttpRequestPools } from './http-request-pools.js';
+import type { FailureKind, RunContext, Runner, RunnerDefinition } from './runner.js';
+import { RunnerError } from './runner.js';
+
+/** An HTTP method token (RFC 9110 `token`). */
+const METHOD_TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+/**
+ * undici error codes that a retry would meet again: the request itself is unusable, or the server's response
+ * headers are too large to read. Every other request error is worth a retry.
+ */
+const FATAL_UNDICI_CODES = new Set([
+  'UND_ERR_INVALID_ARG',
+  'UND_ERR_NOT_SUPPORTED',
+  'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH',
+  'UND_ERR_HEADERS_OVERFLOW',
+]);
+
+export interface HttpRequestRunnerOptions {
+  /** The most response body bytes read per job (RESPONSE_MAX_BYTES); a longer body fails the run as fatal. */
+  readonly maxResponseBytes: number;
+  /** The connection pools, shared by every HTTP_REQUEST runner of the process. */
+  readonly pools: HttpRequestPools;
+}
+
+/** Sends one HTTP request per job; see the module comment for the exact semantics. */
+export class HttpRequestRunner implements Runner {
+  private base: URL | undefined;
+
+  constructor(private readonly options: HttpRequestRunnerOptions) {}
+
+  async load(settings: Uint8Array): Promise<void> {
+    const decoded = decodeRunnerMessage('HttpRequestRunnerSettings', HttpRequestRunnerSettings, settings);
+    this.base = parseBaseUrl(decoded.baseUrl);
+  }
+
+  async run(args: Uint8Array, ctx: RunContext): Promise<Uint8Array[]> {
+    const base = this.base;
+    if (base === undefined) {
+      throw new RunnerError('HTTP_REQUEST runner was run before load()', 'other');
+    }
+    const request = decodeRunnerMessage('HttpRequestArgs', HttpRequestArgs, args);
+    const method = requestMethod(request.method);
+    const url = requestUrl(base, request.path, request.queries);
+    const target = `${method} ${url.origin}${url.pathname}`;
+    ctx.signal.throwIfAborted();
+
+    const response = await send(this.options.pools.get(url.origin), target, ctx.signal, {
+      path: `${url.pathname}${url.search}`,
+      method,
+      headers: request.headers.flatMap((header) => [header.key, header.value]),
+      body: request.body ?? null,
+      signal: ctx.signal,
+    });
+    const limit = this.options.maxResponseBytes;
+    let body;
+    try {
+      body = await readBoundedBody(response.body, limit);
+    } catch (error) {
+      if (ctx.signal.aborted) {
+        throw ctx.signal.reason;
+      }
+      throw new RunnerError(`${target}: reading the response failed: ${errorMessage(error)}`, 'retryable', [], {
+        cause: error,
+      });
+    }
+    const item = HttpRequestResult.encode({
+      statusCode: response.statusCode,
+      headers: headerList(response.headers),
+      content: body.bytes.toString('utf8'),
+    }).finish();
+    if (body.exceeded) {
+      const message = `${target}: response exceeded ${limit} bytes (RESPONSE_MAX_BYTES); the download was stopped`;
+      throw new RunnerError(message, 'fatal', [item]);
+    }
+    const failure = httpStatusFailure(response.statusCode);
+    if (failure !== undefined) {
+      throw new RunnerError(`${target} answered HTTP ${response.statusCode}`, failure, [item]);
+    }
+    return [item];
+  }
+}
+
+/** The HTTP_REQUEST row of the built-in runners; every runner it creates shares one set of pools. */
+export function httpRequestRunnerDefinition(options: { readonly maxResponseBytes: number }): RunnerDefinition {
+  const pools = new HttpRequestPools();
+  const runnerOptions = { maxResponseBytes: options.maxResponseBytes, pools };
+  return { ...builtinRunnerRow(HTTP_REQUEST_RUNNER_ID), create: () => new HttpRequestRunner(runnerOptions) };
+}
+
+/**
+ * How a response status fails a run: undefined for 2xx (success); retryable for 5xx, 408 (request timeout) and 429
+ * (too many requests), which a later attempt may get past; fatal for the rest (3xx, which we do not follow, and 4xx).
+ */
+export function httpStatusFailure(status: number): FailureKind | undefined {
+  if (status >= 200 && status < 300) {
+    return undefined;
+  }
+  if ((status >= 500 && status < 600) || status === 408 || status === 429) {
+    return 'retryable';
+  }
+  return 'fatal';
+}
+
+/** How a failed request (no response) is classified: see FATAL_UNDICI_CODES; network errors are retryable. */
+export function httpRequestErrorKind(error: unknown): FailureKind {
+  const code = error instanceof Error && 'code' in error ? error.code : undefined;
+  return typeof code === 'string' && FATAL_UNDICI_CODES.has(code) ? 'fatal' : 'retryable';
+}
+
+/** Sends the request; a rejection becomes the abort reason or a classified RunnerError. */
+async function send(
+  pool: Dispatcher,
+  target: string,
+  signal: AbortSignal,
+  options: Dispatcher.RequestOptions,
+): Promise<Dispatcher.ResponseData> {
+  try {
+    return await pool.request(options);
+  } catch (error) {
+    if (signal.aborted) {
+      throw signal.reason;
+    }
+    const kind = httpRequestErrorKind(error);
+    throw new RunnerError(`${target} failed: ${errorMessage(error)}`, kind, [], { cause: error });
+  }
+}
+
+/** Validates `base_url`: an absolute http(s) URL without credentials. The URL itself is never echoed. */
+function parseBaseUrl(baseUrl: string): URL {
+  let url: URL;
+  try {
+    url = new URL(baseUrl);
+  } catch (error) {
+    const message = 'HTTP_REQUEST runner settings base_url is not an absolute URL (e.g. https://api.example.com)';
+    throw new RunnerError(message, 'fatal', [], { cause: error });
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    const message = `HTTP_REQUEST runner settings base_url must use http or https, not "${url.protocol}"`;
+    throw new RunnerError(message, 'fatal');
+  }
+  if (url.username !== '' || url.password !== '') {
+    const message = 'HTTP_REQUEST runner settings base_url must not contain credentials; send an Authorization header';
+    throw new RunnerError(message, 'fatal');
+  }
+  return url;
+}
+
+/** The job's method, upper-cased; empty means GET. */
+function requestMethod(method: string): string {
+  if (method === '') {
+    return 'GET';
+  }
+  if (!METHOD_TOKEN.test(method)) {
+    throw new RunnerError(`HTTP_REQUEST method ${JSON.stringify(method)} is not a valid HTTP method`, 'fatal');
+  }
+  return method.toUpperCase();
+}
+
+/** Resolves the job's path against the base URL and appends the queries; it must stay on the base's origin. */
+function requestUrl(base: URL, path: string, queries: readonly HttpRequestArgs_KeyValue[]): URL {
+  let url: URL;
+  try {
+    url = new URL(path, base);
+  } catch (error) {
+    throw new RunnerError(`HTTP_REQUEST path ${JSON.stringify(path)} is not a valid URL path`, 'fatal', [], {
+      cause: error,
+    });
+  }
+  if (url.origin !== base.origin || url.username !== '' || url.password !== '') {
+    const message = `HTTP_REQUEST path ${JSON.stringify(path)} leaves the worker's base_url origin ${base.origin}`;
+    throw new RunnerError(message, 'fatal');
+  }
+  for (const query of queries) {
+    url.searchParams.append(query.key, query.value);
+  }
+  return url;
+}
+
+/** Response headers as key/value pairs, one pair per value of a repeated header. */
+function headerList(headers: Dispatcher.ResponseData['headers']): HttpRequestResult_KeyValue[] {
+  return Object.entries(headers).flatMap(([key, value]) => {
+    if (value === undefined) {
+      return [];
+    }
+    return (Array.isArray(value) ? value : [value]).map((item) => ({ key, value: item }));
+  });
+}
