@@ -35,6 +35,8 @@ export interface ChannelDispatcherDeps {
   /** lends loaded runners to the jobs of use_static workers (`concurrency` instances per worker) */
   readonly staticRunners: Pick<StaticRunnerPool, 'source'>;
   readonly leaseMs: number;
+  /** told after a retry was persisted and the claim acked */
+  readonly onRetryScheduled?: () => void;
   /** how long one blocking claim waits before looking at its state again */
   readonly claimWaitMs?: number;
   readonly logger: Logger;
@@ -201,7 +203,9 @@ export class ChannelDispatcher {
       return;
     }
     await state.setStatus(job.id, JobStatus.WAIT_RESULT);
-    await processor.process(job, worker, { ...outcome, status: outcome.status }, held);
+    const next = await processor.process(job, worker, { ...outcome, status: outcome.status }, held);
     await queue.ack(claim);
+    // the retry row may be due before the pollers' next tick; woken only now, they no longer find the job claimed
+    if (next === 'retry') this.deps.onRetryScheduled?.();
   }
 }

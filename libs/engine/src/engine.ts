@@ -64,7 +64,6 @@ export class Engine {
       findDefinition,
       ids,
       logger,
-      onDueRow: () => this.wake(),
     });
     this.dispatchers = options.channels.map(
       (c) =>
@@ -74,6 +73,7 @@ export class Engine {
           queue,
           state,
           processor: this.processor,
+          onRetryScheduled: () => this.wake(),
           rows: storage.jobs,
           findWorker,
           findDefinition,

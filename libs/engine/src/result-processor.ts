@@ -39,8 +39,6 @@ export interface ResultProcessorDeps {
   readonly findDefinition: (runnerId: number) => RunnerDefinition | undefined;
   readonly ids: IdGenerator;
   readonly logger: Logger;
-  /** told when a row that is due now was written (a retry without delay), to wake the RDB poller */
-  readonly onDueRow?: () => void;
   readonly now?: () => number;
 }
 
@@ -105,7 +103,6 @@ export class ResultProcessor {
       }
     }
     await state.setStatus(job.id, JobStatus.PENDING);
-    if (runAfterTime <= this.now()) this.deps.onDueRow?.();
     return true;
   }
 

@@ -25,7 +25,7 @@ export interface JobRouterDeps {
   readonly rows: JobRowStore;
   readonly state: JobStateStore;
   readonly now?: () => number;
-  /** told when a row that is due now was stored, so pollers need not wait for their next tick */
+  /** told when an RDB row was stored, so pollers look at once (it may be due before their next tick) */
   readonly onDueRow?: () => void;
 }
 
@@ -71,7 +71,7 @@ export class JobRouter {
       await this.undo(job, rowWritten);
       throw err;
     }
-    if (route === 'rdb' && stored.runAfterTime <= now) this.deps.onDueRow?.();
+    if (route === 'rdb') this.deps.onDueRow?.();
     return route;
   }
 
