@@ -1,17 +1,22 @@
 /**
- * The queue side of a process, picked from the storage mode: in-memory queue, job state and result bus for
- * Standalone. (Scalable mode brings Redis adapters of the same ports.)
+ * The queue side of a process, picked from the storage mode:
+ * - Standalone: in-memory queue, job state, result bus and wake hints (one process holds them all);
+ * - Scalable: Redis adapters of the same ports, a node id leased in Redis for job ids, wake hints over pub/sub.
  */
 import type { Config } from '../../libs/config/src/index.js';
 import type { IdGenerator, Logger, Worker } from '../../libs/core/src/index.js';
 import { TimeOrderedIdGenerator, TtlCache } from '../../libs/core/src/index.js';
-import type { JobQueue, JobStateStore, ResultBus } from '../../libs/queue/src/index.js';
+import type { JobQueue, JobStateStore, ResultBus, WakeChannel } from '../../libs/queue/src/index.js';
 import {
+  createRedisAdapters,
   JobRouter,
   MemoryJobStateStore,
   MemoryQueue,
   MemoryResultBus,
+  MemoryWakeChannel,
+  NodeIdLease,
   rebuildJobState,
+  RedisWakeChannel,
   restoreBackedUpJobs,
 } from '../../libs/queue/src/index.js';
 import type { Storage } from '../../libs/storage/src/index.js';
@@ -22,43 +27,94 @@ export interface JobSystem {
   readonly bus: ResultBus;
   readonly router: JobRouter;
   readonly ids: IdGenerator;
-  /** re-queues WITH_BACKUP jobs from the RDB */
+  /** "RDB rows are due": every process's pollers look at once */
+  readonly wake: WakeChannel;
+  /** re-queues WITH_BACKUP jobs from the RDB; returns how many */
   restore(includeGrabbed: boolean, limit?: number): Promise<number>;
-  /** after a start: rebuilds in-memory job state from the RDB and restores backed-up jobs */
+  /** after a start: Standalone rebuilds its in-memory state from the RDB; both restore backed-up jobs as configured */
   recover(): Promise<void>;
-  /** wakes RDB pollers in this process (set by the engine's owner) */
-  onDueRow: () => void;
   close(): Promise<void>;
 }
 
-export function createJobSystem(config: Config, storage: Storage, logger: Logger): JobSystem {
-  if (config.storageType !== 'Standalone') {
-    throw new Error('STORAGE_TYPE=Scalable needs the Redis queue, which this build does not include yet; use Standalone');
-  }
-  const queue = new MemoryQueue({ maxPendingPerChannel: config.queue.maxPendingPerChannel });
-  const state = new MemoryJobStateStore();
-  const bus = new MemoryResultBus({ keepMs: config.queue.expireJobResultMs });
+interface Ports {
+  readonly queue: JobQueue;
+  readonly state: JobStateStore;
+  readonly bus: ResultBus;
+  readonly wake: WakeChannel;
+  readonly nodeId: number;
+  close(): Promise<void>;
+}
+
+export async function createJobSystem(config: Config, storage: Storage, logger: Logger): Promise<JobSystem> {
+  const ports = config.storageType === 'Standalone' ? memoryPorts(config) : await redisPorts(config, logger);
+  const { queue, state, bus, wake } = ports;
   const workers = new TtlCache<number, Worker>((id) => storage.workers.find(id));
-  const system: JobSystem = {
+  const restore = (includeGrabbed: boolean, limit?: number): Promise<number> =>
+    restoreBackedUpJobs(
+      { rows: storage.jobs, findWorker: (id) => workers.get(id), queue, state, logger },
+      { includeGrabbed, limit },
+    );
+  return {
     queue,
     state,
     bus,
-    ids: new TimeOrderedIdGenerator(),
-    router: new JobRouter({ queue, rows: storage.jobs, state, onDueRow: () => system.onDueRow() }),
-    onDueRow: () => undefined,
-    restore: (includeGrabbed, limit) =>
-      restoreBackedUpJobs(
-        { rows: storage.jobs, findWorker: (id) => workers.get(id), queue, state, logger },
-        { includeGrabbed, limit },
-      ),
+    wake,
+    ids: new TimeOrderedIdGenerator(ports.nodeId),
+    router: new JobRouter({ queue, rows: storage.jobs, state, onDueRow: () => wake.notify() }),
+    restore,
     recover: async () => {
-      // the in-memory state starts empty: every RDB row is an unfinished job, and backed-up jobs go back in the queue
-      await rebuildJobState({ rows: storage.jobs, state });
-      await system.restore(true);
+      if (config.storageType === 'Standalone') {
+        // the in-memory state starts empty: every RDB row is an unfinished job, and backed-up jobs go back in the queue
+        await rebuildJobState({ rows: storage.jobs, state });
+        await restore(true);
+      } else if (config.restoreAtStartup) {
+        await restore(false);
+      }
     },
+    close: () => ports.close(),
+  };
+}
+
+function memoryPorts(config: Config): Ports {
+  const queue = new MemoryQueue({ maxPendingPerChannel: config.queue.maxPendingPerChannel });
+  const state = new MemoryJobStateStore();
+  const bus = new MemoryResultBus({ keepMs: config.queue.expireJobResultMs });
+  const wake = new MemoryWakeChannel();
+  return {
+    queue,
+    state,
+    bus,
+    wake,
+    nodeId: 0,
     close: async () => {
-      await Promise.all([queue.close(), state.close(), bus.close()]);
+      await Promise.all([queue.close(), state.close(), bus.close(), wake.close()]);
     },
   };
-  return system;
+}
+
+async function redisPorts(config: Config, logger: Logger): Promise<Ports> {
+  const redis = config.redis;
+  const lease = await NodeIdLease.acquire({
+    redis,
+    keyPrefix: redis.keyPrefix,
+    onLost: (nodeId) => logger.error({ nodeId }, 'lost the node id lease in Redis; job ids may collide: restart this process'),
+  });
+  const adapters = createRedisAdapters({
+    redis,
+    keyPrefix: redis.keyPrefix,
+    maxPendingPerChannel: config.queue.maxPendingPerChannel,
+    keepResultMs: config.queue.expireJobResultMs,
+    onHandlerError: (err) => logger.warn({ err }, 'a Redis listener failed'),
+  });
+  const wake = new RedisWakeChannel({ redis, keyPrefix: redis.keyPrefix });
+  logger.info({ nodeId: lease.nodeId }, 'leased a node id in Redis');
+  return {
+    ...adapters,
+    wake,
+    nodeId: lease.nodeId,
+    close: async () => {
+      await Promise.all([adapters.close(), wake.close()]);
+      await lease.release();
+    },
+  };
 }

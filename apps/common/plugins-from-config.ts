@@ -1,6 +1,7 @@
 import type { Config } from '../../libs/config/src/index.js';
 import type { Logger } from '../../libs/core/src/index.js';
-import { RunnerType, TimeOrderedIdGenerator } from '../../libs/core/src/index.js';
+import type { IdGenerator } from '../../libs/core/src/index.js';
+import { RunnerType } from '../../libs/core/src/index.js';
 import type { RunnerDefinition } from '../../libs/runners/src/index.js';
 import { discoverPlugins, pluginRunnerDefinition, PluginThreadPool } from '../../libs/runners/src/index.js';
 import type { Storage } from '../../libs/storage/src/index.js';
@@ -18,10 +19,15 @@ export interface PluginRunners {
  * Unusable modules are logged and skipped (see discoverPlugins); so is a plugin whose name belongs to a runner row
  * that is not a plugin's.
  */
-export async function loadPluginRunners(config: Config, storage: Storage, logger: Logger): Promise<PluginRunners> {
+/** @param ids makes the ids of new plugin rows (unique across the processes of a cluster) */
+export async function loadPluginRunners(
+  config: Config,
+  storage: Storage,
+  logger: Logger,
+  ids: IdGenerator,
+): Promise<PluginRunners> {
   const threads = { maxOutputBytes: config.worker.responseMaxBytes };
   const plugins = await discoverPlugins(config.runners.pluginDirs, { ...threads, logger });
-  const ids = new TimeOrderedIdGenerator();
   const pools: PluginThreadPool[] = [];
   const definitions: RunnerDefinition[] = [];
   for (const { path, moduleUrl, metadata } of plugins) {

@@ -2,6 +2,7 @@
  * The foundation end to end: a real all-in-one process (SQLite, then MariaDB in Scalable storage) driven over gRPC.
  */
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { credentials, Metadata, status, makeGenericClientConstructor } from '@grpc/grpc-js';
@@ -14,6 +15,7 @@ import {
   RunnerType,
 } from '../../libs/proto/src/index.js';
 import type { WorkerData } from '../../libs/proto/src/index.js';
+import { purgeRedisNamespace } from '../../libs/queue/src/index.js';
 import type { Clients } from '../support/grpc-clients.js';
 import { call, collect, connect, grpcError } from '../support/grpc-clients.js';
 import { tempMariaDatabase } from '../support/mariadb.js';
@@ -93,15 +95,22 @@ describe.each([
   let server: ServerProcess;
   let c: Clients;
   let dropDb: (() => Promise<void>) | undefined;
+  const redisPrefix = `jwtest-${randomBytes(4).toString('hex')}`;
 
   beforeAll(async () => {
     const env: Record<string, string> = {};
     if (scalable) {
       const db = await tempMariaDatabase();
       dropDb = () => db.drop();
-      Object.assign(env, { STORAGE_TYPE: 'Scalable', MYSQL_HOST: '127.0.0.1', MYSQL_PORT: '3306', MYSQL_USER: 'root', MYSQL_DBNAME: db.name });
+      Object.assign(env, {
+        STORAGE_TYPE: 'Scalable',
+        MYSQL_HOST: '127.0.0.1',
+        MYSQL_PORT: '3306',
+        MYSQL_USER: 'root',
+        MYSQL_DBNAME: db.name,
+        REDIS_KEY_PREFIX: redisPrefix,
+      });
     }
-    // Scalable storage is served by grpc-front (the Scalable job queue comes with Redis in a later issue)
     server = await startServer({ env, app: scalable ? 'grpc-front' : 'all-in-one' });
     c = connect(server.address);
   });
@@ -109,6 +118,7 @@ describe.each([
     c?.close();
     await server?.stop();
     await dropDb?.();
+    if (scalable) await purgeRedisNamespace({ url: 'redis://127.0.0.1:6379', cluster: false }, redisPrefix);
   });
 
   it('streams the six built-in runners with their schemas', async () => {

@@ -20,3 +20,11 @@ export class ShutdownAbortError extends Error {
     this.name = 'ShutdownAbortError';
   }
 }
+
+/** The queue lease of a running job was lost (renewal failed past its end): another worker may run it now. */
+export class LeaseLostError extends Error {
+  constructor(readonly jobId: number) {
+    super(`lost the lease of job ${jobId}`);
+    this.name = 'LeaseLostError';
+  }
+}

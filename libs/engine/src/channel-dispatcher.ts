@@ -12,7 +12,7 @@ import type { Job, Logger, Worker } from '../../core/src/index.js';
 import { JobStatus, ResultStatus } from '../../core/src/index.js';
 import type { ClaimedJob, JobQueue, JobStateStore } from '../../queue/src/index.js';
 import type { RunnerDefinition } from '../../runners/src/index.js';
-import { JobCancelledError, ShutdownAbortError } from './abort-reasons.js';
+import { JobCancelledError, LeaseLostError, ShutdownAbortError } from './abort-reasons.js';
 import { executeJob } from './executor.js';
 import type { ResultProcessor } from './result-processor.js';
 import type { StaticRunnerPool } from './static-runner-pool.js';
@@ -157,7 +157,16 @@ export class ChannelDispatcher {
   private async handle(claim: ClaimedJob, controller: AbortController): Promise<void> {
     const { queue, state, processor, rows } = this.deps;
     const job: Job = claim.job;
-    if (await state.isCancelled(job.id)) {
+    const [cancelled, status] = await Promise.all([state.isCancelled(job.id), state.getStatus(job.id)]);
+    if (status === undefined && job.grabbedUntilTime === undefined) {
+      // Every unfinished job has a status. This delivery is stale: an earlier one finished the job and its process
+      // died before the ack (the lease expired and the queue handed the job out again). Row-backed jobs are exempt:
+      // their RDB row, not the status, says they are unfinished.
+      this.deps.logger.info({ jobId: job.id }, 'skipped a delivery of a job that is already finished');
+      await queue.ack(claim);
+      return;
+    }
+    if (cancelled) {
       await processor.finishWithoutRun(job, await this.deps.findWorker(job.workerId), ResultStatus.CANCELLED, `job ${job.id} was cancelled`);
       await queue.ack(claim);
       return;
@@ -180,7 +189,9 @@ export class ChannelDispatcher {
     const renewal = setInterval(() => {
       void (async () => {
         if (!(await queue.renew(claim, this.deps.leaseMs))) {
-          this.deps.logger.warn({ jobId: job.id }, 'lost the lease of a running job');
+          // another worker may take the job now: stop this run so it never runs twice at once
+          this.deps.logger.warn({ jobId: job.id }, 'lost the lease of a running job; aborting this run');
+          controller.abort(new LeaseLostError(job.id));
         }
         if (held !== undefined) {
           const until = this.now() + this.deps.leaseMs + Math.max(job.timeout, 0);
@@ -196,6 +207,7 @@ export class ChannelDispatcher {
     } finally {
       clearInterval(renewal);
     }
+    if (outcome.status === 'lease-lost') return;
     if (outcome.status === 'shutdown') {
       await state.setStatus(job.id, JobStatus.PENDING);
       if (held !== undefined) await rows.release(job.id);

@@ -8,7 +8,7 @@
  */
 import type { IdGenerator, Job, JobResult, Logger, Worker } from '../../core/src/index.js';
 import { ResultStatus, TtlCache } from '../../core/src/index.js';
-import type { JobQueue, JobRouter, JobStateStore, ResultBus } from '../../queue/src/index.js';
+import type { JobQueue, JobRouter, JobStateStore, ResultBus, WakeChannel } from '../../queue/src/index.js';
 import type { RunnerRegistry } from '../../runners/src/index.js';
 import type { Storage } from '../../storage/src/index.js';
 import { ChannelDispatcher } from './channel-dispatcher.js';
@@ -31,6 +31,8 @@ export interface EngineDeps {
   readonly registry: RunnerRegistry;
   readonly ids: IdGenerator;
   readonly logger: Logger;
+  /** hints that RDB rows are due (from this or other processes): the poller looks at once */
+  readonly wake?: Pick<WakeChannel, 'onWake'>;
 }
 
 export type EngineState = 'created' | 'running' | 'stopping' | 'stopped';
@@ -43,6 +45,7 @@ export class Engine {
   private readonly processor: ResultProcessor;
   private readonly staticRunners: StaticRunnerPool;
   private unsubscribeCancel: (() => Promise<void>) | undefined;
+  private unsubscribeWake: (() => Promise<void>) | undefined;
   private stopping: Promise<void> | undefined;
 
   constructor(
@@ -108,6 +111,7 @@ export class Engine {
 
   async start(): Promise<void> {
     if (this.stateValue !== 'created') throw new Error(`cannot start an engine that is ${this.stateValue}`);
+    this.unsubscribeWake = await this.deps.wake?.onWake(() => this.wake());
     this.unsubscribeCancel = await this.deps.state.onCancel((jobId) => {
       for (const d of this.dispatchers) d.cancel(jobId);
     });
@@ -147,6 +151,7 @@ export class Engine {
     await Promise.all(this.dispatchers.map((d) => d.stop(graceMs)));
     await this.staticRunners.close();
     await this.unsubscribeCancel?.();
+    await this.unsubscribeWake?.();
     this.stateValue = 'stopped';
   }
 }

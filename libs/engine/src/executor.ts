@@ -7,13 +7,16 @@ import type { Job, Logger, Worker } from '../../core/src/index.js';
 import { ResultStatus } from '../../core/src/index.js';
 import type { RunnerDefinition } from '../../runners/src/index.js';
 import { RunnerError } from '../../runners/src/index.js';
-import { JobCancelledError, JobTimeoutError, ShutdownAbortError } from './abort-reasons.js';
+import { JobCancelledError, JobTimeoutError, LeaseLostError, ShutdownAbortError } from './abort-reasons.js';
 import type { RunnerLease, RunnerSource } from './runner-source.js';
 import { freshRunnerSource } from './runner-source.js';
 
 export interface Outcome {
-  /** SUCCESS, ERROR_AND_RETRY, FATAL_ERROR, OTHER_ERROR or CANCELLED; 'shutdown' = give the job back, no result */
-  readonly status: ResultStatus | 'shutdown';
+  /**
+   * SUCCESS, ERROR_AND_RETRY, FATAL_ERROR, OTHER_ERROR or CANCELLED; 'shutdown' = give the job back, no result;
+   * 'lease-lost' = the job belongs to another worker now, leave it alone
+   */
+  readonly status: ResultStatus | 'shutdown' | 'lease-lost';
   readonly output: Uint8Array[];
   readonly startTime: number;
   readonly endTime: number;
@@ -83,6 +86,7 @@ export async function executeJob(
     const reason: unknown = controller.signal.aborted ? controller.signal.reason : thrown;
     if (reason instanceof JobCancelledError) return finish(ResultStatus.CANCELLED, [text(reason.message)]);
     if (reason instanceof ShutdownAbortError) return finish('shutdown', []);
+    if (reason instanceof LeaseLostError) return finish('lease-lost', []);
     if (reason instanceof JobTimeoutError) return finish(ResultStatus.ERROR_AND_RETRY, [text(reason.message)]);
     if (reason instanceof RunnerError) {
       const status =

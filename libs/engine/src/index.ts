@@ -1,4 +1,4 @@
-export { JobCancelledError, JobTimeoutError, ShutdownAbortError } from './abort-reasons.js';
+export { JobCancelledError, JobTimeoutError, LeaseLostError, ShutdownAbortError } from './abort-reasons.js';
 export { ChannelDispatcher } from './channel-dispatcher.js';
 export type { ChannelDispatcherDeps, DispatcherState } from './channel-dispatcher.js';
 export { Engine } from './engine.js';

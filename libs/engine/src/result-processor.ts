@@ -10,6 +10,7 @@
  */
 import type { IdGenerator, Job, JobResult, Logger, Worker } from '../../core/src/index.js';
 import {
+  AlreadyExistsError,
   JobStatus,
   nextPeriodicRunTime,
   QueueType,
@@ -67,7 +68,7 @@ export class ResultProcessor {
       const cancelled = await state.isCancelled(job.id);
       if (!cancelled && shouldRetry(worker.retryPolicy, job.retried)) {
         if (await this.persistRetry(job, worker, run, heldUntil)) {
-          if (worker.storeFailure) await this.deps.results.insert(this.resultOf(job, worker, run, status));
+          if (worker.storeFailure) await this.store(this.resultOf(job, worker, run, status));
           return 'retry';
         }
         status = ResultStatus.CANCELLED;
@@ -107,8 +108,8 @@ export class ResultProcessor {
   }
 
   private async finish(job: Job, worker: Worker | undefined, result: JobResult, heldUntil: number | undefined): Promise<void> {
-    const { rows, state, bus, results } = this.deps;
-    if (worker !== undefined && storesResult(worker, result.status)) await results.insert(result);
+    const { rows, state, bus } = this.deps;
+    const first = worker === undefined || !storesResult(worker, result.status) || (await this.store(result));
 
     let continues = false;
     if (worker !== undefined && worker.periodicInterval > 0 && result.status !== ResultStatus.CANCELLED && heldUntil !== undefined) {
@@ -124,8 +125,27 @@ export class ResultProcessor {
       await state.deleteStatus(job.id);
       if (job.uniqKey !== undefined) await state.releaseUniqKey(job.uniqKey, job.id);
     }
-    await bus.publish(result, { keep: worker?.responseType === ResponseType.LISTEN_AFTER });
+    // a second delivery of this attempt (its first run's process died before the ack) already told everyone
+    if (!first) return;
+    // kept for late listeners (LISTEN_AFTER) and for DIRECT waiters in other processes whose subscription may still
+    // be on its way
+    await bus.publish(result, { keep: worker?.responseType !== ResponseType.NO_RESULT });
     if (worker !== undefined && result.status === ResultStatus.SUCCESS) await this.enqueueNextWorkers(job, worker, result);
+  }
+
+  /**
+   * Stores a result; false when this attempt of the job already has one (a job delivered again after its process
+   * died between storing and acking), so the attempt keeps exactly one result.
+   */
+  private async store(result: JobResult): Promise<boolean> {
+    try {
+      await this.deps.results.insert(result);
+      return true;
+    } catch (err) {
+      if (!(err instanceof AlreadyExistsError)) throw err;
+      this.deps.logger.info({ jobId: result.jobId, retried: result.retried }, 'this attempt already has a result; not stored again');
+      return false;
+    }
   }
 
   private async enqueueNextWorkers(job: Job, worker: Worker, result: JobResult): Promise<void> {

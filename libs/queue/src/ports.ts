@@ -17,7 +17,7 @@ export interface ClaimedJob {
 }
 
 export interface ClaimOptions {
-  /** at most this many jobs */
+  /** at most this many jobs (an adapter may cap a single claim lower: RedisQueue takes at most 500) */
   readonly max: number;
   /** wait this long for the first job when none is ready */
   readonly waitMs: number;
@@ -37,7 +37,11 @@ export interface JobQueue {
   claim(channel: string, options: ClaimOptions): Promise<ClaimedJob[]>;
   /** The job is done (a final result, or a retry persisted elsewhere): forget it. */
   ack(claim: ClaimedJob): Promise<void>;
-  /** Extends the lease; returns false when the lease was lost (expired and taken over, or the job was removed). */
+  /**
+   * Extends the lease; returns false when the lease was lost (expired and taken over, or the job was removed). A
+   * lease that has ended may count as lost before anyone takes the job over (MemoryQueue), or stay valid until then
+   * (RedisQueue); a lost claim's ack and release do nothing.
+   */
   renew(claim: ClaimedJob, leaseMs: number): Promise<boolean>;
   /** Gives the job back unfinished, ready to be claimed again at once (graceful shutdown). */
   release(claim: ClaimedJob): Promise<void>;
@@ -48,6 +52,7 @@ export interface JobQueue {
   /** Waiting and claimed jobs, ordered by id. */
   list(offset: number, limit: number): Promise<Job[]>;
   count(): Promise<number>;
+  /** Claimed jobs are not handed back: with a shared queue their leases run out; release them first to hand them on. */
   close(): Promise<void>;
 }
 
@@ -78,7 +83,11 @@ export interface JobStateStore {
  * A result is kept for the configured expiry so listeners that arrive late still get it.
  */
 export interface ResultBus {
-  /** Keeps the final result of a job (for late listeners) and tells everyone waiting for it or for its worker. */
+  /**
+   * Keeps the final result of a job (for late listeners) and tells everyone waiting for it or for its worker. A result
+   * that is not kept reaches only the waiters already registered; in another process registering takes a round trip
+   * after waitForJob is called, so keep results that a waiter may be about to ask for (DIRECT, LISTEN_AFTER).
+   */
   publish(result: JobResult, options: { keep: boolean }): Promise<void>;
   /** The kept final result of a job, if any. */
   getKept(jobId: number): Promise<JobResult | undefined>;

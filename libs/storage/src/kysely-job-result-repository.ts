@@ -17,7 +17,10 @@ export class KyselyJobResultRepository implements JobResultRepository {
     await withDbErrors(
       this.errors,
       () => this.db.insertInto('job_result').values(jobResultToRow(result)).execute(),
-      () => `a job result with id ${result.id} already exists`,
+      (column) =>
+        column === 'id'
+          ? `a job result with id ${result.id} already exists`
+          : `a result of job ${result.jobId} for attempt ${result.retried} is already stored`,
     );
   }
 

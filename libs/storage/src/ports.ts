@@ -82,6 +82,10 @@ export interface JobRepository {
 }
 
 export interface JobResultRepository {
+  /**
+   * Throws AlreadyExistsError when the id is taken or when the same attempt of the job (job_id, retried,
+   * run_after_time) already has a result: a second delivery of a finished job cannot store a second result.
+   */
   insert(result: JobResult): Promise<void>;
   find(id: number): Promise<JobResult | undefined>;
   /** ordered by id */

@@ -103,7 +103,7 @@ const EXPECTED_INDEXES: Record<keyof Database, string[]> = {
   runner: ['unique(name)'],
   worker: ['unique(name)'],
   job: ['index(run_after_time,grabbed_until_time,priority)', 'index(worker_id,run_after_time)', 'unique(uniq_key)'],
-  job_result: ['index(end_time)', 'index(job_id,end_time)', 'index(worker_id,end_time)'],
+  job_result: ['index(end_time)', 'index(job_id,end_time)', 'index(worker_id,end_time)', 'unique(job_id,retried,run_after_time)'],
   jobworkerp_migrations: [],
 };
 
@@ -322,7 +322,8 @@ const result = (id: number, over: Partial<JobResult> = {}): JobResult => ({
   uniqKey: undefined,
   status: ResultStatus.SUCCESS,
   output: [bytes(104, 105)],
-  retried: 0,
+  // one result per attempt (job_id, retried, run_after_time): distinct ids stand for distinct attempts here
+  retried: id,
   maxRetry: 2,
   priority: Priority.PRIORITY_HIGH,
   timeout: 1000,
@@ -740,6 +741,11 @@ describe.each([sqliteAdapter, mysqlAdapter])('$name storage', (adapter) => {
       expect(normalized(await storage.results.find(2))).toEqual(normalized(b));
       expect(await storage.results.find(3)).toBeUndefined();
       await expect(storage.results.insert(result(1))).rejects.toThrow(AlreadyExistsError);
+      // a second result for the same attempt of the job is refused, whatever its id
+      await expect(storage.results.insert(result(99, { retried: 1 }))).rejects.toThrow(
+        /a result of job 500 for attempt 1 is already stored/,
+      );
+      await storage.results.insert(result(98, { retried: 1, runAfterTime: 5 }));
     });
 
     it('lists the results of a job oldest first and finds the latest', async () => {

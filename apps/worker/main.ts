@@ -1,0 +1,32 @@
+#!/usr/bin/env node
+/**
+ * worker: runs jobs from the shared queue (Scalable mode: Redis and MySQL), with no gRPC server.
+ * SIGINT/SIGTERM: stop claiming, let running jobs finish for SHUTDOWN_GRACE_PERIOD_MS, then abort them and return
+ * them to the queue so another worker takes them at once.
+ */
+import { loadConfig } from '../../libs/config/src/index.js';
+import { createEngine, openJobNode } from '../common/job-node.js';
+import { createLogger } from '../common/logger.js';
+import { runApp } from '../common/process-lifecycle.js';
+
+runApp('worker', async () => {
+  const config = loadConfig();
+  const logger = createLogger(config, 'worker');
+  if (config.storageType === 'Standalone') {
+    throw new Error('worker needs STORAGE_TYPE=Scalable (Redis and MySQL shared with grpc-fronts); for one process use all-in-one');
+  }
+  const node = await openJobNode(config, logger);
+  const engine = createEngine(node);
+  await node.jobs.recover();
+  await engine.start();
+  process.stdout.write(
+    `jobworkerp worker started (channels ${config.worker.channels.map((c) => `${c.name}:${c.concurrency}`).join(', ')})\n`,
+  );
+  return {
+    logger,
+    stop: async () => {
+      await engine.stop(config.worker.shutdownGraceMs);
+      await node.close();
+    },
+  };
+});

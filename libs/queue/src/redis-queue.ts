@@ -1,0 +1,400 @@
+import type { Job } from '../../core/src/index.js';
+import {
+  AlreadyExistsError,
+  InternalError,
+  InvalidArgumentError,
+  Priority,
+  UnavailableError,
+} from '../../core/src/index.js';
+import type { ClaimedJob, ClaimOptions, JobQueue } from './ports.js';
+import { RedisBatcher } from './redis-batcher.js';
+import { RedisBlockerPool } from './redis-blocker-pool.js';
+import { redisCodec } from './redis-codec.js';
+import type { RedisConnectionOptions } from './redis-connection.js';
+import { RedisConnection } from './redis-connection.js';
+import { RedisKeys } from './redis-keys.js';
+import { redisReply } from './redis-reply.js';
+import {
+  ackScript,
+  claimScript,
+  enqueueScript,
+  listScript,
+  passWakeScript,
+  releaseScript,
+  removeScript,
+  renewScript,
+} from './redis-queue-scripts.js';
+import { startDeadlineTimer } from './start-deadline-timer.js';
+
+export interface RedisQueueOptions {
+  readonly redis: RedisConnectionOptions;
+  /** The namespace of every key (REDIS_KEY_PREFIX); no braces or glob characters. */
+  readonly keyPrefix: string;
+  /**
+   * The most jobs that may wait in one channel (claimed jobs do not count); enqueue beyond it throws
+   * UnavailableError. A positive integer.
+   */
+  readonly maxPendingPerChannel: number;
+  /**
+   * The longest single blocking read of a waiting claim, ms. It bounds how late a waiting claimer notices a lease
+   * that was taken and lapsed while it waited, and how long a lost wake-up can delay it; each waiting claimer reads
+   * (and then claims) about once per period while the channel is idle. @default 1000
+   */
+  readonly maxBlockMs?: number | undefined;
+}
+
+/** A job on its way into the queue. */
+interface Entry {
+  readonly id: string;
+  readonly lane: number;
+  readonly payload: Buffer;
+}
+
+/** The most jobs one claim or enqueue script handles, so a script never holds Redis for long. */
+const MAX_BATCH = 500;
+/** Enqueue and ack batches of one channel on their way at once: enough to keep the connection busy. */
+const BATCHES_IN_FLIGHT = 2;
+
+const ENQUEUED = 1;
+const DUPLICATE = 0;
+
+/**
+ * The Scalable JobQueue on Redis (a single Redis or a Cluster); the key layout is in redis-keys.ts. Many processes
+ * share one queue; everything a job's fate depends on lives in Redis, so any process may die at any moment.
+ *
+ * A job's states (each arrow is one atomic Lua script):
+ *
+ *     enqueue ─▶ waiting ──claim──▶ leased ──ack──▶ (gone)
+ *                 │  ▲                │
+ *        remove ◀─┘  └────────────────┘ release; or, once the lease end has passed, the next claim on the
+ *        (gone)                         channel puts it back at the front of its lane: the old receipt is dead
+ *
+ * Delivery is at least once: a consumer that dies holding a job loses nothing, the job is claimed again once its
+ * lease ends, with `retried` unchanged. A lease that has run out stays valid until a claim on its channel takes it
+ * back, so a late ack or renew still succeeds if nobody took over.
+ *
+ * Waiting: enqueue and release push a token onto the channel's wake list when it has none; a claim that leaves jobs
+ * waiting keeps a token there, one that empties the channel removes it. A claim with nothing to take blocks in BLPOP
+ * on that list (on its own connection) for at most maxBlockMs at a time, and also wakes when the earliest lease of
+ * the channel ends; so it never polls a busy queue, and a lost token costs at most maxBlockMs.
+ *
+ * Throughput: concurrent enqueues and acks of a channel are coalesced into one script call per round trip; a claim
+ * takes up to `max` jobs in one call.
+ */
+export class RedisQueue implements JobQueue {
+  private readonly connection: RedisConnection;
+  private readonly keys: RedisKeys;
+  private readonly maxPending: number;
+  private readonly maxBlockMs: number;
+  private readonly blockers: RedisBlockerPool;
+  private readonly enqueues: RedisBatcher<Entry, number>;
+  private readonly acks: RedisBatcher<ClaimedJob, void>;
+  /** stops every waiting claim; close() calls them */
+  private readonly waits = new Set<() => void>();
+  private closing: Promise<void> | undefined;
+
+  constructor(options: RedisQueueOptions) {
+    if (!Number.isSafeInteger(options.maxPendingPerChannel) || options.maxPendingPerChannel < 1) {
+      throw new InvalidArgumentError(
+        `maxPendingPerChannel must be a positive integer, got ${options.maxPendingPerChannel}`,
+      );
+    }
+    this.keys = new RedisKeys(options.keyPrefix);
+    const maxBlockMs = options.maxBlockMs ?? 1_000;
+    if (!(maxBlockMs >= 1)) throw new InvalidArgumentError(`maxBlockMs must be >= 1, got ${maxBlockMs}`);
+    this.maxPending = options.maxPendingPerChannel;
+    this.maxBlockMs = maxBlockMs;
+    this.connection = new RedisConnection(options.redis, true, [
+      enqueueScript,
+      claimScript,
+      ackScript,
+      renewScript,
+      releaseScript,
+      removeScript,
+      listScript,
+      passWakeScript,
+    ]);
+    this.blockers = new RedisBlockerPool(this.connection);
+    this.enqueues = new RedisBatcher(
+      (channel, entries) => this.sendEnqueues(channel, entries),
+      MAX_BATCH,
+      BATCHES_IN_FLIGHT,
+    );
+    this.acks = new RedisBatcher((channel, claims) => this.sendAcks(channel, claims), MAX_BATCH, BATCHES_IN_FLIGHT);
+  }
+
+  async enqueue(job: Job, channel: string): Promise<void> {
+    this.assertOpen();
+    const code = await this.enqueues.add(channel, {
+      id: String(job.id),
+      lane: laneOf(job.priority),
+      payload: redisCodec.encodeJob(job),
+    });
+    if (code === DUPLICATE) throw new AlreadyExistsError(`job ${job.id} is already in the queue`);
+    if (code !== ENQUEUED) {
+      throw new UnavailableError(
+        `channel "${channel}" is full: ${this.maxPending} jobs are waiting; retry later, ` +
+          'raise JOB_QUEUE_MAX_PENDING or add workers for this channel',
+      );
+    }
+  }
+
+  /**
+   * Enqueues many jobs in as few round trips as possible (one script call per channel and MAX_BATCH jobs). Each
+   * job succeeds or fails on its own, as enqueue() would; the outcomes come in the order of `jobs`.
+   */
+  async enqueueMany(
+    jobs: ReadonlyArray<{ readonly job: Job; readonly channel: string }>,
+  ): Promise<Array<PromiseSettledResult<void>>> {
+    this.assertOpen();
+    return Promise.allSettled(jobs.map(({ job, channel }) => this.enqueue(job, channel)));
+  }
+
+  async claim(channel: string, options: ClaimOptions): Promise<ClaimedJob[]> {
+    const started = performance.now();
+    this.assertOpen();
+    const { max, waitMs, leaseMs, signal } = options;
+    if (!Number.isSafeInteger(max) || max < 1) throw new InvalidArgumentError(`max must be a positive integer, got ${max}`);
+    if (!(waitMs >= 0)) throw new InvalidArgumentError(`waitMs must be >= 0, got ${waitMs}`);
+    assertLeaseMs(leaseMs);
+    const take = Math.min(max, MAX_BATCH);
+    const first = await this.claimNow(channel, take, leaseMs);
+    if (first.jobs.length > 0 || waitMs === 0 || signal?.aborted === true) return first.jobs;
+    return this.waitToClaim(channel, take, leaseMs, started + waitMs, first.msUntilLeaseEnd, signal);
+  }
+
+  async ack(claim: ClaimedJob): Promise<void> {
+    this.assertOpen();
+    await this.acks.add(claim.channel, claim);
+  }
+
+  async renew(claim: ClaimedJob, leaseMs: number): Promise<boolean> {
+    this.assertOpen();
+    assertLeaseMs(leaseMs);
+    const keys = [this.keys.leases(claim.channel), this.keys.receipts];
+    const leaseUntil = await this.connection.run((client) =>
+      renewScript.run(client, keys, [String(claim.job.id), claim.receipt, leaseMs]),
+    );
+    return redisReply.number(leaseUntil) > 0;
+  }
+
+  async release(claim: ClaimedJob): Promise<void> {
+    this.assertOpen();
+    const { channel } = claim;
+    const keys = [
+      this.keys.pending(channel),
+      this.keys.leases(channel),
+      this.keys.wake(channel),
+      this.keys.meta,
+      this.keys.receipts,
+      this.keys.seq,
+    ];
+    await this.connection.run((client) => releaseScript.run(client, keys, [String(claim.job.id), claim.receipt]));
+  }
+
+  async remove(jobId: number): Promise<boolean> {
+    this.assertOpen();
+    const keys = [this.keys.jobs, this.keys.meta, this.keys.ids];
+    const removed = await this.connection.run((client) =>
+      removeScript.run(client, keys, [String(jobId), this.keys.pending(''), this.keys.wake('')]),
+    );
+    return redisReply.number(removed) === 1;
+  }
+
+  async find(jobId: number): Promise<Job | undefined> {
+    this.assertOpen();
+    const payload = await this.connection.run((client) => client.hgetBuffer(this.keys.jobs, String(jobId)));
+    return payload === null ? undefined : redisCodec.decodeJob(payload);
+  }
+
+  async list(offset: number, limit: number): Promise<Job[]> {
+    this.assertOpen();
+    if (!Number.isSafeInteger(offset) || offset < 0) throw new InvalidArgumentError(`offset must be >= 0, got ${offset}`);
+    if (!Number.isSafeInteger(limit) || limit < 0) throw new InvalidArgumentError(`limit must be >= 0, got ${limit}`);
+    if (limit === 0) return [];
+    const keys = [this.keys.ids, this.keys.jobs];
+    const payloads = await this.connection.run((client) => listScript.run(client, keys, [offset, limit]));
+    return redisReply.array(payloads).map((payload) => redisCodec.decodeJob(redisReply.bytes(payload)));
+  }
+
+  async count(): Promise<number> {
+    this.assertOpen();
+    return this.connection.run((client) => client.zcard(this.keys.ids));
+  }
+
+  /**
+   * Wakes every waiting claim() (they return []) and closes the connections; later calls throw UnavailableError.
+   * Claimed jobs stay leased in Redis: release them first to hand them on at once.
+   */
+  close(): Promise<void> {
+    this.closing ??= this.shutDown();
+    return this.closing;
+  }
+
+  /** Sizes for leak checks: waiting claim() calls, and blocking connections idle and busy. */
+  stats(): { waitingClaims: number; blockers: { idle: number; busy: number } } {
+    return { waitingClaims: this.waits.size, blockers: this.blockers.size };
+  }
+
+  private async shutDown(): Promise<void> {
+    for (const stop of this.waits) stop();
+    this.blockers.close();
+    await this.connection.close();
+  }
+
+  private assertOpen(): void {
+    if (this.closing !== undefined) throw new UnavailableError('the job queue is closed');
+  }
+
+  /** One claim script call: lapsed leases go back, then up to `max` jobs are leased. */
+  private async claimNow(
+    channel: string,
+    max: number,
+    leaseMs: number,
+  ): Promise<{ jobs: ClaimedJob[]; msUntilLeaseEnd: number }> {
+    const keys = [
+      this.keys.pending(channel),
+      this.keys.leases(channel),
+      this.keys.wake(channel),
+      this.keys.jobs,
+      this.keys.meta,
+      this.keys.receipts,
+      this.keys.seq,
+    ];
+    const reply = redisReply.array(
+      await this.connection.run((client) => claimScript.run(client, keys, [max, leaseMs])),
+    );
+    const leaseUntil = redisReply.number(reply[0]);
+    const jobs: ClaimedJob[] = [];
+    for (let i = 2; i < reply.length; i += 2) {
+      jobs.push({
+        job: redisCodec.decodeJob(redisReply.bytes(reply[i + 1])),
+        channel,
+        leaseUntil,
+        receipt: redisReply.bytes(reply[i]).toString(),
+      });
+    }
+    return { jobs, msUntilLeaseEnd: redisReply.number(reply[1]) };
+  }
+
+  /**
+   * Blocks on the channel's wake list and claims whenever woken (a token, or the earliest lease end), until jobs come,
+   * the deadline passes, the signal aborts or the queue closes. A blocking read still in flight when the wait ends
+   * finishes on its own; a token it took then is handed on.
+   */
+  private async waitToClaim(
+    channel: string,
+    max: number,
+    leaseMs: number,
+    deadline: number,
+    msUntilLeaseEnd: number,
+    signal: AbortSignal | undefined,
+  ): Promise<ClaimedJob[]> {
+    const stopper = new AbortController();
+    const stop = (): void => stopper.abort();
+    signal?.addEventListener('abort', stop, { once: true });
+    this.waits.add(stop);
+    let read: Promise<boolean> | undefined;
+    let untilLeaseEnd = msUntilLeaseEnd;
+    try {
+      for (;;) {
+        const left = deadline - performance.now();
+        if (left <= 0 || stopper.signal.aborted) return [];
+        read ??= this.blockers.pop(this.keys.wake(channel), Math.min(left, this.maxBlockMs));
+        const wakeIn = untilLeaseEnd >= 0 ? Math.min(left, untilLeaseEnd + 1) : left;
+        const woken = await firstOf(read, wakeIn, stopper.signal);
+        if (stopper.signal.aborted) return [];
+        if (woken === 'read') read = undefined;
+        const claimed = await this.claimNow(channel, max, leaseMs);
+        if (claimed.jobs.length > 0) return claimed.jobs;
+        untilLeaseEnd = claimed.msUntilLeaseEnd;
+      }
+    } finally {
+      signal?.removeEventListener('abort', stop);
+      this.waits.delete(stop);
+      if (read !== undefined) this.handOnToken(read, channel);
+    }
+  }
+
+  /**
+   * A blocking read outlived its wait: if it takes a token, pass the token on to the next claimer. Failures are
+   * dropped: the read's connection is gone, and the other claimers re-read within maxBlockMs anyway.
+   */
+  private handOnToken(read: Promise<boolean>, channel: string): void {
+    const keys = [this.keys.pending(channel), this.keys.wake(channel)];
+    read
+      .then((took) => {
+        if (took && this.closing === undefined) {
+          return this.connection.run((client) => passWakeScript.run(client, keys, []));
+        }
+        return undefined;
+      })
+      .catch(() => {});
+  }
+
+  private async sendEnqueues(channel: string, entries: readonly Entry[]): Promise<number[]> {
+    const keys = [
+      this.keys.pending(channel),
+      this.keys.wake(channel),
+      this.keys.jobs,
+      this.keys.meta,
+      this.keys.ids,
+      this.keys.seq,
+    ];
+    const args: Array<string | number | Buffer> = [this.maxPending, channel];
+    for (const entry of entries) args.push(entry.id, entry.lane, entry.payload);
+    const codes = await this.connection.run((client) => enqueueScript.run(client, keys, args));
+    return redisReply.array(codes).map((code) => redisReply.number(code));
+  }
+
+  private async sendAcks(channel: string, claims: readonly ClaimedJob[]): Promise<void[]> {
+    const keys = [this.keys.leases(channel), this.keys.jobs, this.keys.meta, this.keys.ids, this.keys.receipts];
+    const args: string[] = [];
+    for (const claim of claims) args.push(String(claim.job.id), claim.receipt);
+    await this.connection.run((client) => ackScript.run(client, keys, args));
+    return claims.map(() => undefined);
+  }
+}
+
+/**
+ * Resolves 'read' when the read settles first (rejects if it fails), 'timer' after `ms` (may be Infinity), 'stop'
+ * on abort.
+ */
+function firstOf(read: Promise<boolean>, ms: number, stop: AbortSignal): Promise<'read' | 'timer' | 'stop'> {
+  return new Promise((resolve, reject) => {
+    const finish = (): void => {
+      cancelTimer();
+      stop.removeEventListener('abort', onStop);
+    };
+    const onStop = (): void => {
+      finish();
+      resolve('stop');
+    };
+    const cancelTimer = startDeadlineTimer(ms, () => {
+      finish();
+      resolve('timer');
+    });
+    stop.addEventListener('abort', onStop, { once: true });
+    read.then(
+      () => {
+        finish();
+        resolve('read');
+      },
+      (error: unknown) => {
+        finish();
+        reject(error instanceof Error ? error : new InternalError(String(error)));
+      },
+    );
+  });
+}
+
+/** The lane of a priority: 0 HIGH, 1 MEDIUM, 2 LOW. */
+function laneOf(priority: Priority): 0 | 1 | 2 {
+  if (priority > Priority.PRIORITY_MEDIUM) return 0;
+  if (priority < Priority.PRIORITY_MEDIUM) return 2;
+  return 1;
+}
+
+function assertLeaseMs(leaseMs: number): void {
+  if (!(leaseMs > 0)) throw new InvalidArgumentError(`leaseMs must be > 0, got ${leaseMs}`);
+}

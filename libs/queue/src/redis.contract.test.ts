@@ -1,0 +1,54 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe } from 'vitest';
+import type { RedisClusterHandle } from '../../../test/support/redis-cluster.js';
+import { startRedisCluster } from '../../../test/support/redis-cluster.js';
+import type { RedisConnectionOptions } from './redis-connection.js';
+import { RedisJobStateStore } from './redis-job-state-store.js';
+import { purgeRedisNamespace } from './redis-namespace.js';
+import { RedisQueue } from './redis-queue.js';
+import { RedisResultBus } from './redis-result-bus.js';
+import { jobQueueContract, jobStateStoreContract, resultBusContract } from './testing/index.js';
+
+/** the contracts' throwing listeners are deliberate: keep their warnings out of the test output */
+const ignoreHandlerError = (): void => {};
+
+/** Runs the three contracts against the Redis adapters, each test in a namespace of its own. */
+function redisContracts(backend: string, redis: () => RedisConnectionOptions): void {
+  const namespace = (): { keyPrefix: string; purge: () => Promise<void> } => {
+    const keyPrefix = `jwtest-${randomUUID()}`;
+    return { keyPrefix, purge: async () => void (await purgeRedisNamespace(redis(), keyPrefix)) };
+  };
+
+  jobQueueContract(`RedisQueue (${backend})`, async ({ maxPendingPerChannel }) => {
+    const { keyPrefix, purge } = namespace();
+    const queue = new RedisQueue({ redis: redis(), keyPrefix, maxPendingPerChannel });
+    return { queue, cleanup: async () => (await queue.close(), await purge()) };
+  });
+
+  jobStateStoreContract(`RedisJobStateStore (${backend})`, async () => {
+    const { keyPrefix, purge } = namespace();
+    const store = new RedisJobStateStore({ redis: redis(), keyPrefix, onHandlerError: ignoreHandlerError });
+    return { store, cleanup: async () => (await store.close(), await purge()) };
+  });
+
+  resultBusContract(`RedisResultBus (${backend})`, async ({ keepMs }) => {
+    const { keyPrefix, purge } = namespace();
+    const bus = new RedisResultBus({ redis: redis(), keyPrefix, keepMs, onHandlerError: ignoreHandlerError });
+    return { bus, cleanup: async () => (await bus.close(), await purge()) };
+  });
+}
+
+describe('single Redis at 127.0.0.1:6379', () => {
+  redisContracts('single Redis', () => ({ url: 'redis://127.0.0.1:6379', cluster: false }));
+});
+
+describe('Redis Cluster of 3 masters', () => {
+  let cluster: RedisClusterHandle | undefined;
+  beforeAll(async () => {
+    cluster = await startRedisCluster();
+  });
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+  redisContracts('Redis Cluster', () => ({ url: cluster!.url, cluster: true }));
+});
