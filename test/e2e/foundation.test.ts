@@ -19,28 +19,22 @@ import { purgeRedisNamespace } from '../../libs/queue/src/index.js';
 import type { Clients } from '../support/grpc-clients.js';
 import { call, collect, connect, grpcError } from '../support/grpc-clients.js';
 import { tempMariaDatabase } from '../support/mariadb.js';
+import { rawUnaryMethod } from '../support/raw-grpc.js';
 import type { ServerProcess } from '../support/server-process.js';
 import { REPO_ROOT, startServer } from '../support/server-process.js';
+import { commandWorkerData, constantRetry } from '../support/worker-data.js';
 
 const exec = promisify(execFile);
 const BUF = join(REPO_ROOT, 'node_modules', '.bin', 'buf');
 
+/** An `echo` COMMAND worker with 2 constant retries and stored results (NO_RESULT, like the shared default). */
 function commandWorker(name: string, overrides: Partial<WorkerData> = {}): WorkerData {
-  return {
-    name,
-    runnerId: { value: 1 },
-    runnerSettings: Buffer.from(CommandRunnerSettings.encode({ name: 'echo' }).finish()),
-    retryPolicy: { type: RetryType.CONSTANT, interval: 100, maxInterval: 0, maxRetry: 2, basis: 2 },
-    periodicInterval: 0,
-    channel: undefined,
-    queueType: QueueType.NORMAL,
-    responseType: ResponseType.NO_RESULT,
+  return commandWorkerData(name, 'echo', {
+    retryPolicy: constantRetry(100, 2),
     storeSuccess: true,
     storeFailure: true,
-    nextWorkers: [],
-    useStatic: false,
     ...overrides,
-  };
+  });
 }
 
 describe('reflection and health', () => {
@@ -281,27 +275,10 @@ describe('wire compatibility with the upstream field numbers', () => {
   });
 
   it('decodes a hand-encoded WorkerData and returns hand-decodable responses', async () => {
-    const raw = (b: Buffer): Buffer => b;
     const Client = makeGenericClientConstructor(
       {
-        create: {
-          path: '/jobworkerp.service.WorkerService/Create',
-          requestStream: false,
-          responseStream: false,
-          requestSerialize: raw,
-          requestDeserialize: raw,
-          responseSerialize: raw,
-          responseDeserialize: raw,
-        },
-        find: {
-          path: '/jobworkerp.service.WorkerService/Find',
-          requestStream: false,
-          responseStream: false,
-          requestSerialize: raw,
-          requestDeserialize: raw,
-          responseSerialize: raw,
-          responseDeserialize: raw,
-        },
+        create: rawUnaryMethod('/jobworkerp.service.WorkerService/Create'),
+        find: rawUnaryMethod('/jobworkerp.service.WorkerService/Find'),
       },
       'WorkerService',
     );

@@ -8,8 +8,6 @@ import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobResult, WorkerData } from '../../libs/proto/src/index.js';
 import {
-  CommandArgs,
-  CommandRunnerSettings,
   JobStatus,
   Priority,
   QueueType,
@@ -21,30 +19,21 @@ import type { Clients } from '../support/grpc-clients.js';
 import { call, collect, connect, grpcError } from '../support/grpc-clients.js';
 import type { ServerProcess } from '../support/server-process.js';
 import { startServer } from '../support/server-process.js';
+import { commandArgs, commandWorkerData } from '../support/worker-data.js';
 
-const settings = (name: string): Buffer => Buffer.from(CommandRunnerSettings.encode({ name }).finish());
-const args = (...a: string[]): Buffer => Buffer.from(CommandArgs.encode({ args: a }).finish());
 const text = (r: JobResult | undefined, i = 0): string => Buffer.from(r?.data?.output?.items[i] ?? []).toString();
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 let seq = 0;
+/** A COMMAND worker with DIRECT results, all results stored and no retries. */
 function worker(command: string, overrides: Partial<WorkerData> = {}): WorkerData {
   seq += 1;
-  return {
-    name: `w${seq}-${command}`,
-    runnerId: { value: 1 },
-    runnerSettings: settings(command),
-    retryPolicy: { type: RetryType.NONE, interval: 0, maxInterval: 0, maxRetry: 0, basis: 2 },
-    periodicInterval: 0,
-    channel: undefined,
-    queueType: QueueType.NORMAL,
+  return commandWorkerData(`w${seq}-${command}`, command, {
     responseType: ResponseType.DIRECT,
     storeSuccess: true,
     storeFailure: true,
-    nextWorkers: [],
-    useStatic: false,
     ...overrides,
-  };
+  });
 }
 
 describe('the Standalone all-in-one pipeline', () => {
@@ -84,7 +73,7 @@ describe('the Standalone all-in-one pipeline', () => {
 
   it('runs a DIRECT COMMAND job and returns stdout as the output item', async () => {
     const w = await createWorker(worker('echo'));
-    const res = await enqueue(w, args('hello', 'world'));
+    const res = await enqueue(w, commandArgs('hello', 'world'));
     expect(res.result?.data?.status).toBe(ResultStatus.SUCCESS);
     expect(text(res.result)).toBe('hello world\n');
     // the result was stored (store_success) and the job is finished (no status)
@@ -95,14 +84,14 @@ describe('the Standalone all-in-one pipeline', () => {
 
   it('classifies exit codes and missing executables', async () => {
     const failing = await createWorker(worker('sh'));
-    const res = await enqueue(failing, args('-c', 'echo oops >&2; exit 3'));
+    const res = await enqueue(failing, commandArgs('-c', 'echo oops >&2; exit 3'));
     // a retryable failure with no retries left is final as MAX_RETRY
     expect(res.result?.data?.status).toBe(ResultStatus.MAX_RETRY);
     expect(text(res.result)).toMatch(/code 3/);
     expect(text(res.result)).toMatch(/oops/);
 
     const missing = await createWorker(worker('no-such-executable-jw'));
-    const res2 = await enqueue(missing, args());
+    const res2 = await enqueue(missing, commandArgs());
     expect(res2.result?.data?.status).toBe(ResultStatus.FATAL_ERROR);
     expect(text(res2.result)).toMatch(/not found/);
   });
@@ -112,7 +101,7 @@ describe('the Standalone all-in-one pipeline', () => {
       worker('false', { retryPolicy: { type: RetryType.EXPONENTIAL, interval: 50, maxInterval: 120, maxRetry: 2, basis: 3 } }),
     );
     const started = Date.now();
-    const res = await enqueue(w, args());
+    const res = await enqueue(w, commandArgs());
     expect(res.result?.data?.status).toBe(ResultStatus.MAX_RETRY);
     expect(res.result?.data?.retried).toBe(2);
     // delays 50 then min(150, 120) ms: at least 170 ms in all
@@ -128,7 +117,7 @@ describe('the Standalone all-in-one pipeline', () => {
   it('stops a job at its timeout (ms) and kills the child', async () => {
     const w = await createWorker(worker('sleep'));
     const started = Date.now();
-    const res = await enqueue(w, args('5'), { timeout: 200 });
+    const res = await enqueue(w, commandArgs('5'), { timeout: 200 });
     const elapsed = Date.now() - started;
     expect(res.result?.data?.status).toBe(ResultStatus.MAX_RETRY);
     expect(text(res.result)).toMatch(/timed out after 200 ms/);
@@ -146,7 +135,7 @@ describe('the Standalone all-in-one pipeline', () => {
       worker('sh', { channel: 'pair', responseType: ResponseType.NO_RESULT, storeSuccess: true, storeFailure: true }),
     );
     const script = `echo start $(date +%s%N) >> ${log}; sleep 0.3; echo end $(date +%s%N) >> ${log}`;
-    for (let i = 0; i < 6; i++) await enqueue(w, args('-c', script));
+    for (let i = 0; i < 6; i++) await enqueue(w, commandArgs('-c', script));
     const ends = (): number => readFileSafe(log).split('\n').filter((l) => l.startsWith('end')).length;
     await waitFor('six runs', async () => (ends() === 6 ? true : undefined));
     const events = readFileSafe(log)
@@ -169,11 +158,11 @@ describe('the Standalone all-in-one pipeline', () => {
     const blocker = await createWorker(worker('sleep', { channel: 'pair', responseType: ResponseType.NO_RESULT }));
     const w = await createWorker(worker('sh', { channel: 'pair', responseType: ResponseType.NO_RESULT }));
     // occupy both slots of the channel, then queue low, medium, high
-    await enqueue(blocker, args('0.4'));
-    await enqueue(blocker, args('0.4'));
+    await enqueue(blocker, commandArgs('0.4'));
+    await enqueue(blocker, commandArgs('0.4'));
     await sleep(100);
     for (const [p, label] of [[Priority.PRIORITY_LOW, 'low'], [Priority.PRIORITY_MEDIUM, 'medium'], [Priority.PRIORITY_HIGH, 'high']] as const) {
-      await enqueue(w, args('-c', `echo ${label} >> ${log}`), { priority: p });
+      await enqueue(w, commandArgs('-c', `echo ${label} >> ${log}`), { priority: p });
     }
     await waitFor('three runs', async () => (readFileSafe(log).trim().split('\n').length === 3 ? true : undefined));
     const order = readFileSafe(log).trim().split('\n');
@@ -184,7 +173,7 @@ describe('the Standalone all-in-one pipeline', () => {
   it('starts a delayed job close to its run_after_time (prefetched from the RDB)', async () => {
     const w = await createWorker(worker('echo', { responseType: ResponseType.LISTEN_AFTER }));
     const runAfter = Date.now() + 1200;
-    const { id } = await enqueue(w, args('later'), { runAfterTime: runAfter });
+    const { id } = await enqueue(w, commandArgs('later'), { runAfterTime: runAfter });
     expect((await call(c.jobStatus, 'find', id!)).status).toBe(JobStatus.PENDING);
     expect((await call(c.job, 'find', id!)).data?.data?.runAfterTime).toBe(runAfter);
     const result = await call(c.jobResult, 'listen', { jobId: id!, workerId: { value: w }, timeout: 5000 });
@@ -196,14 +185,14 @@ describe('the Standalone all-in-one pipeline', () => {
 
   it('rejects DIRECT with run_after_time', async () => {
     const w = await createWorker(worker('echo'));
-    const err = await grpcError(enqueue(w, args('x'), { runAfterTime: Date.now() + 10_000 }));
+    const err = await grpcError(enqueue(w, commandArgs('x'), { runAfterTime: Date.now() + 10_000 }));
     expect(err.code).toBe(status.INVALID_ARGUMENT);
     expect(err.details).toMatch(/DIRECT/);
   });
 
   it('gives LISTEN_AFTER results to every listener, also to one that arrives after the result', async () => {
     const w = await createWorker(worker('sh', { responseType: ResponseType.LISTEN_AFTER }));
-    const { id } = await enqueue(w, args('-c', 'sleep 0.3; echo done'));
+    const { id } = await enqueue(w, commandArgs('-c', 'sleep 0.3; echo done'));
     const early = [1, 2, 3].map(() => call(c.jobResult, 'listen', { jobId: id!, workerId: { value: w }, timeout: 5000 }));
     const results = await Promise.all(early);
     for (const r of results) expect(text(r)).toBe('done\n');
@@ -215,7 +204,7 @@ describe('the Standalone all-in-one pipeline', () => {
 
   it('ends Listen with DEADLINE_EXCEEDED after its timeout in ms', async () => {
     const w = await createWorker(worker('sleep', { responseType: ResponseType.LISTEN_AFTER }));
-    const { id } = await enqueue(w, args('2'));
+    const { id } = await enqueue(w, commandArgs('2'));
     const started = Date.now();
     const err = await grpcError(call(c.jobResult, 'listen', { jobId: id!, workerId: { value: w }, timeout: 300 }));
     expect(err.code).toBe(status.DEADLINE_EXCEEDED);
@@ -230,8 +219,8 @@ describe('the Standalone all-in-one pipeline', () => {
     stream.on('data', (r: JobResult) => got.push(r));
     stream.on('error', () => undefined);
     await sleep(200);
-    await enqueue(w, args('one'));
-    await enqueue(w, args('two'));
+    await enqueue(w, commandArgs('one'));
+    await enqueue(w, commandArgs('two'));
     await waitFor('two streamed results', async () => (got.length >= 2 ? true : undefined));
     stream.cancel();
     expect(got.map((r) => text(r)).sort()).toEqual(['one\n', 'two\n']);
@@ -239,17 +228,17 @@ describe('the Standalone all-in-one pipeline', () => {
 
   it('rejects a second job with the same uniq_key while the first is unfinished', async () => {
     const w = await createWorker(worker('sleep', { responseType: ResponseType.NO_RESULT }));
-    const first = await enqueue(w, args('0.5'), { uniqKey: 'only-one' });
-    const err = await grpcError(enqueue(w, args('0.1'), { uniqKey: 'only-one' }));
+    const first = await enqueue(w, commandArgs('0.5'), { uniqKey: 'only-one' });
+    const err = await grpcError(enqueue(w, commandArgs('0.1'), { uniqKey: 'only-one' }));
     expect(err.code).toBe(status.ALREADY_EXISTS);
     expect(err.details).toMatch(/only-one/);
     await waitFor('the first to finish', async () => ((await call(c.jobStatus, 'find', first.id!)).status === undefined ? true : undefined));
-    await enqueue(w, args('0'), { uniqKey: 'only-one' });
+    await enqueue(w, commandArgs('0'), { uniqKey: 'only-one' });
   });
 
   it('reports PENDING, RUNNING and WAIT_RESULT truthfully, and no status once finished', async () => {
     const w = await createWorker(worker('sleep', { responseType: ResponseType.NO_RESULT, channel: 'pair' }));
-    const a = await enqueue(w, args('0.6'));
+    const a = await enqueue(w, commandArgs('0.6'));
     await waitFor('RUNNING', async () => ((await call(c.jobStatus, 'find', a.id!)).status === JobStatus.RUNNING ? true : undefined));
     const all = await collect(c.jobStatus.findAll({}));
     expect(all.find((s) => s.id?.value === a.id!.value)?.status).toBe(JobStatus.RUNNING);
@@ -259,7 +248,7 @@ describe('the Standalone all-in-one pipeline', () => {
   it('cancels a pending job and aborts a running one (killing its child) with CANCELLED', async () => {
     const marker = join(server.dataDir, 'cancel-marker');
     const w = await createWorker(worker('sh', { responseType: ResponseType.LISTEN_AFTER }));
-    const running = await enqueue(w, args('-c', `sleep 1.5; touch ${marker}`));
+    const running = await enqueue(w, commandArgs('-c', `sleep 1.5; touch ${marker}`));
     await waitFor('RUNNING', async () => ((await call(c.jobStatus, 'find', running.id!)).status === JobStatus.RUNNING ? true : undefined));
     const listening = call(c.jobResult, 'listen', { jobId: running.id!, workerId: { value: w }, timeout: 5000 });
     expect((await call(c.job, 'delete', running.id!)).isSuccess).toBe(true);
@@ -268,7 +257,7 @@ describe('the Standalone all-in-one pipeline', () => {
     await sleep(1800);
     expect(existsSync(marker)).toBe(false);
 
-    const delayed = await enqueue(w, args('-c', 'echo never'), { runAfterTime: Date.now() + 60_000 });
+    const delayed = await enqueue(w, commandArgs('-c', 'echo never'), { runAfterTime: Date.now() + 60_000 });
     expect((await call(c.job, 'delete', delayed.id!)).isSuccess).toBe(true);
     const stored = await collect(c.jobResult.findListByJobId({ jobId: delayed.id! }));
     expect(stored.map((r) => r.data?.status)).toEqual([ResultStatus.CANCELLED]);
@@ -284,7 +273,7 @@ describe('the Standalone all-in-one pipeline', () => {
     stream.on('data', (r: JobResult) => got.push(r));
     stream.on('error', () => undefined);
     await sleep(100);
-    const { id } = await enqueue(w, args('tick'));
+    const { id } = await enqueue(w, commandArgs('tick'));
     await waitFor('three ticks', async () => (got.length >= 3 ? true : undefined), 5000);
     const starts = got.map((r) => r.data!.runAfterTime);
     expect(starts[1]! - starts[0]!).toBe(400);
@@ -301,7 +290,7 @@ describe('the Standalone all-in-one pipeline', () => {
     const w = await createWorker(
       worker('sh', { periodicInterval: 400, responseType: ResponseType.NO_RESULT }),
     );
-    const { id } = await enqueue(w, args('-c', `echo run >> ${log}; sleep 0.3`));
+    const { id } = await enqueue(w, commandArgs('-c', `echo run >> ${log}; sleep 0.3`));
     await waitFor('the first run', async () => ((await call(c.jobStatus, 'find', id!)).status === JobStatus.RUNNING ? true : undefined));
     expect((await call(c.job, 'delete', id!)).isSuccess).toBe(true);
     await sleep(1500);
@@ -314,7 +303,7 @@ describe('the Standalone all-in-one pipeline', () => {
     const w = await createWorker(
       worker('echo', { queueType: QueueType.FORCED_RDB, responseType: ResponseType.LISTEN_AFTER }),
     );
-    const { id } = await enqueue(w, args('from the rdb'));
+    const { id } = await enqueue(w, commandArgs('from the rdb'));
     const result = await call(c.jobResult, 'listen', { jobId: id!, workerId: { value: w }, timeout: 5000 });
     expect(text(result)).toBe('from the rdb\n');
   });
@@ -325,9 +314,9 @@ describe('the Standalone all-in-one pipeline', () => {
       worker('echo', { channel: 'pair', queueType: QueueType.WITH_BACKUP, responseType: ResponseType.LISTEN_AFTER }),
     );
     // keep the channel busy so the backed-up job waits in the queue
-    await enqueue(blocker, args('0.6'));
-    await enqueue(blocker, args('0.6'));
-    const { id } = await enqueue(w, args('restored'));
+    await enqueue(blocker, commandArgs('0.6'));
+    await enqueue(blocker, commandArgs('0.6'));
+    const { id } = await enqueue(w, commandArgs('restored'));
     const listed = await collect(c.jobRestore.findAll({ includeGrabbed: true }));
     expect(listed.map((j) => j.id?.value)).toContain(id!.value);
     // already queued: Restore must not queue it twice
@@ -342,14 +331,14 @@ describe('the Standalone all-in-one pipeline', () => {
   it('chains next_workers with each output item as args', async () => {
     const second = await createWorker(worker('echo', { responseType: ResponseType.LISTEN_AFTER }));
     // the first worker prints protobuf CommandArgs bytes (args = ["chained"]) for the next worker
-    const octal = [...args('chained')].map((b) => `\\${b.toString(8).padStart(3, '0')}`).join('');
+    const octal = [...commandArgs('chained')].map((b) => `\\${b.toString(8).padStart(3, '0')}`).join('');
     const first = await createWorker(worker('sh', { nextWorkers: [{ value: second }] }));
     const stream = c.jobResult.listenStreamByWorker({ workerId: { value: second } });
     const got: JobResult[] = [];
     stream.on('data', (r: JobResult) => got.push(r));
     stream.on('error', () => undefined);
     await sleep(100);
-    await enqueue(first, args('-c', `printf '${octal}'`));
+    await enqueue(first, commandArgs('-c', `printf '${octal}'`));
     await waitFor('the next worker to run', async () => (got.length >= 1 ? true : undefined));
     stream.cancel();
     expect(got[0]?.data?.status).toBe(ResultStatus.SUCCESS);
@@ -374,8 +363,8 @@ describe('restart of the all-in-one', () => {
     let c = connect(first.address);
     const w = (await call(c.worker, 'create', worker('sh', { queueType: QueueType.WITH_BACKUP, responseType: ResponseType.NO_RESULT }))).id!.value;
     const marker = join(dataDir, 'backup-ran');
-    const job = await call(c.job, 'enqueue', { workerId: { value: w }, args: args('-c', `sleep 2; echo ok >> ${marker}`) });
-    const delayed = await call(c.job, 'enqueue', { workerId: { value: w }, args: args('-c', 'true'), runAfterTime: Date.now() + 600_000 });
+    const job = await call(c.job, 'enqueue', { workerId: { value: w }, args: commandArgs('-c', `sleep 2; echo ok >> ${marker}`) });
+    const delayed = await call(c.job, 'enqueue', { workerId: { value: w }, args: commandArgs('-c', 'true'), runAfterTime: Date.now() + 600_000 });
     await sleep(300);
     c.close();
     // SIGKILL: the process dies mid-run, nothing is cleaned up
@@ -405,7 +394,7 @@ describe('graceful shutdown of the all-in-one', () => {
     const c = connect(server.address);
     const marker = join(server.dataDir, 'drained');
     const w = (await call(c.worker, 'create', worker('sh', { responseType: ResponseType.NO_RESULT }))).id!.value;
-    const job = await call(c.job, 'enqueue', { workerId: { value: w }, args: args('-c', `sleep 0.5; echo done > ${marker}`) });
+    const job = await call(c.job, 'enqueue', { workerId: { value: w }, args: commandArgs('-c', `sleep 0.5; echo done > ${marker}`) });
     await sleep(150);
     expect((await call(c.jobStatus, 'find', job.id!)).status).toBe(JobStatus.RUNNING);
     c.close();
@@ -421,7 +410,7 @@ describe('graceful shutdown of the all-in-one', () => {
     let c = connect(first.address);
     const log = join(first.dataDir, 'attempts.log');
     const w = (await call(c.worker, 'create', worker('sh', { queueType: QueueType.WITH_BACKUP, responseType: ResponseType.NO_RESULT }))).id!.value;
-    await call(c.job, 'enqueue', { workerId: { value: w }, args: args('-c', `echo start >> ${log}; sleep 3; echo end >> ${log}`) });
+    await call(c.job, 'enqueue', { workerId: { value: w }, args: commandArgs('-c', `echo start >> ${log}; sleep 3; echo end >> ${log}`) });
     await sleep(300);
     c.close();
     const started = Date.now();

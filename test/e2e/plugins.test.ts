@@ -8,11 +8,12 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { decodeToObject, encodeFromObject } from '../../libs/core/src/index.js';
 import type { JobResult, Runner, WorkerData } from '../../libs/proto/src/index.js';
-import { QueueType, ResponseType, ResultStatus, RetryType, RunnerType } from '../../libs/proto/src/index.js';
+import { ResponseType, ResultStatus, RunnerType } from '../../libs/proto/src/index.js';
 import type { Clients } from '../support/grpc-clients.js';
 import { call, collect, connect } from '../support/grpc-clients.js';
 import type { ServerProcess } from '../support/server-process.js';
 import { REPO_ROOT, startServer } from '../support/server-process.js';
+import { constantRetry, workerData } from '../support/worker-data.js';
 
 const text = (r: JobResult | undefined, i = 0): string => Buffer.from(r?.data?.output?.items[i] ?? []).toString();
 const raw = (s: string): Buffer => Buffer.from(s);
@@ -30,21 +31,13 @@ describe('plugin runners in the all-in-one', () => {
   };
   const createWorker = async (runner: string, overrides: Partial<WorkerData> = {}): Promise<number> => {
     seq += 1;
-    const data: WorkerData = {
+    const data = workerData({
       name: `plugin-${seq}-${runner}`,
       runnerId: { value: runnerId(runner) },
       runnerSettings: Buffer.alloc(0),
-      retryPolicy: { type: RetryType.NONE, interval: 0, maxInterval: 0, maxRetry: 0, basis: 2 },
-      periodicInterval: 0,
-      channel: undefined,
-      queueType: QueueType.NORMAL,
       responseType: ResponseType.DIRECT,
-      storeSuccess: false,
-      storeFailure: false,
-      nextWorkers: [],
-      useStatic: false,
       ...overrides,
-    };
+    });
     return (await call(c.worker, 'create', data)).id!.value;
   };
   const enqueue = (workerId: number, args: Uint8Array, extra: Record<string, unknown> = {}) =>
@@ -126,7 +119,7 @@ describe('plugin runners in the all-in-one', () => {
 
   it('retries a plugin that throws, ends with MAX_RETRY and the plugin message, and keeps serving', async () => {
     const w = await createWorker('ThrowingPlugin', {
-      retryPolicy: { type: RetryType.CONSTANT, interval: 20, maxInterval: 0, maxRetry: 2, basis: 2 },
+      retryPolicy: constantRetry(20, 2),
     });
     const res = await enqueue(w, raw('boom'));
     expect(res.result?.data?.status).toBe(ResultStatus.MAX_RETRY);

@@ -6,13 +6,14 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobResult, WorkerData } from '../../libs/proto/src/index.js';
-import { DockerArgs, DockerRunnerSettings, QueueType, ResponseType, ResultStatus, RetryType } from '../../libs/proto/src/index.js';
+import { DockerArgs, DockerRunnerSettings, ResponseType, ResultStatus } from '../../libs/proto/src/index.js';
 import type { FakeDockerEngine } from '../support/fake-docker-engine.js';
 import { startFakeDockerEngine } from '../support/fake-docker-engine.js';
 import type { Clients } from '../support/grpc-clients.js';
 import { call, connect } from '../support/grpc-clients.js';
 import type { ServerProcess } from '../support/server-process.js';
 import { startServer } from '../support/server-process.js';
+import { constantRetry, workerData } from '../support/worker-data.js';
 
 const DOCKER_RUNNER_ID = 4;
 const text = (r: JobResult | undefined, i = 0): string => Buffer.from(r?.data?.output?.items[i] ?? []).toString();
@@ -30,21 +31,13 @@ describe('the DOCKER runner against a Docker Engine API socket', () => {
 
   const createWorker = async (s: Buffer, overrides: Partial<WorkerData> = {}): Promise<number> => {
     seq += 1;
-    const data: WorkerData = {
+    const data = workerData({
       name: `docker-${seq}`,
       runnerId: { value: DOCKER_RUNNER_ID },
       runnerSettings: s,
-      retryPolicy: { type: RetryType.NONE, interval: 0, maxInterval: 0, maxRetry: 0, basis: 2 },
-      periodicInterval: 0,
-      channel: undefined,
-      queueType: QueueType.NORMAL,
       responseType: ResponseType.DIRECT,
-      storeSuccess: false,
-      storeFailure: false,
-      nextWorkers: [],
-      useStatic: false,
       ...overrides,
-    };
+    });
     return (await call(c.worker, 'create', data)).id!.value;
   };
   const enqueue = (workerId: number, a: Buffer, extra: Record<string, unknown> = {}) =>
@@ -89,7 +82,7 @@ describe('the DOCKER runner against a Docker Engine API socket', () => {
   it('retries a container that exits non-zero, ends with MAX_RETRY and its stderr, removing every container', async () => {
     const before = engine.containers.size;
     const w = await createWorker(settings({ fromImage: 'busybox:1.36' }), {
-      retryPolicy: { type: RetryType.CONSTANT, interval: 20, maxInterval: 0, maxRetry: 2, basis: 2 },
+      retryPolicy: constantRetry(20, 2),
     });
     const res = await enqueue(w, args({ cmd: ['out:partial', 'err:disk full', 'exit:3'] }));
     expect(res.result?.data?.status).toBe(ResultStatus.MAX_RETRY);
@@ -118,7 +111,7 @@ describe('the DOCKER runner against a Docker Engine API socket', () => {
 
   it('fails a job whose image does not exist as FATAL_ERROR, without retrying', async () => {
     const w = await createWorker(settings({}), {
-      retryPolicy: { type: RetryType.CONSTANT, interval: 20, maxInterval: 0, maxRetry: 2, basis: 2 },
+      retryPolicy: constantRetry(20, 2),
     });
     const res = await enqueue(w, args({ image: 'nope/missing', cmd: ['out:x'] }));
     expect(res.result?.data?.status).toBe(ResultStatus.FATAL_ERROR);

@@ -4,30 +4,29 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { sendUnaryData, ServerUnaryCall, ServiceDefinition } from '@grpc/grpc-js';
 import { Server as GrpcServer, ServerCredentials, status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { JobResult, RetryPolicy, WorkerData } from '../../libs/proto/src/index.js';
+import type { JobResult } from '../../libs/proto/src/index.js';
 import {
   GrpcUnaryArgs,
   GrpcUnaryRunnerSettings,
   HttpRequestArgs,
   HttpRequestResult,
   HttpRequestRunnerSettings,
-  QueueType,
   ResponseType,
   ResultStatus,
-  RetryType,
 } from '../../libs/proto/src/index.js';
 import type { Clients } from '../support/grpc-clients.js';
 import { call, connect } from '../support/grpc-clients.js';
+import { listenOnLoopback } from '../support/http-listen.js';
+import { rawUnaryMethod } from '../support/raw-grpc.js';
 import type { ServerProcess } from '../support/server-process.js';
 import { startServer } from '../support/server-process.js';
+import { constantRetry, NO_RETRY, workerData } from '../support/worker-data.js';
 
 const RESPONSE_MAX_BYTES = 4096;
-const NO_RETRY: RetryPolicy = { type: RetryType.NONE, interval: 0, maxInterval: 0, maxRetry: 0, basis: 2 };
-const TWO_RETRIES: RetryPolicy = { type: RetryType.CONSTANT, interval: 50, maxInterval: 0, maxRetry: 2, basis: 2 };
+const TWO_RETRIES = constantRetry(50, 2);
 
 const statusOf = (r: JobResult | undefined): ResultStatus | undefined => r?.data?.status;
 const item = (r: JobResult | undefined, i: number): Uint8Array => r?.data?.output?.items[i] ?? new Uint8Array();
@@ -43,7 +42,7 @@ interface HttpSeen {
   readonly aborted: Promise<boolean>;
 }
 
-function startHttpPeer(): Promise<{ port: number; seen: HttpSeen[]; close(): Promise<void> }> {
+async function startHttpPeer(): Promise<{ port: number; seen: HttpSeen[]; close(): Promise<void> }> {
   const seen: HttpSeen[] = [];
   const routes: Record<string, (res: ServerResponse) => void> = {
     '/ok': (res) => res.setHeader('x-peer', 'yes').end(JSON.stringify({ hello: 'world' })),
@@ -62,18 +61,8 @@ function startHttpPeer(): Promise<{ port: number; seen: HttpSeen[]; close(): Pro
       (routes[url.pathname] ?? ((r: ServerResponse) => r.writeHead(500).end()))(res);
     });
   });
-  return new Promise((resolve) =>
-    server.listen(0, '127.0.0.1', () =>
-      resolve({
-        port: (server.address() as AddressInfo).port,
-        seen,
-        close: async () => {
-          server.closeAllConnections();
-          await new Promise((done) => server.close(done));
-        },
-      }),
-    ),
-  );
+  const { port, close } = await listenOnLoopback(server);
+  return { port, seen, close };
 }
 
 /** Calls the gRPC peer saw, by method name, and how the Sleep calls ended. */
@@ -95,20 +84,8 @@ async function startGrpcPeer(): Promise<GrpcPeer> {
     Invalid: (_c, callback) => callback({ code: status.INVALID_ARGUMENT, details: 'field x is required' }),
     Sleep: (c) => c.on('cancelled', cancelled),
   };
-  const raw = (b: Buffer): Buffer => b;
   const definition: ServiceDefinition = Object.fromEntries(
-    Object.keys(handlers).map((name) => [
-      name,
-      {
-        path: `/e2e.Raw/${name}`,
-        requestStream: false,
-        responseStream: false,
-        requestSerialize: raw,
-        requestDeserialize: raw,
-        responseSerialize: raw,
-        responseDeserialize: raw,
-      },
-    ]),
+    Object.keys(handlers).map((name) => [name, rawUnaryMethod(`/e2e.Raw/${name}`)]),
   );
   const implementation = Object.fromEntries(
     Object.entries(handlers).map(([name, handler]): [string, Handler] => [
@@ -138,20 +115,15 @@ describe('HTTP_REQUEST and GRPC_UNARY runners through the all-in-one', () => {
 
   const createWorker = async (runnerId: number, settings: Uint8Array, retryPolicy = NO_RETRY): Promise<number> => {
     seq += 1;
-    const data: WorkerData = {
+    const data = workerData({
       name: `runner-e2e-${runnerId}-${seq}`,
       runnerId: { value: runnerId },
       runnerSettings: Buffer.from(settings),
       retryPolicy,
-      periodicInterval: 0,
-      channel: undefined,
-      queueType: QueueType.NORMAL,
       responseType: ResponseType.DIRECT,
       storeSuccess: true,
       storeFailure: true,
-      nextWorkers: [],
-      useStatic: false,
-    };
+    });
     return (await call(c.worker, 'create', data)).id!.value;
   };
   const enqueue = async (workerId: number, args: Uint8Array, timeout?: number): Promise<JobResult | undefined> =>

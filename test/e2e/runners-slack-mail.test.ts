@@ -12,28 +12,25 @@ import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobResult as JobResultMessage, RetryPolicy, WorkerData } from '../../libs/proto/src/index.js';
 import {
-  CommandArgs,
-  CommandRunnerSettings,
   JobResult,
   MailArgs,
   MailResult,
   MailRunnerSettings,
-  QueueType,
   ResponseType,
   ResultStatus,
-  RetryType,
   SlackNotificationRunnerSettings,
 } from '../../libs/proto/src/index.js';
 import type { Clients } from '../support/grpc-clients.js';
 import { call, connect } from '../support/grpc-clients.js';
+import { listenOnLoopback } from '../support/http-listen.js';
 import type { ServerProcess } from '../support/server-process.js';
 import { startServer } from '../support/server-process.js';
+import { COMMAND_RUNNER_ID, commandArgs, commandSettings, constantRetry, NO_RETRY, workerData } from '../support/worker-data.js';
 
 const BOT_TOKEN = 'xoxb-e2e-0123456789-secret';
 const SMTP_USER = 'jobs-mailer';
 const SMTP_PASSWORD = 'smtp-e2e-Pa55word';
-const NO_RETRY: RetryPolicy = { type: RetryType.NONE, interval: 0, maxInterval: 0, maxRetry: 0, basis: 2 };
-const TWO_RETRIES: RetryPolicy = { type: RetryType.CONSTANT, interval: 50, maxInterval: 0, maxRetry: 2, basis: 2 };
+const TWO_RETRIES = constantRetry(50, 2);
 
 const statusOf = (r: JobResultMessage | undefined): ResultStatus | undefined => r?.data?.status;
 const items = (r: JobResultMessage | undefined): Uint8Array[] => r?.data?.output?.items ?? [];
@@ -53,7 +50,7 @@ interface SlackPeer {
   close(): Promise<void>;
 }
 
-function startSlackPeer(): Promise<SlackPeer> {
+async function startSlackPeer(): Promise<SlackPeer> {
   const posts: SlackPeer['posts'] = [];
   const answers: SlackPeer['answers'] = [];
   const server = createServer((req, res) => {
@@ -74,19 +71,8 @@ function startSlackPeer(): Promise<SlackPeer> {
       answer(res.setHeader('content-type', 'application/json'));
     });
   });
-  return new Promise((resolve) =>
-    server.listen(0, '127.0.0.1', () =>
-      resolve({
-        baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/api`,
-        posts,
-        answers,
-        close: async () => {
-          server.closeAllConnections();
-          await new Promise((done) => server.close(done));
-        },
-      }),
-    ),
-  );
+  const { port, close } = await listenOnLoopback(server);
+  return { baseUrl: `http://127.0.0.1:${port}/api`, posts, answers, close };
 }
 
 /** An SMTP server that requires AUTH and records logins, messages and closed sessions. */
@@ -176,21 +162,16 @@ describe('SLACK_NOTIFICATION and MAIL runners through the all-in-one', () => {
 
   const createWorker = async (runnerId: number, settings: Uint8Array, extra: Partial<WorkerData> = {}) => {
     seq += 1;
-    const data: WorkerData = {
+    const data = workerData({
       name: `runner-e2e-${runnerId}-${seq}`,
       runnerId: { value: runnerId },
       runnerSettings: Buffer.from(settings),
       retryPolicy: NO_RETRY,
-      periodicInterval: 0,
-      channel: undefined,
-      queueType: QueueType.NORMAL,
       responseType: ResponseType.DIRECT,
       storeSuccess: true,
       storeFailure: true,
-      nextWorkers: [],
-      useStatic: false,
       ...extra,
-    };
+    });
     return (await call(c.worker, 'create', data)).id!.value;
   };
   const enqueue = async (workerId: number, args: Uint8Array, timeout?: number) =>
@@ -271,10 +252,10 @@ describe('SLACK_NOTIFICATION and MAIL runners through the all-in-one', () => {
     it('receives the whole JobResult of a worker that lists it in next_workers', async () => {
       const before = slack.posts.length;
       const notify = await slackWorker({ responseType: ResponseType.NO_RESULT });
-      const echo = await createWorker(1, CommandRunnerSettings.encode({ name: 'echo' }).finish(), {
+      const echo = await createWorker(COMMAND_RUNNER_ID, commandSettings('echo'), {
         nextWorkers: [{ value: notify }],
       });
-      const res = await enqueue(echo, CommandArgs.encode({ args: ['chained output'] }).finish());
+      const res = await enqueue(echo, commandArgs('chained output'));
       expect(statusOf(res)).toBe(ResultStatus.SUCCESS);
       await expect.poll(() => slack.posts.length, { timeout: 10_000 }).toBe(before + 1);
       const posted = slack.posts[before]!.json.text;

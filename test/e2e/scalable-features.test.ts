@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { Metadata, status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobResult, WorkerData } from '../../libs/proto/src/index.js';
-import { CommandArgs, CommandRunnerSettings, QueueType, ResponseType, RetryType } from '../../libs/proto/src/index.js';
+import { QueueType, ResponseType } from '../../libs/proto/src/index.js';
 import { purgeRedisNamespace } from '../../libs/queue/src/index.js';
 import type { Clients } from '../support/grpc-clients.js';
 import { call, collect, connect, grpcError } from '../support/grpc-clients.js';
@@ -17,29 +17,20 @@ import type { RedisClusterHandle } from '../support/redis-cluster.js';
 import { startRedisCluster } from '../support/redis-cluster.js';
 import type { ServerProcess } from '../support/server-process.js';
 import { startServer } from '../support/server-process.js';
+import { commandArgs, commandWorkerData } from '../support/worker-data.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-const args = (...a: string[]): Buffer => Buffer.from(CommandArgs.encode({ args: a }).finish());
 const text = (r: JobResult | undefined): string => Buffer.from(r?.data?.output?.items[0] ?? []).toString();
 
 let seq = 0;
+/** A COMMAND worker with a unique name, all results stored and no retries (NO_RESULT unless overridden). */
 function worker(command: string, overrides: Partial<WorkerData> = {}): WorkerData {
   seq += 1;
-  return {
-    name: `s${seq}-${command}-${randomBytes(2).toString('hex')}`,
-    runnerId: { value: 1 },
-    runnerSettings: Buffer.from(CommandRunnerSettings.encode({ name: command }).finish()),
-    retryPolicy: { type: RetryType.NONE, interval: 0, maxInterval: 0, maxRetry: 0, basis: 2 },
-    periodicInterval: 0,
-    channel: undefined,
-    queueType: QueueType.NORMAL,
-    responseType: ResponseType.NO_RESULT,
+  return commandWorkerData(`s${seq}-${command}-${randomBytes(2).toString('hex')}`, command, {
     storeSuccess: true,
     storeFailure: true,
-    nextWorkers: [],
-    useStatic: false,
     ...overrides,
-  };
+  });
 }
 
 describe.each([
@@ -91,14 +82,14 @@ describe.each([
 
   it('returns DIRECT results across processes and honours a ms deadline', async () => {
     const w = (await call(a.worker, 'create', worker('echo', { responseType: ResponseType.DIRECT }))).id!;
-    const res = await call(b.job, 'enqueue', { workerId: w, args: args('direct') });
+    const res = await call(b.job, 'enqueue', { workerId: w, args: commandArgs('direct') });
     expect(text(res.result)).toBe('direct\n');
 
     const slow = (await call(a.worker, 'create', worker('sleep', { responseType: ResponseType.DIRECT }))).id!;
     const started = Date.now();
     const err = await grpcError(
       new Promise((resolve, reject) => {
-        b.job.enqueue({ workerId: slow, args: args('3') }, new Metadata(), { deadline: Date.now() + 300 }, (e, r) =>
+        b.job.enqueue({ workerId: slow, args: commandArgs('3') }, new Metadata(), { deadline: Date.now() + 300 }, (e, r) =>
           e === null ? resolve(r) : reject(e),
         );
       }),
@@ -109,7 +100,7 @@ describe.each([
 
   it('gives a LISTEN_AFTER result to a Listen on the other front, also after it was produced', async () => {
     const w = (await call(a.worker, 'create', worker('echo', { responseType: ResponseType.LISTEN_AFTER }))).id!;
-    const { id } = await call(a.job, 'enqueue', { workerId: w, args: args('heard') });
+    const { id } = await call(a.job, 'enqueue', { workerId: w, args: commandArgs('heard') });
     const early = call(b.jobResult, 'listen', { jobId: id!, workerId: w, timeout: 5000 });
     expect(text(await early)).toBe('heard\n');
     await sleep(200);
@@ -124,7 +115,7 @@ describe.each([
     stream.on('data', (r: JobResult) => got.push(r));
     stream.on('error', () => undefined);
     await sleep(300);
-    await call(a.job, 'enqueue', { workerId: w, args: args('streamed') });
+    await call(a.job, 'enqueue', { workerId: w, args: commandArgs('streamed') });
     const deadline = Date.now() + 5000;
     while (got.length === 0 && Date.now() < deadline) await sleep(25);
     stream.cancel();
@@ -135,8 +126,8 @@ describe.each([
     for (const queueType of [QueueType.NORMAL, QueueType.WITH_BACKUP, QueueType.FORCED_RDB]) {
       const w = (await call(a.worker, 'create', worker('sleep', { queueType }))).id!;
       const key = `k-${queueType}-${randomBytes(3).toString('hex')}`;
-      await call(a.job, 'enqueue', { workerId: w, args: args('0.5'), uniqKey: key });
-      const err = await grpcError(call(b.job, 'enqueue', { workerId: w, args: args('0'), uniqKey: key }));
+      await call(a.job, 'enqueue', { workerId: w, args: commandArgs('0.5'), uniqKey: key });
+      const err = await grpcError(call(b.job, 'enqueue', { workerId: w, args: commandArgs('0'), uniqKey: key }));
       expect(err.code, `queue type ${queueType}`).toBe(status.ALREADY_EXISTS);
     }
   });
@@ -150,13 +141,13 @@ describe.each([
       const front = i % 2 === 0 ? a : b;
       const { id } = await call(front.job, 'enqueue', {
         workerId: w,
-        args: args('-c', `echo d${i} >> ${log}`),
+        args: commandArgs('-c', `echo d${i} >> ${log}`),
         runAfterTime: runAfter + (i % 3) * 50,
       });
       ids.push(id!.value);
     }
     const periodic = (await call(a.worker, 'create', worker('sh', { periodicInterval: 400 }))).id!;
-    const tick = await call(b.job, 'enqueue', { workerId: periodic, args: args('-c', `echo tick >> ${log}`) });
+    const tick = await call(b.job, 'enqueue', { workerId: periodic, args: commandArgs('-c', `echo tick >> ${log}`) });
     await sleep(2600);
     await call(a.job, 'delete', tick.id!);
     await sleep(500);

@@ -8,14 +8,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createConnection } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { WorkerData } from '../../libs/proto/src/index.js';
 import { purgeRedisNamespace } from '../../libs/queue/src/index.js';
-import { CommandArgs, CommandRunnerSettings, QueueType, ResponseType, RetryType } from '../../libs/proto/src/index.js';
 import type { Clients } from '../support/grpc-clients.js';
 import { call, connect } from '../support/grpc-clients.js';
 import { tempMariaDatabase } from '../support/mariadb.js';
 import type { ServerProcess } from '../support/server-process.js';
 import { startServer } from '../support/server-process.js';
+import { commandArgs, commandWorkerData } from '../support/worker-data.js';
 
 const JOBS = 3000;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -59,28 +58,11 @@ describe('Scalable: 2 fronts, 3 workers, a worker killed mid-run', () => {
     processes.push(...workers);
 
     const clients: Clients[] = [connect(front1.address), connect(front2.address)];
-    const workerData: WorkerData = {
-      name: 'runs-logged',
-      runnerId: { value: 1 },
-      runnerSettings: Buffer.from(CommandRunnerSettings.encode({ name: 'sh' }).finish()),
-      retryPolicy: { type: RetryType.NONE, interval: 0, maxInterval: 0, maxRetry: 0, basis: 2 },
-      periodicInterval: 0,
-      channel: undefined,
-      queueType: QueueType.NORMAL,
-      responseType: ResponseType.NO_RESULT,
-      storeSuccess: true,
-      storeFailure: true,
-      nextWorkers: [],
-      useStatic: false,
-    };
+    const workerData = commandWorkerData('runs-logged', 'sh', { storeSuccess: true, storeFailure: true });
     const workerId = (await call(clients[0]!.worker, 'create', workerData)).id!;
     const log = join(logDir, 'runs.log');
     const script = (token: string): Buffer =>
-      Buffer.from(
-        CommandArgs.encode({
-          args: ['-c', `echo "s ${token} $(date +%s%N)" >> ${log}; sleep 0.01; echo "e ${token} $(date +%s%N)" >> ${log}`],
-        }).finish(),
-      );
+      commandArgs('-c', `echo "s ${token} $(date +%s%N)" >> ${log}; sleep 0.01; echo "e ${token} $(date +%s%N)" >> ${log}`);
 
     // enqueue through both fronts, 32 calls in flight
     const jobIds: number[] = [];

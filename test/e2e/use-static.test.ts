@@ -9,11 +9,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WorkerData } from '../../libs/proto/src/index.js';
-import { QueueType, ResponseType, ResultStatus, RetryType } from '../../libs/proto/src/index.js';
+import { ResponseType, ResultStatus } from '../../libs/proto/src/index.js';
 import type { Clients } from '../support/grpc-clients.js';
 import { call, collect, connect } from '../support/grpc-clients.js';
 import type { ServerProcess } from '../support/server-process.js';
 import { REPO_ROOT, startServer } from '../support/server-process.js';
+import { workerData } from '../support/worker-data.js';
 
 const CHANNEL = 'pair';
 const CONCURRENCY = 2;
@@ -25,20 +26,15 @@ describe('use_static workers', () => {
   let countingRunnerId: number;
 
   const loadsIn = (file: string): string[] => readFileSync(join(dir, file), 'utf8').trim().split('\n');
-  const workerData = (name: string, logFile: string, useStatic: boolean): WorkerData => ({
-    name,
-    runnerId: { value: countingRunnerId },
-    runnerSettings: Buffer.from(join(dir, logFile)),
-    retryPolicy: { type: RetryType.NONE, interval: 0, maxInterval: 0, maxRetry: 0, basis: 2 },
-    periodicInterval: 0,
-    channel: CHANNEL,
-    queueType: QueueType.NORMAL,
-    responseType: ResponseType.DIRECT,
-    storeSuccess: false,
-    storeFailure: false,
-    nextWorkers: [],
-    useStatic,
-  });
+  const countingWorker = (name: string, logFile: string, useStatic: boolean): WorkerData =>
+    workerData({
+      name,
+      runnerId: { value: countingRunnerId },
+      runnerSettings: Buffer.from(join(dir, logFile)),
+      channel: CHANNEL,
+      responseType: ResponseType.DIRECT,
+      useStatic,
+    });
   /** runs `count` jobs of 20 ms at once (so that both slots of the channel are busy) and returns their outputs */
   const runJobs = async (workerId: number, count: number): Promise<string[]> => {
     const results = await Promise.all(
@@ -69,7 +65,7 @@ describe('use_static workers', () => {
   });
 
   it('loads one runner per pool slot for many jobs, and a new pool after the worker is updated', async () => {
-    const { id } = await call(c.worker, 'create', workerData('static-counting', 'first.log', true));
+    const { id } = await call(c.worker, 'create', countingWorker('static-counting', 'first.log', true));
     const workerId = id!.value;
 
     const outputs = await runJobs(workerId, 24);
@@ -82,7 +78,7 @@ describe('use_static workers', () => {
     expect(loadsIn('first.log')).toHaveLength(CONCURRENCY);
 
     // the update drops the pool: new instances load the new settings, once per slot again
-    const updated = await call(c.worker, 'update', { id: { value: workerId }, data: workerData('static-counting', 'second.log', true) });
+    const updated = await call(c.worker, 'update', { id: { value: workerId }, data: countingWorker('static-counting', 'second.log', true) });
     expect(updated.isSuccess).toBe(true);
     await runJobs(workerId, 24);
     expect(loadsIn('second.log')).toHaveLength(CONCURRENCY);
@@ -90,7 +86,7 @@ describe('use_static workers', () => {
   });
 
   it('loads a runner for every job of an ordinary worker, on reused threads', async () => {
-    const { id } = await call(c.worker, 'create', workerData('plain-counting', 'plain.log', false));
+    const { id } = await call(c.worker, 'create', countingWorker('plain-counting', 'plain.log', false));
     const outputs = await runJobs(id!.value, 12);
     expect(loadsIn('plain.log')).toHaveLength(12);
     // the plugin's threads are pooled per process: no more threads than jobs ran at once

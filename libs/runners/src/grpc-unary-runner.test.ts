@@ -1,30 +1,18 @@
 import type { sendUnaryData, ServerUnaryCall, ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc-js';
 import { Server, ServerCredentials, status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rawUnaryMethod } from '../../../test/support/raw-grpc.js';
 import { GrpcUnaryArgs, GrpcUnaryRunnerSettings } from '../../proto/src/index.js';
 import { grpcStatusKind, GrpcUnaryRunner } from './grpc-unary-runner.js';
-import type { RunContext } from './runner.js';
-import { RunnerError } from './runner.js';
+import { context, runnerError } from './testing/run-context.js';
 
 const MAX_RESPONSE_BYTES = 1000;
-const raw = (bytes: Buffer): Buffer => bytes;
 type Handler = (call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>) => void;
 
 /** A raw-bytes service `test.Raw` with the given methods. */
 function rawService(methods: Record<string, Handler>): [ServiceDefinition, UntypedServiceImplementation] {
   const definition: ServiceDefinition = Object.fromEntries(
-    Object.keys(methods).map((name) => [
-      name,
-      {
-        path: `/test.Raw/${name}`,
-        requestStream: false,
-        responseStream: false,
-        requestSerialize: raw,
-        requestDeserialize: raw,
-        responseSerialize: raw,
-        responseDeserialize: raw,
-      },
-    ]),
+    Object.keys(methods).map((name) => [name, rawUnaryMethod(`/test.Raw/${name}`)]),
   );
   return [definition, methods];
 }
@@ -65,19 +53,6 @@ async function loaded(host = '127.0.0.1', atPort = port): Promise<GrpcUnaryRunne
 
 const args = (path: string, request = 'hi'): Uint8Array =>
   GrpcUnaryArgs.encode({ path, request: Buffer.from(request) }).finish();
-
-function context(signal: AbortSignal = new AbortController().signal, timeoutMs = 0): RunContext {
-  return { signal, jobId: 1, timeoutMs };
-}
-
-async function runnerError(promise: Promise<unknown>): Promise<RunnerError> {
-  const error = await promise.then(
-    () => expect.fail('expected a rejection'),
-    (thrown: unknown) => thrown,
-  );
-  expect(error).toBeInstanceOf(RunnerError);
-  return error as RunnerError;
-}
 
 describe('grpcStatusKind', () => {
   it('retries UNAVAILABLE and DEADLINE_EXCEEDED only', () => {

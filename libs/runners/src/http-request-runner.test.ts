@@ -6,8 +6,7 @@ import type { HttpRequestArgs as Args } from '../../proto/src/index.js';
 import { HttpRequestArgs, HttpRequestResult, HttpRequestRunnerSettings } from '../../proto/src/index.js';
 import { HttpRequestPools } from './http-request-pools.js';
 import { httpRequestErrorKind, httpStatusFailure, HttpRequestRunner } from './http-request-runner.js';
-import type { RunContext } from './runner.js';
-import { RunnerError } from './runner.js';
+import { context, runnerError } from './testing/run-context.js';
 
 const MAX_RESPONSE_BYTES = 1000;
 
@@ -54,19 +53,6 @@ async function loaded(base = baseUrl): Promise<HttpRequestRunner> {
 
 function args(overrides: Partial<Args> = {}): Uint8Array {
   return HttpRequestArgs.encode({ headers: [], method: 'GET', path: '/', queries: [], ...overrides }).finish();
-}
-
-function context(signal: AbortSignal = new AbortController().signal): RunContext {
-  return { signal, jobId: 1, timeoutMs: 0 };
-}
-
-async function runnerError(promise: Promise<unknown>): Promise<RunnerError> {
-  const error = await promise.then(
-    () => expect.fail('expected a rejection'),
-    (thrown: unknown) => thrown,
-  );
-  expect(error).toBeInstanceOf(RunnerError);
-  return error as RunnerError;
 }
 
 describe('httpStatusFailure', () => {

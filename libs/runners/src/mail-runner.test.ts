@@ -7,8 +7,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { MailArgs as Args, MailRunnerSettings as Settings } from '../../proto/src/index.js';
 import { MailArgs, MailResult, MailRunnerSettings } from '../../proto/src/index.js';
 import { mailErrorKind, MailRunner } from './mail-runner.js';
-import type { RunContext } from './runner.js';
-import { RunnerError } from './runner.js';
+import { context, runnerError } from './testing/run-context.js';
 
 const PASSWORD = 'pa55-unit-secret';
 
@@ -92,17 +91,6 @@ async function loaded(overrides: Partial<Settings> = {}): Promise<MailRunner> {
 function args(overrides: Partial<Args> = {}): Uint8Array {
   const mail: Args = { to: ['ann@example.com'], cc: [], bcc: [], subject: 'Hi', text: 'Hello', ...overrides };
   return MailArgs.encode(mail).finish();
-}
-
-const context = (signal = new AbortController().signal): RunContext => ({ signal, jobId: 1, timeoutMs: 0 });
-
-async function runnerError(promise: Promise<unknown>): Promise<RunnerError> {
-  const error = await promise.then(
-    () => expect.fail('expected a rejection'),
-    (thrown: unknown) => thrown,
-  );
-  expect(error).toBeInstanceOf(RunnerError);
-  return error as RunnerError;
 }
 
 describe('mailErrorKind', () => {

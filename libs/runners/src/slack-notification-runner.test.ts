@@ -8,14 +8,13 @@ import type {
   SlackNotificationRunnerSettings as Settings,
 } from '../../proto/src/index.js';
 import { JobResult, SlackNotificationRunnerSettings } from '../../proto/src/index.js';
-import type { RunContext } from './runner.js';
-import { RunnerError } from './runner.js';
 import {
   MAX_OUTPUT_CHARS,
   slackErrorKind,
   slackMessageText,
   SlackNotificationRunner,
 } from './slack-notification-runner.js';
+import { context, runnerError } from './testing/run-context.js';
 
 const TOKEN = 'xoxb-unit-test-token';
 
@@ -95,17 +94,7 @@ async function loaded(overrides: Partial<Settings> = {}): Promise<SlackNotificat
   return runner;
 }
 
-const context = (signal = new AbortController().signal): RunContext => ({ signal, jobId: 1, timeoutMs: 0 });
 const encoded = (result: JobResultMessage): Uint8Array => JobResult.encode(result).finish();
-
-async function runnerError(promise: Promise<unknown>): Promise<RunnerError> {
-  const error = await promise.then(
-    () => expect.fail('expected a rejection'),
-    (thrown: unknown) => thrown,
-  );
-  expect(error).toBeInstanceOf(RunnerError);
-  return error as RunnerError;
-}
 
 describe('slackMessageText', () => {
   it('names the title, worker, job and status, and quotes the output escaped for Slack', () => {
