@@ -88,7 +88,7 @@ export class RdbPoller {
       } catch (err) {
         this.deps.logger.warn({ err }, `polling due jobs failed; retrying in ${backoffMs} ms`);
         waitMs = backoffMs;
-        backoffMs = Math.min(backoffMs * 2, 30_000);
+        backoffMs = Math.min(backoffMs * 2, 5_000);
       }
       if (waitMs > 0 && !wake.signal.aborted) {
         const signal = AbortSignal.any([this.stopSignal.signal, wake.signal]);

@@ -28,6 +28,13 @@ export type RedisClient = Redis | Cluster;
 
 /** How long a connection may try to reconnect before its pending calls fail: attempts 100, 200, 300 ms apart. */
 const RECONNECTS_PER_CALL = 3;
+/**
+ * The longest pause between reconnection attempts (a single Redis or a Cluster). ioredis counts attempts from the loss of the
+ * connection, not per call, and fails the calls it holds at every (RECONNECTS_PER_CALL + 1)th attempt: with longer
+ * pauses, calls made later in an outage would wait many seconds (up to the command timeout) instead of failing after
+ * a few quick attempts. Redis coming back is noticed within this pause too.
+ */
+const RECONNECT_DELAY_MAX_MS = 300;
 const CONNECT_TIMEOUT_MS = 5_000;
 const QUIT_TIMEOUT_MS = 1_000;
 
@@ -73,7 +80,7 @@ export class RedisConnection {
           seeds.map((seed) => ({ host: seed.host, port: seed.port })),
           {
             enableAutoPipelining: autoPipelining,
-            clusterRetryStrategy: (times) => Math.min(times * 100, 2_000),
+            clusterRetryStrategy: (times) => Math.min(times * 100, RECONNECT_DELAY_MAX_MS),
             redisOptions: common,
           } satisfies ClusterOptions,
         )
@@ -83,7 +90,7 @@ export class RedisConnection {
           port: first.port,
           db: first.db,
           enableAutoPipelining: autoPipelining,
-          retryStrategy: (times) => Math.min(times * 100, 2_000),
+          retryStrategy: (times) => Math.min(times * 100, RECONNECT_DELAY_MAX_MS),
         });
     for (const script of scripts) script.define(this.client);
     // a Cluster that reaches no node reports it with the last node's error attached
