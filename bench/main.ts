@@ -1,0 +1,21 @@
+#!/usr/bin/env node
+/**
+ * `npm run bench`: measures jobworkerp-ts (Scalable and Standalone) and BullMQ on this machine and the same Redis,
+ * prints the comparison as a markdown table and writes every figure to <results dir>/<start time>.json.
+ * Flags: `npm run bench -- --help`. Progress goes to stderr, the table to stdout.
+ */
+import { DEFAULT_RESULTS_DIR } from './bench-paths.js';
+import { parseBenchOptions } from './bench-options.js';
+import { renderReport } from './render-report.js';
+import { writeReportFile } from './report-file.js';
+import { runBench } from './run-bench.js';
+
+const options = parseBenchOptions(process.argv, DEFAULT_RESULTS_DIR);
+try {
+  const report = await runBench(options, (line) => void process.stderr.write(`[bench] ${line}\n`));
+  const file = writeReportFile(report, options.resultsDir);
+  process.stdout.write(`${renderReport(report)}\nResults written to ${file}\n`);
+} catch (err) {
+  process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exitCode = 1;
+}

@@ -1,0 +1,45 @@
+/** The report as markdown: the comparison table, then the machine and the run's settings. */
+import type { BenchReport } from './bench-report.js';
+import type { ReportRow } from './report-rows.js';
+
+export function renderReport(report: BenchReport): string {
+  const { machine: m, options: o } = report;
+  const lines = [
+    `| measure | jobworkerp-ts | BullMQ ${m.bullmq} | ours ÷ BullMQ | better |`,
+    '|---|---:|---:|---:|---|',
+    ...report.rows.map(renderRow),
+    '',
+    `Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}; Node ${m.node}, Redis ${m.redis}, ` +
+      `MariaDB ${m.mariadb}, BullMQ ${m.bullmq}; load average at start ${m.loadAverageAtStart.join(' / ')}.`,
+    `Run: ${o.jobs} jobs per throughput scenario, ${o.concurrency} enqueue calls in flight, worker concurrency ` +
+      `${o.workerConcurrency}, ${o.warmupJobs} warm-up jobs, ${o.directJobs} DIRECT round trips, ` +
+      `${o.memoryJobs} queued jobs for memory; started ${report.startedAt}, took ${Math.round(report.seconds)} s.`,
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+function renderRow(row: ReportRow): string {
+  const ratio = row.ours !== undefined && row.bullmq !== undefined && row.bullmq !== 0 ? row.ours / row.bullmq : undefined;
+  const cells = [
+    `${row.measure} (${row.unit}, ${row.better} is better)`,
+    figure(row.ours, row.unit),
+    figure(row.bullmq, row.unit),
+    ratio === undefined ? 'n/a' : `${ratio.toFixed(2)}×`,
+    winner(row),
+  ];
+  return `| ${cells.join(' | ')} |`;
+}
+
+function figure(value: number | undefined, unit: ReportRow['unit']): string {
+  if (value === undefined) return 'n/a';
+  if (unit === 'jobs/s') return Math.round(value).toLocaleString('en-US');
+  if (unit === 'ms') return value.toFixed(value < 1 ? 3 : value < 10 ? 2 : 1);
+  return value.toFixed(1);
+}
+
+function winner(row: ReportRow): string {
+  if (row.ours === undefined || row.bullmq === undefined) return 'n/a';
+  if (row.ours === row.bullmq) return 'tie';
+  const oursBetter = row.better === 'higher' ? row.ours > row.bullmq : row.ours < row.bullmq;
+  return oursBetter ? 'jobworkerp-ts' : 'BullMQ';
+}

@@ -1,0 +1,101 @@
+/**
+ * The lines of the comparison table: one measure each, our figure next to BullMQ's. BullMQ has one deployment
+ * shape, so its figures stand against both our Scalable and our Standalone lines.
+ */
+import type { BenchResults } from './bench-results.js';
+import type { Mode } from './jobworkerp-scenarios.js';
+import type { RoundTripFigures } from './measure-round-trips.js';
+import type { ThroughputFigures } from './measure-throughput.js';
+
+export interface ReportRow {
+  readonly measure: string;
+  readonly unit: 'jobs/s' | 'ms' | 'MiB';
+  /** which way is better for this measure */
+  readonly better: 'higher' | 'lower';
+  readonly ours: number | undefined;
+  readonly bullmq: number | undefined;
+}
+
+/** Every measure of the table, in order (the smoke test checks each one is printed). */
+export const MEASURES = [
+  'Scalable: enqueue rate',
+  'Scalable: end-to-end throughput',
+  'Scalable: enqueue→completion p50',
+  'Scalable: enqueue→completion p99',
+  'Standalone: enqueue rate',
+  'Standalone: end-to-end throughput',
+  'Standalone: enqueue→completion p50',
+  'Standalone: enqueue→completion p99',
+  'Scalable: CPU time per job, all processes',
+  'Standalone: CPU time per job, all processes',
+  'DIRECT round trip, Scalable: p50',
+  'DIRECT round trip, Scalable: p99',
+  'DIRECT round trip, Standalone: p50',
+  'DIRECT round trip, Standalone: p99',
+  'Peak RSS: Scalable worker process',
+  'Peak RSS: Standalone all-in-one process',
+  'Redis memory per 100,000 queued jobs: used_memory growth',
+  'Redis memory per 100,000 queued jobs: sum of the run’s keys',
+] as const;
+
+export type Measure = (typeof MEASURES)[number];
+
+const MIB = 2 ** 20;
+const mib = (bytes: number | undefined): number | undefined => (bytes === undefined ? undefined : bytes / MIB);
+
+export function reportRows(r: BenchResults): ReportRow[] {
+  const { scalable, standalone, bullmq } = r;
+  const rss = bullmq.workerPeakRssBytes;
+  const memory = bullmq.queuedMemory;
+  const bullmqCpu = bullmq.throughput.cpuMsPerJob;
+  return [
+    ...throughputRows('Scalable', scalable.throughput, bullmq.throughput),
+    ...throughputRows('Standalone', standalone.throughput, bullmq.throughput),
+    row('Scalable: CPU time per job, all processes', 'ms', 'lower', scalable.throughput.cpuMsPerJob, bullmqCpu),
+    row('Standalone: CPU time per job, all processes', 'ms', 'lower', standalone.throughput.cpuMsPerJob, bullmqCpu),
+    ...roundTripRows('Scalable', scalable.direct, bullmq.direct),
+    ...roundTripRows('Standalone', standalone.direct, bullmq.direct),
+    row('Peak RSS: Scalable worker process', 'MiB', 'lower', mib(scalable.workerPeakRssBytes), mib(rss)),
+    row('Peak RSS: Standalone all-in-one process', 'MiB', 'lower', mib(standalone.allInOnePeakRssBytes), mib(rss)),
+    row(
+      'Redis memory per 100,000 queued jobs: used_memory growth',
+      'MiB',
+      'lower',
+      mib(scalable.queuedMemory.usedMemoryBytesPer100k),
+      mib(memory.usedMemoryBytesPer100k),
+    ),
+    row(
+      'Redis memory per 100,000 queued jobs: sum of the run’s keys',
+      'MiB',
+      'lower',
+      mib(scalable.queuedMemory.keyBytesPer100k),
+      mib(memory.keyBytesPer100k),
+    ),
+  ];
+}
+
+function throughputRows(mode: Mode, ours: ThroughputFigures, theirs: ThroughputFigures): ReportRow[] {
+  return [
+    row(`${mode}: enqueue rate`, 'jobs/s', 'higher', ours.enqueuePerSecond, theirs.enqueuePerSecond),
+    row(`${mode}: end-to-end throughput`, 'jobs/s', 'higher', ours.endToEndPerSecond, theirs.endToEndPerSecond),
+    row(`${mode}: enqueue→completion p50`, 'ms', 'lower', ours.p50Ms, theirs.p50Ms),
+    row(`${mode}: enqueue→completion p99`, 'ms', 'lower', ours.p99Ms, theirs.p99Ms),
+  ];
+}
+
+function roundTripRows(mode: Mode, ours: RoundTripFigures, theirs: RoundTripFigures): ReportRow[] {
+  return [
+    row(`DIRECT round trip, ${mode}: p50`, 'ms', 'lower', ours.p50Ms, theirs.p50Ms),
+    row(`DIRECT round trip, ${mode}: p99`, 'ms', 'lower', ours.p99Ms, theirs.p99Ms),
+  ];
+}
+
+function row(
+  measure: Measure,
+  unit: ReportRow['unit'],
+  better: ReportRow['better'],
+  ours: number | undefined,
+  bullmq: number | undefined,
+): ReportRow {
+  return { measure, unit, better, ours, bullmq };
+}

@@ -1,0 +1,126 @@
+/**
+ * One benchmark run: creates the run's MariaDB database, runs every scenario of both systems one after the other
+ * (never two at once: they share the machine and the Redis), and drops the database. Progress goes to `progress`.
+ */
+import { performance } from 'node:perf_hooks';
+import type { BenchOptions } from './bench-options.js';
+import type { BenchReport } from './bench-report.js';
+import type { BenchResults } from './bench-results.js';
+import type { BullmqSettings } from './bullmq-scenarios.js';
+import { bullmqQueuedMemory, bullmqRoundTrips, bullmqThroughput } from './bullmq-scenarios.js';
+import type { DeploymentSettings } from './jobworkerp-deployment.js';
+import { ourQueuedMemory, ourRoundTrips, ourThroughput } from './jobworkerp-scenarios.js';
+import { machineInfo } from './machine-info.js';
+import { createRunDatabase } from './mariadb-database.js';
+import type { RoundTripFigures } from './measure-round-trips.js';
+import type { ThroughputFigures, ThroughputRun } from './measure-throughput.js';
+import type { QueuedMemoryFigures } from './redis-memory.js';
+import { reportRows } from './report-rows.js';
+
+/** Our default JOB_QUEUE_MAX_PENDING; raised when a scenario queues more. */
+const DEFAULT_MAX_PENDING = 100_000;
+
+export async function runBench(options: BenchOptions, progress: (line: string) => void): Promise<BenchReport> {
+  const startedAt = new Date().toISOString();
+  const started = performance.now();
+  const database = await createRunDatabase(options.mariadb);
+  try {
+    const machine = await machineInfo(options.redisUrl, database.serverVersion);
+    const ours: DeploymentSettings = {
+      redisUrl: options.redisUrl,
+      mariadb: options.mariadb,
+      database: database.name,
+      workerConcurrency: options.workerConcurrency,
+      maxPending: Math.max(DEFAULT_MAX_PENDING, options.memoryJobs, options.jobs + options.warmupJobs),
+      cpuProfDir: options.cpuProfDir,
+    };
+    const bullmq: BullmqSettings = { redisUrl: options.redisUrl, workerConcurrency: options.workerConcurrency };
+    const run: ThroughputRun = {
+      jobs: options.jobs,
+      concurrency: options.concurrency,
+      warmupJobs: options.warmupJobs,
+      timeoutMs: options.phaseTimeoutMs,
+    };
+    const trips = options.directJobs;
+    const warmupTrips = Math.min(options.warmupJobs, options.directJobs);
+    const timeout = options.phaseTimeoutMs;
+
+    progress(`machine: ${machine.cpu}, ${machine.cores} cores; load average ${machine.loadAverageAtStart.join(' / ')}`);
+    const scalableThroughput = await step(progress, 'jobworkerp-ts Scalable throughput', throughputLine, () =>
+      ourThroughput(ours, 'Scalable', run),
+    );
+    const scalableDirect = await step(progress, 'jobworkerp-ts Scalable DIRECT', roundTripLine, () =>
+      ourRoundTrips(ours, 'Scalable', trips, warmupTrips, timeout),
+    );
+    const scalableMemory = await step(progress, 'jobworkerp-ts Scalable queued memory', memoryLine, () =>
+      ourQueuedMemory(ours, options.memoryJobs, options.concurrency),
+    );
+    const standaloneThroughput = await step(progress, 'jobworkerp-ts Standalone throughput', throughputLine, () =>
+      ourThroughput(ours, 'Standalone', run),
+    );
+    const standaloneDirect = await step(progress, 'jobworkerp-ts Standalone DIRECT', roundTripLine, () =>
+      ourRoundTrips(ours, 'Standalone', trips, warmupTrips, timeout),
+    );
+    const bullThroughput = await step(progress, 'BullMQ throughput', throughputLine, () =>
+      bullmqThroughput(bullmq, run),
+    );
+    const bullDirect = await step(progress, 'BullMQ add + waitUntilFinished', roundTripLine, () =>
+      bullmqRoundTrips(bullmq, trips, warmupTrips, timeout),
+    );
+    const bullMemory = await step(progress, 'BullMQ queued memory', memoryLine, () =>
+      bullmqQueuedMemory(bullmq, options.memoryJobs, options.concurrency),
+    );
+
+    const results: BenchResults = {
+      scalable: {
+        throughput: scalableThroughput.figures,
+        workerPeakRssBytes: scalableThroughput.workerPeakRssBytes,
+        direct: scalableDirect,
+        queuedMemory: scalableMemory,
+      },
+      standalone: {
+        throughput: standaloneThroughput.figures,
+        allInOnePeakRssBytes: standaloneThroughput.workerPeakRssBytes,
+        direct: standaloneDirect,
+      },
+      bullmq: {
+        throughput: bullThroughput.figures,
+        workerPeakRssBytes: bullThroughput.workerPeakRssBytes,
+        direct: bullDirect,
+        queuedMemory: bullMemory,
+      },
+    };
+    return {
+      startedAt,
+      seconds: (performance.now() - started) / 1000,
+      options,
+      machine,
+      results,
+      rows: reportRows(results),
+    };
+  } finally {
+    await database.drop();
+  }
+}
+
+/** Runs one scenario between two progress lines, the second with its figures and how long it took. */
+async function step<T>(
+  progress: (line: string) => void,
+  name: string,
+  summary: (result: T) => string,
+  run: () => Promise<T>,
+): Promise<T> {
+  progress(`${name}...`);
+  const started = performance.now();
+  const result = await run();
+  progress(`${name}: ${summary(result)} (${((performance.now() - started) / 1000).toFixed(1)} s)`);
+  return result;
+}
+
+const throughputLine = ({ figures: f }: { figures: ThroughputFigures }): string =>
+  `${Math.round(f.enqueuePerSecond)} enqueued/s, ${Math.round(f.endToEndPerSecond)} jobs/s end to end, ` +
+  `p50 ${f.p50Ms.toFixed(1)} ms, p99 ${f.p99Ms.toFixed(1)} ms`;
+const roundTripLine = (f: RoundTripFigures): string => `p50 ${f.p50Ms.toFixed(2)} ms, p99 ${f.p99Ms.toFixed(2)} ms`;
+const memoryLine = (f: QueuedMemoryFigures): string =>
+  `${(f.usedMemoryBytesPer100k / 2 ** 20).toFixed(1)} MiB used_memory, ` +
+  `${(f.keyBytesPer100k / 2 ** 20).toFixed(1)} MiB in keys, per 100,000 jobs`;
