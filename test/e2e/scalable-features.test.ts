@@ -80,6 +80,16 @@ describe.each([
     await db?.drop();
   });
 
+  it('answers a first burst of concurrent DIRECT calls on a fresh front', async () => {
+    // the front's result subscriptions start while its subscriber connection is still connecting
+    const w = (await call(a.worker, 'create', worker('echo', { responseType: ResponseType.DIRECT }))).id!;
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 64 }, (_, i) => call(b.job, 'enqueue', { workerId: w, args: commandArgs(`burst${i}`) })),
+    );
+    const failed = outcomes.filter((o) => o.status === 'rejected').map((o) => String((o as PromiseRejectedResult).reason));
+    expect(failed).toEqual([]);
+  });
+
   it('returns DIRECT results across processes and honours a ms deadline', async () => {
     const w = (await call(a.worker, 'create', worker('echo', { responseType: ResponseType.DIRECT }))).id!;
     const res = await call(b.job, 'enqueue', { workerId: w, args: commandArgs('direct') });

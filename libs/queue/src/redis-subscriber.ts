@@ -1,4 +1,5 @@
 import type { EventEmitter } from 'node:events';
+import { once } from 'node:events';
 import type { RedisConnection } from './redis-connection.js';
 
 /** The listeners of one pub/sub channel and the SUBSCRIBE that serves them. */
@@ -34,6 +35,10 @@ export class RedisSubscriber {
       const created: Subscription = {
         listeners: new Set(),
         subscribed: this.connection.run(async (client) => {
+          // A SUBSCRIBE queued while the connection is still connecting is sent before ioredis's ready check
+          // (INFO), which subscriber mode then refuses: the failed check rejects every queued SUBSCRIBE. So wait
+          // until the connection is ready before the first SUBSCRIBE goes out.
+          if (client.status !== 'ready') await once(client as EventEmitter, 'ready');
           await client.subscribe(channel);
         }),
       };
