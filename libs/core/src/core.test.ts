@@ -3,6 +3,7 @@ import { CommandArgs } from '../../proto/src/index.js';
 import { commandArgsProto, commandSettingsProto, httpRequestArgsProto, httpRequestSettingsProto } from '../../proto/src/index.js';
 import { InvalidArgumentError } from './errors.js';
 import { TimeOrderedIdGenerator } from './ids.js';
+import { TtlCache } from './ttl-cache.js';
 import { RetryType } from './model.js';
 import { nextPeriodicRunTime, retryDelayMs, shouldRetry } from './retry.js';
 import { checkBytesAgainstSchema, decodeToObject, encodeFromObject } from './schema.js';
@@ -78,5 +79,29 @@ describe('runner schemas', () => {
     expect(decodeToObject(httpRequestArgsProto, camel)).toMatchObject({ method: 'POST', queries: [{ key: 'q', value: '1' }] });
     const settings = encodeFromObject(httpRequestSettingsProto, { baseUrl: 'http://x' });
     expect(decodeToObject(httpRequestSettingsProto, settings)).toEqual({ base_url: 'http://x' });
+  });
+});
+
+describe('TtlCache', () => {
+  it('shares one load among concurrent misses and reloads after the TTL or an invalidate', async () => {
+    let t = 0;
+    let loads = 0;
+    const cache = new TtlCache<number, string>(
+      async (k) => {
+        loads += 1;
+        await new Promise((r) => setTimeout(r, 5));
+        return `v${k}:${loads}`;
+      },
+      100,
+      () => t,
+    );
+    const values = await Promise.all([cache.get(1), cache.get(1), cache.get(1)]);
+    expect(values).toEqual(['v1:1', 'v1:1', 'v1:1']);
+    expect(loads).toBe(1);
+    expect(await cache.get(1)).toBe('v1:1');
+    t = 150;
+    expect(await cache.get(1)).toBe('v1:2');
+    cache.invalidate(1);
+    expect(await cache.get(1)).toBe('v1:3');
   });
 });
