@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { clientAuthTokenFromEnv } from './client-env.js';
 import { ConfigError, DEFAULT_CHANNEL, loadConfig } from './config.js';
 
 const load = (env: Record<string, string>) => loadConfig({ env, envFile: false });
@@ -58,5 +59,13 @@ describe('loadConfig', () => {
     const c = loadConfig({ env: { LOG_LEVEL: 'warn' }, envFile: file });
     expect(c.grpc.port).toBe(7000);
     expect(c.log.level).toBe('warn');
+  });
+});
+
+describe('clientAuthTokenFromEnv', () => {
+  it('reads JOBWORKERP_AUTH_TOKEN, treating empty as unset', () => {
+    expect(clientAuthTokenFromEnv({ JOBWORKERP_AUTH_TOKEN: 't0k' })).toBe('t0k');
+    expect(clientAuthTokenFromEnv({ JOBWORKERP_AUTH_TOKEN: '' })).toBeUndefined();
+    expect(clientAuthTokenFromEnv({})).toBeUndefined();
   });
 });
