@@ -84,7 +84,7 @@ export class ResultProcessor {
   async finishWithoutRun(job: Job, worker: Worker | undefined, status: ResultStatus, message: string): Promise<JobResult> {
     const now = this.now();
     const run: RunRecord = { status, output: [Buffer.from(message)], startTime: now, endTime: now };
-    const result = worker === undefined ? this.orphanResult(job, run) : this.resultOf(job, worker, run, status);
+    const result = this.resultOf(job, worker, run, status);
     await this.finish(job, worker, result, undefined);
     return result;
   }
@@ -179,54 +179,32 @@ export class ResultProcessor {
     }
   }
 
-  private resultOf(job: Job, worker: Worker, run: RunRecord, status: ResultStatus): JobResult {
+  /** The result of a run; a job whose worker is gone gets neutral worker fields (nothing stored, nothing kept). */
+  private resultOf(job: Job, worker: Worker | undefined, run: RunRecord, status: ResultStatus): JobResult {
     return {
       id: this.deps.ids.next(),
       jobId: job.id,
-      workerId: worker.id,
-      workerName: worker.name,
+      workerId: job.workerId,
+      workerName: worker?.name ?? '',
       args: job.args,
       uniqKey: job.uniqKey,
       status,
       output: run.output,
       retried: job.retried,
-      maxRetry: worker.retryPolicy.maxRetry,
+      maxRetry: worker?.retryPolicy.maxRetry ?? 0,
       priority: job.priority,
       timeout: job.timeout,
       enqueueTime: job.enqueueTime,
       runAfterTime: job.runAfterTime,
       startTime: run.startTime,
       endTime: run.endTime,
-      responseType: worker.responseType,
-      storeSuccess: worker.storeSuccess,
-      storeFailure: worker.storeFailure,
-    };
-  }
-
-  private orphanResult(job: Job, run: RunRecord): JobResult {
-    return {
-      ...this.resultOf(job, ORPHAN_WORKER, run, run.status),
-      workerId: job.workerId,
-      workerName: '',
+      responseType: worker?.responseType ?? ResponseType.NO_RESULT,
+      storeSuccess: worker?.storeSuccess ?? false,
+      storeFailure: worker?.storeFailure ?? false,
     };
   }
 }
 
-const ORPHAN_WORKER: Worker = {
-  id: 0,
-  name: '',
-  runnerId: 0,
-  runnerSettings: new Uint8Array(),
-  retryPolicy: { type: 0, interval: 0, maxInterval: 0, maxRetry: 0, basis: 2 },
-  periodicInterval: 0,
-  channel: undefined,
-  queueType: QueueType.NORMAL,
-  responseType: ResponseType.NO_RESULT,
-  storeSuccess: false,
-  storeFailure: false,
-  nextWorkers: [],
-  useStatic: false,
-};
 
 function storesResult(worker: Worker, status: ResultStatus): boolean {
   return status === ResultStatus.SUCCESS ? worker.storeSuccess : worker.storeFailure;
