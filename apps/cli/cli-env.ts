@@ -1,4 +1,4 @@
-/** The client's own environment, read through libs/config (the one reader of process.env). */
+/** The client's own environment, read through libs/config (the one place that reads the environment). */
 export {
   CLIENT_AUTH_TOKEN_ENV as AUTH_TOKEN_ENV,
   clientAuthTokenFromEnv as authTokenFromEnv,

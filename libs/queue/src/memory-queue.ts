@@ -1,8 +1,9 @@
 import type { Job } from '../../core/src/index.js';
-import { AlreadyExistsError, InvalidArgumentError, Priority, UnavailableError } from '../../core/src/index.js';
+import { AlreadyExistsError, InvalidArgumentError, UnavailableError } from '../../core/src/index.js';
 import { Deque } from './deque.js';
 import { LeaseHeap } from './lease-heap.js';
 import type { ClaimedJob, ClaimOptions, JobQueue } from './ports.js';
+import { assertLeaseMs, laneOf } from './priority-lane.js';
 import { startDeadlineTimer } from './start-deadline-timer.js';
 
 export interface MemoryQueueOptions {
@@ -325,14 +326,4 @@ export class MemoryQueue implements JobQueue {
       this.armExpiryTimer(ch);
     });
   }
-}
-
-function laneOf(priority: Priority): 0 | 1 | 2 {
-  if (priority > Priority.PRIORITY_MEDIUM) return 0;
-  if (priority < Priority.PRIORITY_MEDIUM) return 2;
-  return 1;
-}
-
-function assertLeaseMs(leaseMs: number): void {
-  if (!(leaseMs > 0)) throw new InvalidArgumentError(`leaseMs must be > 0, got ${leaseMs}`);
 }

@@ -3,7 +3,6 @@ import {
   AlreadyExistsError,
   InternalError,
   InvalidArgumentError,
-  Priority,
   UnavailableError,
 } from '../../core/src/index.js';
 import type { ClaimedJob, ClaimOptions, JobQueue } from './ports.js';
@@ -25,6 +24,7 @@ import {
   renewScript,
 } from './redis-queue-scripts.js';
 import { startDeadlineTimer } from './start-deadline-timer.js';
+import { assertLeaseMs, laneOf } from './priority-lane.js';
 
 export interface RedisQueueOptions {
   readonly redis: RedisConnectionOptions;
@@ -386,15 +386,4 @@ function firstOf(read: Promise<boolean>, ms: number, stop: AbortSignal): Promise
       },
     );
   });
-}
-
-/** The lane of a priority: 0 HIGH, 1 MEDIUM, 2 LOW. */
-function laneOf(priority: Priority): 0 | 1 | 2 {
-  if (priority > Priority.PRIORITY_MEDIUM) return 0;
-  if (priority < Priority.PRIORITY_MEDIUM) return 2;
-  return 1;
-}
-
-function assertLeaseMs(leaseMs: number): void {
-  if (!(leaseMs > 0)) throw new InvalidArgumentError(`leaseMs must be > 0, got ${leaseMs}`);
 }
