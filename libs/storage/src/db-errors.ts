@@ -4,6 +4,7 @@
  * UnavailableError, anything else → InternalError with the driver error as cause. Messages never contain the
  * configured secrets.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   AlreadyExistsError,
   InternalError,
@@ -24,6 +25,8 @@ export type DescribeClash = (column: string) => string;
 
 type DbFailure =
   | { readonly kind: 'duplicate'; readonly column: string }
+  /** the database rolled the statement (or its transaction) back to break a lock conflict: running it again is safe */
+  | { readonly kind: 'conflict'; readonly reason: string }
   | { readonly kind: 'too-long'; readonly column: string }
   | { readonly kind: 'unavailable'; readonly reason: string }
   | { readonly kind: 'other'; readonly reason: string };
@@ -62,16 +65,29 @@ const CLOSED_MESSAGES = [
   'driver has already been destroyed',
 ];
 
-/** Runs one database operation and maps whatever it throws. */
+/** How often an operation that lost a lock conflict (deadlock, lock wait timeout) runs before it gives up. */
+const CONFLICT_ATTEMPTS = 4;
+
+/**
+ * Runs one database operation and maps whatever it throws. An operation the database rolled back to break a lock
+ * conflict (MySQL deadlock or lock wait timeout) runs again after a short random pause, a few times: `op` must be a
+ * whole unit — one statement or one transaction — never a statement inside someone else's transaction.
+ */
 export async function withDbErrors<T>(
   ctx: DbErrorContext,
   op: () => Promise<T>,
   describeClash?: DescribeClash,
 ): Promise<T> {
-  try {
-    return await op();
-  } catch (err) {
-    throw toStorageError(err, ctx, describeClash);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await op();
+    } catch (err) {
+      if (attempt < CONFLICT_ATTEMPTS && classify(err).kind === 'conflict') {
+        await sleep(10 + Math.random() * 40 * attempt);
+        continue;
+      }
+      throw toStorageError(err, ctx, describeClash);
+    }
   }
 }
 
@@ -94,6 +110,8 @@ export function toStorageError(err: unknown, ctx: DbErrorContext, describeClash?
       );
     case 'too-long':
       return new InvalidArgumentError(`${failure.column} is too long for the database; shorten it`, { cause: err });
+    case 'conflict':
+      return new UnavailableError(`database busy: ${failure.reason}; try again`, { cause: err });
     case 'unavailable':
       return new UnavailableError(`database unavailable: ${redact(failure.reason)}; ${ctx.hint}`, { cause: err });
     case 'other':
@@ -112,6 +130,9 @@ function classify(err: unknown): DbFailure {
     // "Duplicate entry 'k' for key 'uniq_key'" (MariaDB) or "... for key 'job.uniq_key'" (MySQL 8)
     const key = /for key '(?:[^']*\.)?([^'.]+)'$/.exec(message)?.[1] ?? 'key';
     return { kind: 'duplicate', column: key === 'PRIMARY' ? 'id' : key };
+  }
+  if (code === 'ER_LOCK_DEADLOCK' || errno === 1213 || code === 'ER_LOCK_WAIT_TIMEOUT' || errno === 1205) {
+    return { kind: 'conflict', reason };
   }
   if (code === 'SQLITE_CONSTRAINT_CHECK') {
     // "CHECK constraint failed: uniq_key_max_length"

@@ -15,12 +15,18 @@ export class KyselyRunnerRepository implements RunnerRepository {
   ) {}
 
   async upsertWithIds(runners: readonly Runner[]): Promise<void> {
-    await withDbErrors(this.errors, () =>
-      this.db.transaction().execute(async (trx) => {
-        for (const runner of runners) {
-          await withDbErrors(this.errors, () => upsertById(trx, runner), clashOf(runner));
-        }
-      }),
+    // one unit for withDbErrors, so a transaction that lost a lock conflict (processes starting together) runs again
+    let current: Runner | undefined;
+    await withDbErrors(
+      this.errors,
+      () =>
+        this.db.transaction().execute(async (trx) => {
+          for (const runner of runners) {
+            current = runner;
+            await upsertById(trx, runner);
+          }
+        }),
+      (column) => (current === undefined ? `a runner row clashes on ${column}` : clashOf(current)(column)),
     );
   }
 

@@ -805,3 +805,25 @@ describe('mysql connection failures', () => {
     expect((err as Error).message).not.toContain(password);
   });
 });
+
+// Several processes share a database only in Scalable mode (MySQL/MariaDB); they all seed the runner rows at start.
+describe('MariaDB storage shared by several processes', () => {
+  const adapter = mysqlAdapter;
+
+  it('seeds the same runners from several processes starting at once', async () => {
+    const seed = Array.from({ length: 6 }, (_, i) => runner(i + 1, `seed-${i + 1}`));
+    for (let round = 0; round < 4; round++) {
+      const fresh = await adapter.createDatabase();
+      const stores = await Promise.all([1, 2, 3, 4].map(() => fresh.open()));
+      try {
+        await stores[0]!.migrate();
+        // concurrent update-else-insert transactions on missing rows take gap locks that deadlock in InnoDB
+        await Promise.all(stores.map((s) => s.runners.upsertWithIds(seed)));
+        expect((await stores[1]!.runners.list()).map((r) => r.name)).toEqual(seed.map((r) => r.name));
+      } finally {
+        for (const s of stores) await s.close();
+        await fresh.drop();
+      }
+    }
+  });
+});
