@@ -64,12 +64,20 @@ describe.each([
       JOB_QUEUE_FETCH_INTERVAL: '300',
       WORKER_DEFAULT_CONCURRENCY: '4',
     };
-    const fronts = await Promise.all([startServer({ app: 'grpc-front', env }), startServer({ app: 'grpc-front', env })]);
-    processes.push(...fronts);
-    processes.push(...(await Promise.all([0, 1, 2].map(() => startServer({ app: 'worker', env })))));
-    logDir = fronts[0].dataDir;
-    a = connect(fronts[0].address);
-    b = connect(fronts[1].address);
+    // started together (as a deployment would); whatever started is stopped in afterAll even if another failed
+    const startAll = async (apps: Array<'grpc-front' | 'worker'>): Promise<ServerProcess[]> => {
+      const outcomes = await Promise.allSettled(apps.map((app) => startServer({ app, env })));
+      const started = outcomes.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
+      processes.push(...started);
+      const failed = outcomes.find((o) => o.status === 'rejected');
+      if (failed !== undefined) throw (failed as PromiseRejectedResult).reason;
+      return started;
+    };
+    const [front1, front2] = await startAll(['grpc-front', 'grpc-front']);
+    await startAll(['worker', 'worker', 'worker']);
+    logDir = front1!.dataDir;
+    a = connect(front1!.address);
+    b = connect(front2!.address);
   }, 120_000);
   afterAll(async () => {
     a?.close();
