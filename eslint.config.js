@@ -3,16 +3,24 @@ import tseslint from 'typescript-eslint';
 import importX from 'eslint-plugin-import-x';
 import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
 
-/** Import direction: apps → front/engine → queue/storage/runners → core → proto. */
+/**
+ * Import direction: apps → front/engine → queue/storage/runners → core → proto. libs/client (the Node client) uses
+ * core and proto only, and only apps/cli uses it.
+ */
 const layers = [
-  { target: './libs/proto', from: ['./libs/config', './libs/core', './libs/storage', './libs/queue', './libs/runners', './libs/engine', './libs/front', './apps'] },
-  { target: './libs/config', from: ['./libs/core', './libs/storage', './libs/queue', './libs/runners', './libs/engine', './libs/front', './apps'] },
-  { target: './libs/core', from: ['./libs/config', './libs/storage', './libs/queue', './libs/runners', './libs/engine', './libs/front', './apps'] },
-  { target: './libs/storage', from: ['./libs/queue', './libs/runners', './libs/engine', './libs/front', './apps'] },
-  { target: './libs/queue', from: ['./libs/storage', './libs/runners', './libs/engine', './libs/front', './apps'] },
-  { target: './libs/runners', from: ['./libs/storage', './libs/queue', './libs/engine', './libs/front', './apps'] },
-  { target: './libs/engine', from: ['./libs/front', './apps'] },
-  { target: './libs/front', from: ['./libs/engine', './apps'] },
+  { target: './libs/proto', from: ['./libs/client', './libs/config', './libs/core', './libs/storage', './libs/queue', './libs/runners', './libs/engine', './libs/front', './apps'] },
+  { target: './libs/config', from: ['./libs/client', './libs/core', './libs/storage', './libs/queue', './libs/runners', './libs/engine', './libs/front', './apps'] },
+  { target: './libs/core', from: ['./libs/client', './libs/config', './libs/storage', './libs/queue', './libs/runners', './libs/engine', './libs/front', './apps'] },
+  { target: './libs/storage', from: ['./libs/client', './libs/queue', './libs/runners', './libs/engine', './libs/front', './apps'] },
+  { target: './libs/queue', from: ['./libs/client', './libs/storage', './libs/runners', './libs/engine', './libs/front', './apps'] },
+  { target: './libs/runners', from: ['./libs/client', './libs/storage', './libs/queue', './libs/engine', './libs/front', './apps'] },
+  { target: './libs/engine', from: ['./libs/client', './libs/front', './apps'] },
+  { target: './libs/front', from: ['./libs/client', './libs/engine', './apps'] },
+  { target: './libs/client', from: ['./libs/config', './libs/storage', './libs/queue', './libs/runners', './libs/engine', './libs/front', './apps'] },
+  {
+    target: ['./apps/all-in-one', './apps/common', './apps/grpc-front', './apps/migrate', './apps/worker'],
+    from: './libs/client',
+  },
 ];
 
 export default tseslint.config(
@@ -38,7 +46,7 @@ export default tseslint.config(
         {
           patterns: [
             {
-              regex: '^(\\.\\./)+(libs/)?(proto|config|core|storage|queue|runners|engine|front)/src/(?!index\\.js$).+',
+              regex: '^(\\.\\./)+(libs/)?(proto|config|core|storage|queue|runners|engine|front|client)/src/(?!index\\.js$).+',
               message: 'Import another lib through its src/index.js, not its internals.',
             },
           ],

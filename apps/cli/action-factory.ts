@@ -10,13 +10,18 @@ import type { GlobalOptions } from './global-options.js';
  */
 export type ActionFactory = <O>(run: (session: CliSession, options: O) => Promise<void>) => (options: O) => Promise<void>;
 
-export function actionFactory(root: Command, signal: AbortSignal, write: (text: string) => void): ActionFactory {
+export function actionFactory(
+  root: Command,
+  signal: AbortSignal,
+  write: (text: string) => void,
+  note: (text: string) => void,
+): ActionFactory {
   return (run) => async (options) => {
-    const session = openSession(root.opts<GlobalOptions>(), signal, write);
+    const session = openSession(root.opts<GlobalOptions>(), signal, write, note);
     try {
       await run(session, options);
     } finally {
-      session.conn.close();
+      session.client.close();
     }
   };
 }

@@ -7,12 +7,16 @@ import { addRunnerCommand } from './commands/add-runner-command.js';
 import { addWorkerCommand } from './commands/add-worker-command.js';
 import { oneLine } from './error-report.js';
 import { addGlobalOptions, GLOBAL_FLAGS } from './global-options.js';
+import { checkRequiredAfterUnknown } from './required-options.js';
+import { packageVersion } from './version.js';
 import { withExamples } from './with-examples.js';
 
-/** Where the CLI writes: stdout for records and help, stderr for errors. */
+/** Where the CLI writes: stdout for records and help, stderr for errors and notes. */
 export interface CliIo {
   out(text: string): void;
   err(text: string): void;
+  /** a note on what a command waits for; main.ts writes it on stderr only when stderr is a terminal */
+  note?(text: string): void;
 }
 
 const GLOBAL_HELP = `
@@ -34,6 +38,7 @@ export function buildProgram(signal: AbortSignal, io: CliIo): Command {
     .enablePositionalOptions()
     .exitOverride()
     .showSuggestionAfterError()
+    .version(packageVersion(), '-V, --version', 'print the version')
     .configureOutput({
       writeOut: (text) => io.out(text),
       writeErr: (text) => io.err(text),
@@ -43,16 +48,22 @@ export function buildProgram(signal: AbortSignal, io: CliIo): Command {
   program.addHelpText('after', GLOBAL_HELP);
   withExamples(
     program,
-    `jobworkerp-client worker create -n echo -r COMMAND -s '{"name":"echo"}' --store-success --store-failure`,
-    `jobworkerp-client job enqueue -w echo -a '{"args":["hello"]}'`,
+    `jobworkerp-client worker create --name echo --runner-id 1 --settings '{"name":"echo"}' --store-success --store-failure`,
+    `jobworkerp-client job enqueue --worker echo --args '{"args":["hello"]}'`,
     'jobworkerp-client -a http://10.0.0.5:9000 --format json job-result list',
   );
-  const action = actionFactory(program, signal, (text) => io.out(text));
+  const action = actionFactory(
+    program,
+    signal,
+    (text) => io.out(text),
+    (text) => io.note?.(text),
+  );
   addRunnerCommand(program, action);
   addWorkerCommand(program, action);
   addJobCommand(program, action);
   addJobResultCommand(program, action);
   addJobStatusCommand(program, action);
+  checkRequiredAfterUnknown(program);
   return program;
 }
 

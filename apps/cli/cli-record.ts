@@ -1,5 +1,7 @@
+import type { JsonValue } from '../../libs/client/src/index.js';
+
 /** A JSON value as the CLI prints it. */
-export type CliValue = string | number | boolean | null | CliValue[] | { [key: string]: CliValue };
+export type CliValue = JsonValue;
 
 /**
  * One printed record (a runner, a worker, a job, a result): snake_case keys as in the .proto files, times as ISO

@@ -1,29 +1,32 @@
+import type { GrpcConnection, Lookups } from '../../libs/client/src/index.js';
+import { JobworkerpClient } from '../../libs/client/src/index.js';
 import { authTokenFromEnv } from './cli-env.js';
 import type { GlobalOptions } from './global-options.js';
-import { GrpcConnection } from './grpc-connection.js';
-import { Lookups } from './lookups.js';
-import { parseAddress } from './parse-address.js';
 import { Printer } from './printer.js';
 
-/** How long to wait for the connection when no `--timeout` is given. */
-const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
-
-/** What a command works with: the connection, cached lookups, the printer and the Ctrl-C signal. */
+/** What a command works with: the client (its connection and cached lookups), the printer and the Ctrl-C signal. */
 export interface CliSession {
+  readonly client: JobworkerpClient;
   readonly conn: GrpcConnection;
   readonly lookups: Lookups;
   readonly print: Printer;
   readonly signal: AbortSignal;
+  /** writes a note on stderr (only when it is a terminal) */
+  readonly note: (text: string) => void;
 }
 
-/** Opens a session from the global options; close it with `session.conn.close()`. */
-export function openSession(global: GlobalOptions, signal: AbortSignal, write: (text: string) => void): CliSession {
-  const conn = new GrpcConnection({
-    target: parseAddress(global.address),
+/** Opens a session from the global options; close it with `session.client.close()`. */
+export function openSession(
+  global: GlobalOptions,
+  signal: AbortSignal,
+  write: (text: string) => void,
+  note: (text: string) => void,
+): CliSession {
+  const client = new JobworkerpClient({
+    address: global.address,
     authToken: global.authToken ?? authTokenFromEnv(),
-    callTimeoutMs: global.timeout,
-    connectTimeoutMs: global.timeout ?? DEFAULT_CONNECT_TIMEOUT_MS,
+    timeoutMs: global.timeout,
     signal,
   });
-  return { conn, lookups: new Lookups(conn), print: new Printer(global.format, write), signal };
+  return { client, conn: client.conn, lookups: client.lookups, print: new Printer(global.format, write), signal, note };
 }

@@ -2,7 +2,7 @@ import type { ServiceError } from '@grpc/grpc-js';
 import { status } from '@grpc/grpc-js';
 import { CommanderError } from 'commander';
 import { AUTH_TOKEN_ENV } from './cli-env.js';
-import { StatusError } from './status-error.js';
+import { InvalidInputError, StatusError } from '../../libs/client/src/index.js';
 import { UsageError } from './usage-error.js';
 
 /** What the CLI prints for a failure (one line, or nothing when commander already printed it) and its exit code. */
@@ -25,7 +25,7 @@ export function errorReport(err: unknown, interrupted: boolean): ErrorReport {
     return { line: undefined, exitCode: ok ? EXIT.ok : EXIT.usage };
   }
   if (interrupted) return { line: 'error: interrupted', exitCode: EXIT.interrupted };
-  if (err instanceof UsageError) return { line: `error: ${oneLine(err.message)}`, exitCode: EXIT.usage };
+  if (err instanceof UsageError || err instanceof InvalidInputError) return { line: `error: ${oneLine(err.message)}`, exitCode: EXIT.usage };
   if (err instanceof StatusError) return { line: `error: ${err.code}: ${oneLine(err.message)}`, exitCode: EXIT.failure };
   if (isServiceError(err)) {
     const name = status[err.code] ?? `code ${err.code}`;

@@ -1,5 +1,5 @@
 import type { CliSession } from './cli-session.js';
-import { StatusError } from './status-error.js';
+import { StatusError } from '../../libs/client/src/index.js';
 
 /** Prints `{ id, deleted: true }`, or fails with NOT_FOUND when the server deleted nothing. */
 export function expectDeleted(session: CliSession, what: string, id: number, isSuccess: boolean): void {

@@ -42,6 +42,19 @@ export function parseList(value: string): string[] {
   return items;
 }
 
+/** Repeated `--next-workers` options add up: `--next-workers 3,4 --next-workers notify`. */
+export function appendList(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), ...parseList(value)];
+}
+
+/** The optional value of a switch such as `--store-success [bool]`: true or false (no value means true). */
+export function parseBoolean(value: string): boolean {
+  const v = value.trim().toLowerCase();
+  if (v === 'true') return true;
+  if (v === 'false') return false;
+  throw new InvalidArgumentError('expected true or false (or no value, meaning true)');
+}
+
 /**
  * A parser for a protobuf enum given by name, case-insensitive; `prefix` is the part of the names that may be left
  * out (`PRIORITY_` lets `high` mean PRIORITY_HIGH).

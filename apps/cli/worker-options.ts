@@ -2,14 +2,15 @@ import type { Command } from 'commander';
 import type { RetryPolicy, WorkerData } from '../../libs/proto/src/index.js';
 import { QueueType, ResponseType, RetryType } from '../../libs/proto/src/index.js';
 import type { CliSession } from './cli-session.js';
-import { encodePayload } from './encode-payload.js';
-import { enumParser, parseDecimal, parseList, parseWholeNumber } from './option-parsers.js';
+import { encodePayload } from '../../libs/client/src/index.js';
+import { addAlias } from './alias-option.js';
+import { appendList, enumParser, parseBoolean, parseDecimal, parseWholeNumber } from './option-parsers.js';
 import { UsageError } from './usage-error.js';
 
 /** The options of `worker create` and `worker update` (all optional for update: only what is given changes). */
 export interface WorkerOptions {
   readonly name?: string;
-  readonly runner?: string;
+  readonly runnerId?: string;
   readonly settings?: string;
   readonly periodic?: number;
   readonly channel?: string;
@@ -45,17 +46,24 @@ export const NEW_WORKER: WorkerData = {
   useStatic: false,
 };
 
-/** Adds the worker definition options; `update` makes -n/-r optional and adds the `--no-...` switches. */
+/**
+ * Adds the worker definition options under jobworkerp-client's names (`--runner-id`, with `--runner` as another
+ * name); `update` makes -n/-r optional and adds the `--no-...` switches. The flags `--store-success`,
+ * `--store-failure` and `--use-static` take an optional true/false (`--store-success false`).
+ */
 export function addWorkerOptions(command: Command, mode: 'create' | 'update'): Command {
   const create = mode === 'create';
   const dflt = (text: string): string => (create ? ` (default ${text})` : '');
   const nameFlags = '-n, --name <name>';
-  const runnerFlags = '-r, --runner <id|name>';
+  const runnerFlags = '-r, --runner-id <id|name>';
   if (create) {
-    command.requiredOption(nameFlags, 'worker name (unique)').requiredOption(runnerFlags, 'runner id or name, e.g. COMMAND');
+    command
+      .requiredOption(nameFlags, 'worker name (unique)')
+      .requiredOption(runnerFlags, 'runner id or name, e.g. 1 or COMMAND (also --runner)');
   } else {
-    command.option(nameFlags, 'new worker name').option(runnerFlags, 'new runner id or name (give -s too)');
+    command.option(nameFlags, 'new worker name').option(runnerFlags, 'new runner id or name (give -s too; also --runner)');
   }
+  addAlias(command, '--runner <id|name>', 'runnerId');
   command
     .option('-s, --settings <json>', "runner settings as JSON, checked against the runner's settings schema")
     .option('-p, --periodic <ms>', `run every <ms> milliseconds; 0 = not periodic${dflt('0')}`, parseWholeNumber)
@@ -70,10 +78,14 @@ export function addWorkerOptions(command: Command, mode: 'create' | 'update'): C
       `NO_RESULT, DIRECT or LISTEN_AFTER${dflt('DIRECT')}`,
       enumParser(ResponseType),
     )
-    .option('--store-success', 'store results of successful jobs')
-    .option('--store-failure', 'store results of failed jobs')
-    .option('--next-workers <list>', 'comma-separated worker ids or names that get each output as args', parseList)
-    .option('--use-static', 'keep one loaded runner instance for this worker');
+    .option('--store-success [bool]', 'store results of successful jobs', parseBoolean)
+    .option('--store-failure [bool]', 'store results of failed jobs', parseBoolean)
+    .option(
+      '--next-workers <list>',
+      'worker ids or names that get each output as args: comma-separated, or the option repeated',
+      appendList,
+    )
+    .option('--use-static [bool]', 'keep one loaded runner instance for this worker', parseBoolean);
   if (!create) {
     command
       .option('--no-store-success', 'do not store results of successful jobs')
@@ -95,12 +107,12 @@ export function addWorkerOptions(command: Command, mode: 'create' | 'update'): C
 export async function applyWorkerOptions(session: CliSession, base: WorkerData, o: WorkerOptions): Promise<WorkerData> {
   const baseRunnerId = base.runnerId?.value;
   const runner =
-    o.runner !== undefined
-      ? await session.lookups.resolveRunner(o.runner)
+    o.runnerId !== undefined
+      ? await session.lookups.resolveRunner(o.runnerId)
       : baseRunnerId === undefined
         ? undefined
         : await session.lookups.resolveRunner(String(baseRunnerId));
-  if (runner === undefined) throw new UsageError('required option -r, --runner <id|name> not specified');
+  if (runner === undefined) throw new UsageError("required option '-r, --runner-id <id|name>' not specified");
   if (runner.id !== baseRunnerId && baseRunnerId !== undefined && o.settings === undefined) {
     throw new UsageError(`-r changes the runner to ${runner.data.name}: give its settings with -s too`);
   }

@@ -258,7 +258,7 @@ describe('jobworkerp-client against a real all-in-one', () => {
     expect(root.stdout).toMatch(/Examples:\n {2}\$ jobworkerp-client /);
     const enqueue = await cli(['job', 'enqueue', '--help']);
     expect(enqueue.code).toBe(0);
-    expect(enqueue.stdout).toContain(`$ jobworkerp-client job enqueue -w echo -a '{"args":["hello"]}'`);
+    expect(enqueue.stdout).toContain(`$ jobworkerp-client job enqueue --worker echo --args '{"args":["hello"]}'`);
     expect(enqueue.stdout).toMatch(/Here -t is the job timeout/);
   });
 

@@ -2,14 +2,15 @@ import type { Command } from 'commander';
 import type { JobResult } from '../../../libs/proto/src/index.js';
 import { Priority, ResponseType } from '../../../libs/proto/src/index.js';
 import type { ActionFactory } from '../action-factory.js';
-import { encodePayload } from '../encode-payload.js';
+import { encodePayload } from '../../../libs/client/src/index.js';
 import { enumName } from '../enum-name.js';
 import { expectDeleted } from '../expect-deleted.js';
 import { listRecords } from '../list-records.js';
+import { addAlias } from '../alias-option.js';
 import { enumParser, parseId, parseTime, parseWholeNumber } from '../option-parsers.js';
 import type { PagingOptions } from '../paging-options.js';
 import { addPagingOptions } from '../paging-options.js';
-import { StatusError } from '../status-error.js';
+import { StatusError } from '../../../libs/client/src/index.js';
 import { UsageError } from '../usage-error.js';
 import { jobResultView } from '../views/job-result-view.js';
 import { jobView } from '../views/job-view.js';
@@ -18,17 +19,22 @@ import { withExamples } from '../with-examples.js';
 interface EnqueueOptions {
   readonly worker: string;
   readonly args?: string;
-  readonly uniqKey?: string;
-  readonly runAfter?: number;
+  readonly uniqueKey?: string;
+  readonly runAfterTime?: number;
   readonly priority?: Priority;
   readonly timeout?: number;
   readonly listen?: boolean;
 }
 
+/** `-p`: high, middle or low as in jobworkerp-client; medium is middle. */
+function parsePriority(value: string): Priority {
+  return enumParser(Priority, 'PRIORITY_')(value.trim().toLowerCase() === 'middle' ? 'medium' : value);
+}
+
 /** `job enqueue|find|list|delete|count` */
 export function addJobCommand(program: Command, action: ActionFactory): void {
   const job = program.command('job').description('jobs: run requests waiting or running');
-  withExamples(job, `jobworkerp-client job enqueue -w echo -a '{"args":["hello"]}'`, 'jobworkerp-client job list');
+  withExamples(job, `jobworkerp-client job enqueue --worker echo --args '{"args":["hello"]}'`, 'jobworkerp-client job list');
 
   const enqueue = job.command('enqueue');
   enqueue.addHelpText(
@@ -36,48 +42,56 @@ export function addJobCommand(program: Command, action: ActionFactory): void {
     '\nHere -t is the job timeout. The deadline of the gRPC call is the global -t, given\n' +
       'before the command: jobworkerp-client -t 60000 job enqueue -w echo -t 5000',
   );
+  enqueue
+    .description('run a job: prints the result of a DIRECT worker (of a LISTEN_AFTER one with --listen), else the job id')
+    .requiredOption('-w, --worker <id|name>', 'worker id or name (all digits = id)')
+    .option('-a, --args <json>', "job args as JSON for the runner's args schema (raw text when it has none)")
+    .option('-u, --unique-key <key>', 'reject the job while another with this key is unfinished (also --uniq-key)')
+    .option(
+      '-r, --run-after-time <time>',
+      'run at this time: epoch ms or ISO time; periodic workers: the phase of the runs (also --run-after)',
+      parseTime,
+    )
+    .option('-p, --priority <priority>', 'high, middle (= medium, the default) or low', parsePriority)
+    .option('-t, --timeout <ms>', 'job timeout in ms; 0 = none', parseWholeNumber)
+    .option('--listen', 'wait for the result of a LISTEN_AFTER worker and print it');
+  addAlias(enqueue, '--uniq-key <key>', 'uniqueKey');
+  addAlias(enqueue, '--run-after <time>', 'runAfterTime', parseTime);
   withExamples(
-    enqueue
-      .description('run a job: prints the result of a DIRECT worker (of a LISTEN_AFTER one with --listen), else the job id')
-      .requiredOption('-w, --worker <id|name>', 'worker id or name (all digits = id)')
-      .option('-a, --args <json>', "job args as JSON for the runner's args schema (raw text when it has none)")
-      .option('-u, --uniq-key <key>', 'reject the job while another with this key is unfinished')
-      .option('-r, --run-after <time>', 'run at this time: epoch ms or ISO time (not for DIRECT workers)', parseTime)
-      .option('-p, --priority <priority>', 'high, medium or low (default medium)', enumParser(Priority, 'PRIORITY_'))
-      .option('-t, --timeout <ms>', 'job timeout in ms; 0 = none', parseWholeNumber)
-      .option('--listen', 'wait for the result of a LISTEN_AFTER worker and print it')
-      .action(
-        action<EnqueueOptions>(async (s, o) => {
-          const worker = await s.lookups.resolveWorker(o.worker);
-          const responseType = worker.data.responseType;
-          if (o.listen === true && responseType === ResponseType.NO_RESULT) {
-            throw new UsageError(
-              `--listen needs a LISTEN_AFTER worker; worker ${JSON.stringify(worker.data.name)} is ` +
-                enumName(ResponseType, responseType),
-            );
-          }
-          const runnerId = worker.data.runnerId?.value ?? 0;
-          const runner = await s.lookups.runner(runnerId);
-          if (runner?.data === undefined) throw new StatusError('NOT_FOUND', `runner ${runnerId} does not exist`);
-          const args =
-            o.args === undefined ? Buffer.alloc(0) : encodePayload(runner.data.jobArgsProto, o.args, '-a/--args');
-          const res = await s.conn.unary(s.conn.job, 'enqueue', {
-            workerId: worker.id,
-            args,
-            uniqKey: o.uniqKey,
-            runAfterTime: o.runAfter,
-            priority: o.priority,
-            timeout: o.timeout,
-          });
-          let result: JobResult | undefined = res.result;
-          if (result === undefined && o.listen === true && res.id !== undefined) {
-            result = await s.conn.unary(s.conn.jobResult, 'listen', { jobId: res.id, workerId: worker.id });
-          }
-          if (result === undefined) s.print.one({ job_id: res.id?.value ?? null });
-          else s.print.one(await jobResultView.record(result, s.lookups));
-        }),
-      ),
-    `jobworkerp-client job enqueue -w echo -a '{"args":["hello"]}'`,
+    enqueue.action(
+      action<EnqueueOptions>(async (s, o) => {
+        const worker = await s.lookups.resolveWorker(o.worker);
+        const responseType = worker.data.responseType;
+        if (o.listen === true && responseType === ResponseType.NO_RESULT) {
+          throw new UsageError(
+            `--listen needs a LISTEN_AFTER worker; worker ${JSON.stringify(worker.data.name)} is ` +
+              enumName(ResponseType, responseType),
+          );
+        }
+        const runnerId = worker.data.runnerId?.value ?? 0;
+        const runner = await s.lookups.runner(runnerId);
+        if (runner?.data === undefined) throw new StatusError('NOT_FOUND', `runner ${runnerId} does not exist`);
+        const args = o.args === undefined ? undefined : encodePayload(runner.data.jobArgsProto, o.args, '-a/--args');
+        const name = JSON.stringify(worker.data.name);
+        if (responseType === ResponseType.DIRECT) s.note(`waiting for the result of the job (worker ${name} is DIRECT)...\n`);
+        const res = await s.client.jobs.enqueue({
+          worker: worker.id.value,
+          args,
+          uniqKey: o.uniqueKey,
+          runAfterTime: o.runAfterTime,
+          priority: o.priority,
+          timeoutMs: o.timeout,
+        });
+        let result: JobResult | undefined = res.result;
+        if (result === undefined && o.listen === true) {
+          s.note(`job ${res.jobId} enqueued; waiting for its result (worker ${name})...\n`);
+          result = await s.client.results.listen({ jobId: res.jobId, worker: worker.id.value });
+        }
+        if (result === undefined) s.print.one({ job_id: res.jobId });
+        else s.print.one(await jobResultView.record(result, s.lookups));
+      }),
+    ),
+    `jobworkerp-client job enqueue --worker echo --args '{"args":["hello"]}'`,
     `jobworkerp-client job enqueue -w later -a '{"args":["hello"]}' --listen`,
     `jobworkerp-client job enqueue -w 3 -a '{"args":["tick"]}' -r 2030-01-02T03:04:05Z -p high -t 30000`,
   );

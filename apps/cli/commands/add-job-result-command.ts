@@ -2,10 +2,11 @@ import type { Command } from 'commander';
 import type { ActionFactory } from '../action-factory.js';
 import { expectDeleted } from '../expect-deleted.js';
 import { listRecords } from '../list-records.js';
+import { addAlias } from '../alias-option.js';
 import { parseId, parseWholeNumber } from '../option-parsers.js';
 import type { PagingOptions } from '../paging-options.js';
 import { addPagingOptions } from '../paging-options.js';
-import { StatusError } from '../status-error.js';
+import { StatusError } from '../../../libs/client/src/index.js';
 import { jobResultView } from '../views/job-result-view.js';
 import { withExamples } from '../with-examples.js';
 
@@ -29,26 +30,24 @@ export function addJobResultCommand(program: Command, action: ActionFactory): vo
     'jobworkerp-client job-result find -i 12',
   );
 
+  const listen = jobResult
+    .command('listen')
+    .description('wait for the final result of a job of a LISTEN_AFTER worker (also one that already finished)')
+    .requiredOption('-j, --job-id <id>', 'job id', parseId)
+    .requiredOption('-w, --worker <id|name>', 'worker id or name')
+    .option('-t, --timeout <ms>', 'give up after this many ms (server side; default: a day; also --listen-timeout)', parseWholeNumber);
+  addAlias(listen, '--listen-timeout <ms>', 'timeout', parseWholeNumber);
   withExamples(
-    jobResult
-      .command('listen')
-      .description('wait for the final result of a job of a LISTEN_AFTER worker (also one that already finished)')
-      .requiredOption('-j, --job-id <id>', 'job id', parseId)
-      .requiredOption('-w, --worker <id|name>', 'worker id or name')
-      .option('--listen-timeout <ms>', 'give up after this many ms (server side; default: a day)', parseWholeNumber)
-      .action(
-        action<{ jobId: number; worker: string; listenTimeout?: number }>(async (s, o) => {
-          const worker = await s.lookups.resolveWorker(o.worker);
-          const result = await s.conn.unary(s.conn.jobResult, 'listen', {
-            jobId: { value: o.jobId },
-            workerId: worker.id,
-            timeout: o.listenTimeout,
-          });
-          s.print.one(await jobResultView.record(result, s.lookups));
-        }),
-      ),
-    'jobworkerp-client job-result listen -j 7 -w later',
-    'jobworkerp-client job-result listen -j 7 -w 3 --listen-timeout 10000',
+    listen.action(
+      action<{ jobId: number; worker: string; timeout?: number }>(async (s, o) => {
+        s.note(`waiting for the result of job ${o.jobId} (worker ${JSON.stringify(o.worker)})...\n`);
+        // the worker and its runner are looked up before waiting: a result that arrived is printed with no more calls
+        const result = await s.client.results.listen({ jobId: o.jobId, worker: o.worker, timeoutMs: o.timeout });
+        s.print.one(await jobResultView.record(result, s.lookups));
+      }),
+    ),
+    'jobworkerp-client job-result listen --job-id 7 --worker later --timeout 70000',
+    'jobworkerp-client job-result listen -j 7 -w 3',
   );
 
   withExamples(
@@ -59,11 +58,9 @@ export function addJobResultCommand(program: Command, action: ActionFactory): vo
       .action(
         action<{ worker: string }>(async (s, o) => {
           const worker = await s.lookups.resolveWorker(o.worker);
+          s.note(`listening for the results of worker ${JSON.stringify(worker.data.name)}; Ctrl-C ends...\n`);
           try {
-            await s.conn.stream(
-              (md, opts) => s.conn.jobResult.listenStreamByWorker({ workerId: worker.id }, md, opts),
-              async (r) => s.print.item(await jobResultView.record(r, s.lookups)),
-            );
+            await s.client.results.listenStream(worker.id.value, async (r) => s.print.item(await jobResultView.record(r, s.lookups)));
           } catch (err) {
             if (s.signal.aborted) return; // Ctrl-C is how this command ends
             throw err;

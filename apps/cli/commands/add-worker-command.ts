@@ -5,7 +5,7 @@ import { listRecords } from '../list-records.js';
 import { parseId } from '../option-parsers.js';
 import type { PagingOptions } from '../paging-options.js';
 import { addPagingOptions } from '../paging-options.js';
-import { StatusError } from '../status-error.js';
+import { StatusError } from '../../../libs/client/src/index.js';
 import { workerView } from '../views/worker-view.js';
 import { withExamples } from '../with-examples.js';
 import type { WorkerOptions } from '../worker-options.js';

@@ -1,6 +1,6 @@
 import type { JobResult } from '../../../libs/proto/src/index.js';
 import { Priority, ResponseType, ResultStatus } from '../../../libs/proto/src/index.js';
-import { decodePayload } from '../decode-payload.js';
+import { decodePayload } from '../../../libs/client/src/index.js';
 import { enumName } from '../enum-name.js';
 import { isoTime } from '../iso-time.js';
 import type { RecordView } from './record-view.js';

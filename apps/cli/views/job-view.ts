@@ -1,6 +1,6 @@
 import type { Job } from '../../../libs/proto/src/index.js';
 import { Priority } from '../../../libs/proto/src/index.js';
-import { decodePayload } from '../decode-payload.js';
+import { decodePayload } from '../../../libs/client/src/index.js';
 import { enumName } from '../enum-name.js';
 import { isoTime } from '../iso-time.js';
 import type { RecordView } from './record-view.js';

@@ -1,6 +1,6 @@
 import type { Worker } from '../../../libs/proto/src/index.js';
 import { QueueType, ResponseType, RetryType } from '../../../libs/proto/src/index.js';
-import { decodePayload } from '../decode-payload.js';
+import { decodePayload } from '../../../libs/client/src/index.js';
 import { enumName } from '../enum-name.js';
 import type { RecordView } from './record-view.js';
 

@@ -5,7 +5,7 @@ import { InvalidArgumentError } from './errors.js';
 import { TimeOrderedIdGenerator } from './ids.js';
 import { TtlCache } from './ttl-cache.js';
 import { RetryType } from './model.js';
-import { nextPeriodicRunTime, retryDelayMs, shouldRetry } from './retry.js';
+import { firstPeriodicRunTime, nextPeriodicRunTime, retryDelayMs, shouldRetry } from './retry.js';
 import { checkBytesAgainstSchema, decodeToObject, encodeFromObject } from './schema.js';
 
 const policy = (type: RetryType, extra: Partial<{ interval: number; maxInterval: number; maxRetry: number; basis: number }> = {}) => ({
@@ -37,6 +37,19 @@ describe('retry math', () => {
     expect(nextPeriodicRunTime(1000, 1005, 500, 1100)).toBe(1500);
     expect(nextPeriodicRunTime(1000, 1005, 500, 2600)).toBe(3000);
     expect(nextPeriodicRunTime(0, 1000, 500, 1200)).toBe(1500);
+  });
+
+  it('starts a periodic series whose run_after_time is past at the next time on its grid', () => {
+    const now = Date.UTC(2026, 11, 1, 22, 0, 0, 123);
+    const first = firstPeriodicRunTime(1000, 3000, now);
+    expect(first % 3000).toBe(1000);
+    expect(first).toBeGreaterThanOrEqual(now);
+    expect(first - now).toBeLessThan(3000);
+    // on the grid already: runs then; future and unset times are kept
+    expect(firstPeriodicRunTime(1000, 3000, 7000)).toBe(7000);
+    expect(firstPeriodicRunTime(1000, 3000, 7001)).toBe(10_000);
+    expect(firstPeriodicRunTime(now + 5, 3000, now)).toBe(now + 5);
+    expect(firstPeriodicRunTime(0, 3000, now)).toBe(0);
   });
 });
 

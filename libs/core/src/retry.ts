@@ -35,6 +35,16 @@ export function retryDelayMs(policy: RetryPolicy, retried: number): number {
 }
 
 /**
+ * When a new periodic job first runs. Its run_after_time sets the phase of the series (jobworkerp: "start job at
+ * [epoch second] % 3 == 1" is run_after_time 1000 with a 3000 ms interval): a time already past moves on to the next
+ * time on that grid, so every run falls at run_after_time + k * interval. 0 (unset) stays 0: the series starts now.
+ */
+export function firstPeriodicRunTime(runAfterTime: number, intervalMs: number, now: number): number {
+  if (runAfterTime <= 0 || runAfterTime >= now || intervalMs <= 0) return runAfterTime;
+  return runAfterTime + Math.ceil((now - runAfterTime) / intervalMs) * intervalMs;
+}
+
+/**
  * The next periodic run after a run that was due at `previousRunAfter` (or started at `startTime` when that is 0):
  * previous + interval, advanced to the next future multiple of the interval when ticks were missed (missed ticks are
  * skipped, not replayed).

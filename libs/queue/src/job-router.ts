@@ -6,7 +6,7 @@
  * uniq_key is reserved in the JobStateStore for every job, whatever its route, and freed when the job is final.
  */
 import type { Job, Worker } from '../../core/src/index.js';
-import { AlreadyExistsError, JobStatus, QueueType } from '../../core/src/index.js';
+import { AlreadyExistsError, firstPeriodicRunTime, JobStatus, QueueType } from '../../core/src/index.js';
 import { DEFAULT_CHANNEL } from '../../config/src/index.js';
 import type { JobQueue, JobStateStore } from './ports.js';
 
@@ -53,8 +53,10 @@ export class JobRouter {
     const { queue, rows, state } = this.deps;
     const now = this.now();
     const route = routeOf(job, worker, now);
-    // RDB rows are polled by run_after_time > 0: a row that is due now gets "now"
-    const stored: Job = route === 'rdb' && job.runAfterTime === 0 ? { ...job, runAfterTime: now } : job;
+    // RDB rows are polled by run_after_time > 0: a row that is due now gets "now"; a periodic series starts on the
+    // grid its run_after_time sets
+    const runAfterTime = worker.periodicInterval > 0 ? firstPeriodicRunTime(job.runAfterTime, worker.periodicInterval, now) : job.runAfterTime;
+    const stored: Job = route === 'rdb' && runAfterTime === 0 ? { ...job, runAfterTime: now } : { ...job, runAfterTime };
 
     if (job.uniqKey !== undefined && !(await state.acquireUniqKey(job.uniqKey, job.id))) {
       throw new AlreadyExistsError(`a job with uniq_key "${job.uniqKey}" is not finished yet`);

@@ -1,4 +1,4 @@
-import type { Runner, RunnerData, Worker, WorkerData, WorkerId } from '../../libs/proto/src/index.js';
+import type { Runner, RunnerData, Worker, WorkerData, WorkerId } from '../../proto/src/index.js';
 import type { GrpcConnection } from './grpc-connection.js';
 import { StatusError } from './status-error.js';
 
@@ -40,6 +40,8 @@ export class Lookups {
     if (worker?.id === undefined || worker.data === undefined) {
       throw new StatusError('NOT_FOUND', `worker ${isId(ref) ? ref : JSON.stringify(ref)} does not exist`);
     }
+    // found by name: later lookups by id (decoding its results) need no further call
+    if (!this.workers.has(worker.id.value)) this.workers.set(worker.id.value, Promise.resolve(worker));
     return { id: worker.id, data: worker.data };
   }
 
@@ -56,7 +58,7 @@ export class Lookups {
     if (runner?.id === undefined || runner.data === undefined) {
       throw new StatusError(
         'NOT_FOUND',
-        `runner ${isId(ref) ? ref : JSON.stringify(ref)} does not exist; see \`jobworkerp-client runner list\``,
+        `runner ${isId(ref) ? ref : JSON.stringify(ref)} does not exist; see the runner list`,
       );
     }
     return { id: runner.id.value, data: runner.data };

@@ -6,7 +6,7 @@ import {
   JobStatusServiceClient,
   RunnerServiceClient,
   WorkerServiceClient,
-} from '../../libs/proto/src/index.js';
+} from '../../proto/src/index.js';
 import { StatusError } from './status-error.js';
 
 /** The metadata key the server reads the auth token from. */

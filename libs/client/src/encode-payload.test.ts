@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CommandArgs, commandArgsProto, httpRequestArgsProto } from '../../libs/proto/src/index.js';
+import { CommandArgs, commandArgsProto, httpRequestArgsProto } from '../../proto/src/index.js';
 import { decodePayload } from './decode-payload.js';
 import { encodePayload } from './encode-payload.js';
 
@@ -19,9 +19,9 @@ describe('encodePayload / decodePayload', () => {
     ).toThrow(/headers\[0\]: KeyValue has no field "valu"/);
   });
 
-  it('reports bad JSON with the parse message, as a usage error', () => {
+  it('reports bad JSON with the parse message, as invalid input', () => {
     expect(() => encodePayload(commandArgsProto, '{"args":', '-a/--args')).toThrow(
-      expect.objectContaining({ name: 'UsageError', message: expect.stringMatching(/^-a\/--args is not valid JSON: /) }),
+      expect.objectContaining({ name: 'InvalidInputError', message: expect.stringMatching(/^-a\/--args is not valid JSON: /) }),
     );
   });
 

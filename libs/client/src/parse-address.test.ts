@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseAddress } from './parse-address.js';
-import { UsageError } from './usage-error.js';
+import { InvalidInputError } from './input-error.js';
 
 describe('parseAddress', () => {
   it.each([
@@ -14,9 +14,9 @@ describe('parseAddress', () => {
   });
 
   it.each(['https://example.com:443', 'http://host:0', 'http://host:99999', 'host:port', ''])(
-    'rejects %j as a usage error',
+    'rejects %j as invalid input',
     (address) => {
-      expect(() => parseAddress(address)).toThrow(UsageError);
+      expect(() => parseAddress(address)).toThrow(InvalidInputError);
     },
   );
 });

@@ -1,0 +1,28 @@
+/**
+ * jobworkerp-ts/client: a typed Node client of a jobworkerp server, the library the jobworkerp-client CLI is built
+ * on. See JobworkerpClient.
+ */
+export type {
+  ClientOptions,
+  DecodedResult,
+  EnqueueRequest,
+  EnqueueResponse,
+  JobSubmitter,
+  Paging,
+  Payload,
+  Ref,
+  WorkerSpec,
+} from './jobworkerp-client.js';
+export { encodeValue, JobworkerpClient } from './jobworkerp-client.js';
+export type { ConnectionOptions } from './grpc-connection.js';
+export { GrpcConnection } from './grpc-connection.js';
+export type { ResolvedWorker } from './lookups.js';
+export { Lookups } from './lookups.js';
+export { decodePayload } from './decode-payload.js';
+export { encodePayload } from './encode-payload.js';
+export { InvalidInputError } from './input-error.js';
+export type { JsonValue } from './json-value.js';
+export { parseAddress } from './parse-address.js';
+export { StatusError } from './status-error.js';
+export type { Job, JobResult, Runner, RunnerData, Worker, WorkerData } from '../../proto/src/index.js';
+export { JobStatus, Priority, QueueType, ResponseType, ResultStatus, RetryType } from '../../proto/src/index.js';
