@@ -11,6 +11,8 @@
 import type { IdGenerator, Job, JobResult, Logger, Worker } from '../../core/src/index.js';
 import {
   AlreadyExistsError,
+  checkBytesAgainstSchema,
+  InvalidArgumentError,
   JobStatus,
   nextPeriodicRunTime,
   QueueType,
@@ -155,7 +157,8 @@ export class ResultProcessor {
         this.deps.logger.warn({ jobId: job.id, nextWorkerId: nextId }, 'next worker no longer exists; skipped');
         continue;
       }
-      const wholeResult = this.deps.findDefinition(next.runnerId)?.usesJobResultAsArgs === true;
+      const definition = this.deps.findDefinition(next.runnerId);
+      const wholeResult = definition?.usesJobResultAsArgs === true;
       const argsList = wholeResult ? [encodeJobResult(result)] : result.output;
       for (const args of argsList) {
         const child: Job = {
@@ -170,8 +173,11 @@ export class ResultProcessor {
           priority: job.priority,
           timeout: job.timeout,
         };
+        const unfit = wholeResult ? undefined : unfitArgs(definition, args, job, worker, next);
         try {
-          await this.deps.router.enqueue(child, next);
+          // output that is not an args message of the next runner fails the chained job, saying why, unrun
+          if (unfit !== undefined) await this.finishWithoutRun(child, next, ResultStatus.FATAL_ERROR, unfit);
+          else await this.deps.router.enqueue(child, next);
         } catch (err) {
           this.deps.logger.error({ err, jobId: job.id, nextWorkerId: nextId }, 'could not enqueue the next worker');
         }
@@ -205,6 +211,21 @@ export class ResultProcessor {
   }
 }
 
+
+/**
+ * Why an output item of `job` cannot be the args of a job of `next` (undefined when it can): the bytes are passed on
+ * as they are, so they must be a valid args message of the next worker's runner.
+ */
+function unfitArgs(definition: RunnerDefinition | undefined, args: Uint8Array, job: Job, worker: Worker, next: Worker): string | undefined {
+  if (definition === undefined) return undefined;
+  try {
+    checkBytesAgainstSchema(definition.argsProto, args, `the output bytes of job ${job.id} (worker "${worker.name}")`);
+    return undefined;
+  } catch (err) {
+    if (!(err instanceof InvalidArgumentError)) throw err;
+    return `next_workers: ${err.message}, so it cannot be the args of worker "${next.name}" (runner ${definition.name})`;
+  }
+}
 
 function storesResult(worker: Worker, status: ResultStatus): boolean {
   return status === ResultStatus.SUCCESS ? worker.storeSuccess : worker.storeFailure;
