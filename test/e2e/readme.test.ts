@@ -32,7 +32,7 @@ describe('README quick start', () => {
   });
 
   it('lists runners, creates a worker and runs a job with buf curl', async () => {
-    const commands = readmeCommands('Quick start');
+    const commands = readmeCommands('Quick start').filter((c) => !c.includes('jobworkerp-auth'));
     expect(commands).toHaveLength(3);
     const outputs: string[] = [];
     for (const command of commands) {
@@ -46,4 +46,22 @@ describe('README quick start', () => {
     expect(result.result.data.status ?? 'SUCCESS').toBe('SUCCESS');
     expect(result.result.data.output.items).toEqual(['aGVsbG8gd29ybGQK']);
   });
+
+  it('with AUTH_TOKEN set, buf curl needs the header for the call and for reflection', async () => {
+    const [command, ...more] = readmeCommands('Quick start').filter((c) => c.includes('jobworkerp-auth'));
+    expect(more).toEqual([]);
+    const token = /'jobworkerp-auth: ([^']+)'/.exec(command!)![1]!;
+    const secured = await startServer({ env: { AUTH_TOKEN: token } });
+    try {
+      const run = (cmd: string) => exec('bash', ['-c', cmd.replaceAll('127.0.0.1:9000', secured.address)], { cwd: REPO_ROOT });
+      const { stdout } = await run(command!);
+      expect(stdout).toContain('"name": "COMMAND"');
+      // the README's reason for --reflect-header: without it the same command fails
+      const withoutReflectHeader = command!.replace(/--reflect-header '[^']*'/, '');
+      expect(withoutReflectHeader).not.toContain('--reflect-header');
+      await expect(run(withoutReflectHeader)).rejects.toMatchObject({ stderr: expect.stringMatching(/failed to find service named/) });
+    } finally {
+      await secured.stop();
+    }
+  }, 60_000);
 });
