@@ -161,6 +161,17 @@ describe("jobworkerp-rs README's client walkthrough, as written", () => {
     expect(code).toBe(0);
     expect(field(out, 'status')).toBe('SUCCESS');
     expect(notes).toEqual(['waiting for the result of the job (worker "ExampleRequest" is DIRECT)...\n']);
+
+    // the built CLI on a terminal (util-linux `script` gives it one) shows it; with pipes (above) stderr stays empty
+    const command = `node ${CLI} -a ${server.address} job enqueue --worker ExampleRequest --args '{"method":"GET","path":"/"}'`;
+    const tty = await new Promise<Run>((resolve) => {
+      execFile('script', ['-qec', command, '/dev/null'], { cwd: REPO_ROOT, timeout: 30_000 }, (err, stdout, stderr) =>
+        resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : -1, stdout, stderr }),
+      );
+    });
+    expect(tty.code, tty.stderr).toBe(0);
+    expect(tty.stdout).toContain('waiting for the result of the job (worker "ExampleRequest" is DIRECT)...');
+    expect(tty.stdout).toMatch(/^status +SUCCESS/m);
   });
 });
 
