@@ -27,6 +27,8 @@ export function openSession(
     authToken: global.authToken ?? authTokenFromEnv(),
     timeoutMs: global.timeout,
     signal,
+    // one command line: what it looked up holds for its whole run (a result that arrived needs no more calls)
+    lookupTtlMs: Number.POSITIVE_INFINITY,
   });
   return { client, conn: client.conn, lookups: client.lookups, print: new Printer(global.format, write), signal, note };
 }

@@ -120,3 +120,38 @@ describe('JobworkerpClient against a real all-in-one', () => {
     }
   });
 });
+
+describe('JobworkerpClient lookups in a long-lived client', () => {
+  let server: ServerProcess;
+  beforeAll(async () => {
+    server = await startServer();
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('sees a worker deleted and created again under its name, by this client or after lookupTtlMs', async () => {
+    const client = new JobworkerpClient({ address: server.address, lookupTtlMs: 200 });
+    const other = new JobworkerpClient({ address: server.address });
+    try {
+      const spec = { name: 'again', runner: 'COMMAND', settings: { name: 'echo' } } as const;
+      const first = await client.workers.create(spec);
+      expect((await client.jobs.enqueue({ worker: 'again', args: { args: ['1'] } })).result?.data?.status).toBe(ResultStatus.SUCCESS);
+      // changed by this client: its lookups are dropped at once
+      expect(await client.workers.delete(first)).toBe(true);
+      expect(await client.workers.find(first)).toBeUndefined();
+      const second = await client.workers.create(spec);
+      const { result } = await client.jobs.enqueue({ worker: 'again', args: { args: ['2'] } });
+      expect(result?.data?.workerId?.value).toBe(second);
+      // changed by another client: seen once lookupTtlMs has passed
+      expect(await other.workers.delete(second)).toBe(true);
+      const third = await other.workers.create(spec);
+      await new Promise((r) => setTimeout(r, 300));
+      const again = await client.jobs.enqueue({ worker: 'again', args: { args: ['3'] } });
+      expect(again.result?.data?.workerId?.value).toBe(third);
+    } finally {
+      client.close();
+      other.close();
+    }
+  });
+});

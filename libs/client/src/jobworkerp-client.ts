@@ -23,6 +23,9 @@ import { StatusError } from './status-error.js';
 /** How long to wait for the connection when neither connectTimeoutMs nor timeoutMs is given. */
 const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
 
+/** How long lookups (worker names, runner schemas) are reused when lookupTtlMs is not given. */
+const DEFAULT_LOOKUP_TTL_MS = 10_000;
+
 export interface ClientOptions {
   /** `http://host:port`, `host:port` or `host` (port 9000); plain-text HTTP/2. @default 'http://localhost:9000' */
   readonly address?: string;
@@ -34,6 +37,11 @@ export interface ClientOptions {
   readonly connectTimeoutMs?: number;
   /** aborting it cancels every call in flight */
   readonly signal?: AbortSignal;
+  /**
+   * how long a looked-up worker or runner (a name's id, a runner's schemas) is reused; changes this client makes drop
+   * them at once. @default 10000
+   */
+  readonly lookupTtlMs?: number;
 }
 
 /** A worker or runner given by id (a number, or a string of digits) or by name. */
@@ -116,7 +124,7 @@ export class JobworkerpClient {
       connectTimeoutMs: options.connectTimeoutMs ?? options.timeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
       signal: options.signal ?? new AbortController().signal,
     });
-    this.lookups = new Lookups(this.conn);
+    this.lookups = new Lookups(this.conn, options.lookupTtlMs ?? DEFAULT_LOOKUP_TTL_MS);
     this.submitter = submitter?.(this.conn) ?? { submit: (req) => this.conn.unary(this.conn.job, 'enqueue', req) };
   }
 
@@ -126,12 +134,13 @@ export class JobworkerpClient {
   }
 
   readonly runners = {
-    find: async (id: number): Promise<Runner | undefined> => this.lookups.runner(id),
+    find: async (id: number): Promise<Runner | undefined> =>
+      (await this.conn.unary(this.conn.runner, 'find', { value: id })).data,
     /** by id or name (a name matches exactly, else ignoring case); NOT_FOUND when there is none */
     resolve: async (ref: Ref): Promise<{ id: number; data: RunnerData }> => this.lookups.resolveRunner(String(ref)),
     list: async (paging: Paging = {}): Promise<Runner[]> =>
       this.collect((md, o) => this.conn.runner.findList({ limit: paging.limit, offset: paging.offset }, md, o)),
-    delete: async (id: number): Promise<boolean> => (await this.conn.unary(this.conn.runner, 'delete', { value: id })).isSuccess,
+    delete: async (id: number): Promise<boolean> => this.changing(this.conn.unary(this.conn.runner, 'delete', { value: id })),
     count: async (): Promise<number> => (await this.conn.unary(this.conn.runner, 'count', {})).total,
   };
 
@@ -145,14 +154,16 @@ export class JobworkerpClient {
     },
     /** replaces a worker's data */
     update: async (id: number, data: WorkerData): Promise<boolean> =>
-      (await this.conn.unary(this.conn.worker, 'update', { id: { value: id }, data })).isSuccess,
-    find: async (id: number): Promise<Worker | undefined> => this.lookups.worker(id),
-    findByName: async (name: string): Promise<Worker | undefined> => this.lookups.workerByName(name),
+      this.changing(this.conn.unary(this.conn.worker, 'update', { id: { value: id }, data })),
+    find: async (id: number): Promise<Worker | undefined> =>
+      (await this.conn.unary(this.conn.worker, 'find', { value: id })).data,
+    findByName: async (name: string): Promise<Worker | undefined> =>
+      (await this.conn.unary(this.conn.worker, 'findByName', { name })).data,
     /** by id or name; NOT_FOUND when there is none */
     resolve: async (ref: Ref): Promise<ResolvedWorker> => this.lookups.resolveWorker(String(ref)),
     list: async (paging: Paging = {}): Promise<Worker[]> =>
       this.collect((md, o) => this.conn.worker.findList({ limit: paging.limit, offset: paging.offset }, md, o)),
-    delete: async (id: number): Promise<boolean> => (await this.conn.unary(this.conn.worker, 'delete', { value: id })).isSuccess,
+    delete: async (id: number): Promise<boolean> => this.changing(this.conn.unary(this.conn.worker, 'delete', { value: id })),
     count: async (): Promise<number> => (await this.conn.unary(this.conn.worker, 'count', {})).total,
   };
 
@@ -184,7 +195,7 @@ export class JobworkerpClient {
       (await this.conn.unary(this.conn.jobResult, 'find', { value: id })).data,
     /**
      * Waits for the final result of a job of a LISTEN_AFTER worker (also one that finished already). The worker's
-     * runner is looked up before waiting, so decoding the result needs no further call.
+     * runner is looked up before waiting, so decoding the result needs no further call (within lookupTtlMs).
      */
     listen: async (req: { jobId: number; worker: Ref; timeoutMs?: number }): Promise<JobResult> => {
       const worker = await this.lookups.resolveWorker(String(req.worker));
@@ -234,6 +245,15 @@ export class JobworkerpClient {
       return all;
     },
   };
+
+  /** A change of a worker or runner: cached lookups are dropped once it is done. */
+  private async changing(call: Promise<{ isSuccess: boolean }>): Promise<boolean> {
+    try {
+      return (await call).isSuccess;
+    } finally {
+      this.lookups.forget();
+    }
+  }
 
   /** Job args for a worker: bytes as they are, anything else encoded with its runner's args schema. */
   private async encodeFor(worker: ResolvedWorker, args: Payload | undefined): Promise<Buffer> {
