@@ -13,7 +13,8 @@ export interface WorkerOptions {
   readonly runnerId?: string;
   readonly settings?: string;
   readonly periodic?: number;
-  readonly channel?: string;
+  /** true: given without a name (the default channel) */
+  readonly channel?: string | true;
   readonly queueType?: QueueType;
   readonly responseType?: ResponseType;
   readonly storeSuccess?: boolean;
@@ -67,7 +68,7 @@ export function addWorkerOptions(command: Command, mode: 'create' | 'update'): C
   command
     .option('-s, --settings <json>', "runner settings as JSON, checked against the runner's settings schema")
     .option('-p, --periodic <ms>', `run every <ms> milliseconds; 0 = not periodic${dflt('0')}`, parseWholeNumber)
-    .option('-c, --channel <name>', `channel (concurrency group); '' = the default channel`)
+    .option('-c, --channel [name]', `channel (concurrency group); no name or '' = the default channel`)
     .option(
       '-q, --queue-type <type>',
       `NORMAL, WITH_BACKUP or FORCED_RDB${dflt('NORMAL')}`,
@@ -129,7 +130,7 @@ export async function applyWorkerOptions(session: CliSession, base: WorkerData, 
         : encodePayload(runner.data.runnerSettingsProto, o.settings, '-s/--settings'),
     retryPolicy: retryPolicy(base.retryPolicy ?? NEW_WORKER.retryPolicy!, o),
     periodicInterval: o.periodic ?? base.periodicInterval,
-    channel: o.channel === undefined ? base.channel : o.channel === '' ? undefined : o.channel,
+    channel: o.channel === undefined ? base.channel : o.channel === true || o.channel === '' ? undefined : o.channel,
     queueType: o.queueType ?? base.queueType,
     responseType: o.responseType ?? base.responseType,
     storeSuccess: o.storeSuccess ?? base.storeSuccess,

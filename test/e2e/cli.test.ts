@@ -191,6 +191,10 @@ describe('jobworkerp-client against a real all-in-one', () => {
     expect(jsonLines(updated.stdout)[0]).toMatchObject({
       name: 'quiet', channel: 'slow', store_success: false, store_failure: true, retry_policy: { type: 'CONSTANT', max_retry: 1 },
     });
+    // jobworkerp-client's forms: --channel without a name (the default channel), --store-failure with a value
+    const reset = await on('--format', 'json', 'worker', 'update', '--id', String(worker['id']), '--channel', '--store-failure', 'false');
+    expect(reset.code, reset.stderr).toBe(0);
+    expect(jsonLines(reset.stdout)[0]).toMatchObject({ name: 'quiet', channel: null, store_failure: false });
     const noRetry = await on('worker', 'update', '-i', String(worker['id']), '--retry-type', 'NONE', '--retry-interval', '5');
     expect(noRetry.code).toBe(2);
     expect(oneLine(noRetry)).toMatch(/retry options have no effect with retry type NONE/);
