@@ -12,7 +12,7 @@ import {
   ResponseType,
   ResultStatus,
 } from '../../core/src/index.js';
-import { paging, serverStream, unary } from './handlers.js';
+import { serverStream, unary } from './handlers.js';
 import type { JobServicesDeps, WorkerResolver } from './job-context.js';
 import { callSignal, remainingMs } from './job-context.js';
 
@@ -96,7 +96,7 @@ export function jobService(deps: JobServicesDeps, resolver: WorkerResolver): Job
     }),
 
     findList: serverStream(name('FindList'), logger, async function* (req) {
-      const { limit, offset } = paging(req);
+      const { limit, offset } = req;
       const all = await state.listStatuses();
       const start = offset ?? 0;
       for (const { jobId } of all.slice(start, start + (limit ?? 1000))) {
