@@ -1,7 +1,8 @@
 /** Listing every worker goes past the page size a single query is clamped to. */
 import { describe, expect, it } from 'vitest';
-import { QueueType, ResponseType, RetryType } from '../../core/src/index.js';
+import { workerSpecFromProto } from '../../core/src/index.js';
 import { MAX_PAGE_LIMIT, openSqliteStorage } from '../../storage/src/index.js';
+import { workerData } from '../../../test/support/worker-data.js';
 import { listAllWorkers } from './list-all-workers.js';
 
 describe('listAllWorkers', () => {
@@ -11,20 +12,9 @@ describe('listAllWorkers', () => {
       await storage.migrate();
       const total = MAX_PAGE_LIMIT + 3;
       for (let i = 0; i < total; i++) {
-        await storage.workers.create({
-          name: `w${i}`,
-          runnerId: 1,
-          runnerSettings: new Uint8Array(),
-          retryPolicy: { type: RetryType.NONE, interval: 0, maxInterval: 0, maxRetry: 0, basis: 2 },
-          periodicInterval: 0,
-          channel: undefined,
-          queueType: QueueType.NORMAL,
-          responseType: ResponseType.NO_RESULT,
-          storeSuccess: false,
-          storeFailure: false,
-          nextWorkers: [],
-          useStatic: false,
-        });
+        await storage.workers.create(
+          workerSpecFromProto(workerData({ name: `w${i}`, runnerId: { value: 1 }, runnerSettings: Buffer.alloc(0) })),
+        );
       }
       const all = await listAllWorkers(storage.workers);
       expect(all).toHaveLength(total);
