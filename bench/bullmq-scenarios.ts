@@ -36,18 +36,30 @@ const QUEUE = 'echo';
 const EVENTS_PER_JOB = 4;
 const DEFAULT_EVENTS_MAX_LEN = 10_000;
 
+/** One measured BullMQ throughput phase: its run sizes, and addBulk's batch size (single adds when undefined). */
+export interface BullmqPhase {
+  readonly run: ThroughputRun;
+  readonly batchSize?: number;
+}
+
+export interface BullmqThroughput {
+  readonly figures: ThroughputFigures;
+  readonly workerPeakRssBytes: number | undefined;
+  readonly workerCpuMsPerJob: number | undefined;
+}
+
 /**
- * Throughput: `run.jobs` adds, removed on completion (as our NO_RESULT jobs keep nothing); with `batchSize`, the
- * jobs are added with addBulk, that many per call. The events stream is made long enough to hold every event of the
- * run, so a QueueEvents reader that falls behind misses none.
+ * Throughput, phase after phase on the same worker process: `run.jobs` adds per phase, removed on completion (as our
+ * NO_RESULT jobs keep nothing); with `batchSize`, the jobs are added with addBulk, that many per call. The events
+ * stream is made long enough to hold every event of a phase, so a QueueEvents reader that falls behind misses none.
  */
-export async function bullmqThroughput(
+export async function bullmqThroughput<const P extends readonly BullmqPhase[]>(
   settings: BullmqSettings,
-  run: ThroughputRun,
-  batchSize?: number,
-): Promise<{ figures: ThroughputFigures; workerPeakRssBytes: number | undefined; workerCpuMsPerJob: number | undefined }> {
+  phases: P,
+): Promise<{ -readonly [K in keyof P]: BullmqThroughput }> {
   return withBullmq(settings, true, async ({ connection, prefix, worker }) => {
-    const maxLen = Math.max(DEFAULT_EVENTS_MAX_LEN, EVENTS_PER_JOB * (run.jobs + run.warmupJobs + 100));
+    const longest = Math.max(...phases.map(({ run }) => run.jobs + run.warmupJobs));
+    const maxLen = Math.max(DEFAULT_EVENTS_MAX_LEN, EVENTS_PER_JOB * (longest + 100));
     const queue = new Queue(QUEUE, {
       connection,
       prefix,
@@ -61,17 +73,22 @@ export async function bullmqThroughput(
       const completions = new CompletionTracker();
       events.on('completed', ({ jobId }) => completions.record(jobId));
       await events.waitUntilReady();
-      const cpu = new CpuMeter([
-        selfCpu('benchmark client'),
-        processCpu(worker!.name, worker!.pid),
-        redisCpu('redis', settings.redisUrl),
-      ]);
-      const figures = await measureThroughput(addJobs(queue, batchSize), completions, run, cpu);
-      return {
-        figures,
-        workerPeakRssBytes: worker!.peakRssBytes(),
-        workerCpuMsPerJob: cpuMsPerJob(figures, worker!.name),
-      };
+      const results: BullmqThroughput[] = [];
+      for (const { run, batchSize } of phases) {
+        const cpu = new CpuMeter([
+          selfCpu('benchmark client'),
+          processCpu(worker!.name, worker!.pid),
+          redisCpu('redis', settings.redisUrl),
+        ]);
+        const figures = await measureThroughput(addJobs(queue, batchSize), completions, run, cpu);
+        results.push({
+          figures,
+          workerPeakRssBytes: worker!.peakRssBytes(),
+          workerCpuMsPerJob: cpuMsPerJob(figures, worker!.name),
+        });
+      }
+      // one result per phase, in order
+      return results as { -readonly [K in keyof P]: BullmqThroughput };
     } finally {
       await events.close();
       await queue.close();

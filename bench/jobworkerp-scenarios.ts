@@ -25,70 +25,89 @@ import { uniqueName } from './unique-name.js';
 
 export type Mode = 'Scalable' | 'Standalone';
 
-/** What a throughput scenario varies: how jobs are enqueued and what the worker runs and keeps. */
+/** What a throughput phase varies: how jobs are enqueued and what the worker runs and keeps. */
 export interface ThroughputVariant {
-  /** names the scenario's processes. @default 'throughput' */
-  readonly scenario?: string;
   /** enqueue with EnqueueBatch, this many jobs per call; unary Enqueue when undefined */
   readonly batchSize?: number;
   /** the worker's runner and what it keeps. @default the echo plugin, storing nothing */
   readonly worker?: Omit<BenchWorker, 'responseType'>;
 }
 
+/** One measured throughput phase: its run sizes and its variant. */
+export interface ThroughputPhase {
+  readonly run: ThroughputRun;
+  readonly variant?: ThroughputVariant;
+}
+
 export interface OurThroughput {
   readonly figures: ThroughputFigures;
-  /** the job-running process (worker or all-in-one) */
+  /** the job-running process (worker or all-in-one), read right after this phase */
   readonly workerPeakRssBytes: number | undefined;
   /** CPU the job-running process used during the measured phase, per job, ms */
   readonly workerCpuMsPerJob: number | undefined;
 }
 
-/** Throughput through the gRPC front; the peak RSS is the job-running process's (worker or all-in-one). */
-export async function ourThroughput(
+/**
+ * Throughput through the gRPC front, phase after phase on the same processes (each phase with a worker of its own
+ * and its own result stream); the peak RSS is the job-running process's (worker or all-in-one).
+ */
+export async function ourThroughput<const P extends readonly ThroughputPhase[]>(
   settings: DeploymentSettings,
   mode: Mode,
-  run: ThroughputRun,
-  variant: ThroughputVariant = {},
-): Promise<OurThroughput> {
-  return withDeployment(settings, mode, variant.scenario ?? 'throughput', async (deployment, client) => {
-    const workerId = await client.createWorker(uniqueName('bench-worker'), {
-      ...variant.worker,
-      responseType: ResponseType.NO_RESULT,
-    });
-    // COMMAND jobs take CommandArgs: none (empty bytes); the echo plugin takes any bytes
-    const argsOf = (i: number): Buffer => (variant.worker?.command === undefined ? Buffer.from(jobPayload(i)) : Buffer.alloc(0));
-    const batchSize = variant.batchSize;
-    const enqueue: EnqueueJob =
-      batchSize === undefined
-        ? async (i) => String((await client.enqueue(workerId, argsOf(i), run.timeoutMs)).id!.value)
-        : batchingEnqueue(batchSize, (indexes) => client.enqueueBatch(workerId, indexes.map(argsOf), run.timeoutMs));
-    const completions = new CompletionTracker();
-    let streamError: Error | undefined;
-    const endStream = client.listenResults(
-      workerId,
-      (jobId) => completions.record(jobId),
-      (err) => (streamError = err),
-    );
-    try {
-      const cpu = new CpuMeter([
-        selfCpu('benchmark client'),
-        ...deployment.processes.map((p) => processCpu(p.name, p.pid)),
-        redisCpu('redis', settings.redisUrl),
-      ]);
-      const figures = await measureThroughput(enqueue, completions, run, cpu);
-      const runner = deployment.jobRunner;
-      return {
-        figures,
-        workerPeakRssBytes: runner?.peakRssBytes(),
-        workerCpuMsPerJob: runner === undefined ? undefined : cpuMsPerJob(figures, runner.name),
-      };
-    } catch (err) {
-      if (streamError === undefined) throw err;
-      throw new Error(`${String(err)}; the result stream failed: ${streamError.message}`, { cause: err });
-    } finally {
-      endStream();
-    }
+  phases: P,
+): Promise<{ -readonly [K in keyof P]: OurThroughput }> {
+  return withDeployment(settings, mode, 'throughput', async (deployment, client) => {
+    const results: OurThroughput[] = [];
+    for (const { run, variant = {} } of phases) results.push(await ourPhase(settings, deployment, client, run, variant));
+    // one result per phase, in order
+    return results as { -readonly [K in keyof P]: OurThroughput };
   });
+}
+
+async function ourPhase(
+  settings: DeploymentSettings,
+  deployment: JobworkerpDeployment,
+  client: JobworkerpClient,
+  run: ThroughputRun,
+  variant: ThroughputVariant,
+): Promise<OurThroughput> {
+  const workerId = await client.createWorker(uniqueName('bench-worker'), {
+    ...variant.worker,
+    responseType: ResponseType.NO_RESULT,
+  });
+  // COMMAND jobs take CommandArgs: none (empty bytes); the echo plugin takes any bytes
+  const argsOf = (i: number): Buffer => (variant.worker?.command === undefined ? Buffer.from(jobPayload(i)) : Buffer.alloc(0));
+  const batchSize = variant.batchSize;
+  const enqueue: EnqueueJob =
+    batchSize === undefined
+      ? async (i) => String((await client.enqueue(workerId, argsOf(i), run.timeoutMs)).id!.value)
+      : batchingEnqueue(batchSize, (indexes) => client.enqueueBatch(workerId, indexes.map(argsOf), run.timeoutMs));
+  const completions = new CompletionTracker();
+  let streamError: Error | undefined;
+  const endStream = client.listenResults(
+    workerId,
+    (jobId) => completions.record(jobId),
+    (err) => (streamError = err),
+  );
+  try {
+    const cpu = new CpuMeter([
+      selfCpu('benchmark client'),
+      ...deployment.processes.map((p) => processCpu(p.name, p.pid)),
+      redisCpu('redis', settings.redisUrl),
+    ]);
+    const figures = await measureThroughput(enqueue, completions, run, cpu);
+    const runner = deployment.jobRunner;
+    return {
+      figures,
+      workerPeakRssBytes: runner?.peakRssBytes(),
+      workerCpuMsPerJob: runner === undefined ? undefined : cpuMsPerJob(figures, runner.name),
+    };
+  } catch (err) {
+    if (streamError === undefined) throw err;
+    throw new Error(`${String(err)}; the result stream failed: ${streamError.message}`, { cause: err });
+  } finally {
+    endStream();
+  }
 }
 
 /**

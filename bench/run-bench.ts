@@ -52,11 +52,17 @@ export async function runBench(options: BenchOptions, progress: (line: string) =
     const timeout = options.phaseTimeoutMs;
 
     progress(`machine: ${machine.cpu}, ${machine.cores} cores; load average ${machine.loadAverageAtStart.join(' / ')}`);
-    const scalableThroughput = await step(progress, 'jobworkerp-ts Scalable throughput', throughputLine, () =>
-      ourThroughput(ours, 'Scalable', run),
-    );
-    const scalableBatch = await step(progress, 'jobworkerp-ts Scalable EnqueueBatch throughput', throughputLine, () =>
-      ourThroughput(ours, 'Scalable', batchRun, { scenario: 'batch', batchSize }),
+    const [scalableThroughput, scalableBatch, commandInfo, storeInfo] = await step(
+      progress,
+      'jobworkerp-ts Scalable throughput: Enqueue, EnqueueBatch, COMMAND `true`, store_success=true',
+      phasesLine,
+      () =>
+        ourThroughput(ours, 'Scalable', [
+          { run },
+          { run: batchRun, variant: { batchSize } },
+          { run: infoRun, variant: { worker: { command: 'true' } } },
+          { run: infoRun, variant: { worker: { storeSuccess: true } } },
+        ]),
     );
     const scalableDirect = await step(progress, 'jobworkerp-ts Scalable DIRECT', roundTripLine, () =>
       ourRoundTrips(ours, 'Scalable', trips, warmupTrips, timeout),
@@ -64,26 +70,17 @@ export async function runBench(options: BenchOptions, progress: (line: string) =
     const scalableMemory = await step(progress, 'jobworkerp-ts Scalable queued memory', memoryLine, () =>
       ourQueuedMemory(ours, options.memoryJobs, options.concurrency),
     );
-    const standaloneThroughput = await step(progress, 'jobworkerp-ts Standalone throughput', throughputLine, () =>
-      ourThroughput(ours, 'Standalone', run),
-    );
-    const standaloneBatch = await step(progress, 'jobworkerp-ts Standalone EnqueueBatch throughput', throughputLine, () =>
-      ourThroughput(ours, 'Standalone', batchRun, { scenario: 'batch', batchSize }),
-    );
-    const commandInfo = await step(progress, 'jobworkerp-ts Scalable COMMAND `true` throughput', throughputLine, () =>
-      ourThroughput(ours, 'Scalable', infoRun, { scenario: 'command', worker: { command: 'true' } }),
-    );
-    const storeInfo = await step(progress, 'jobworkerp-ts Scalable store_success=true throughput', throughputLine, () =>
-      ourThroughput(ours, 'Scalable', infoRun, { scenario: 'store', worker: { storeSuccess: true } }),
+    const [standaloneThroughput, standaloneBatch] = await step(
+      progress,
+      'jobworkerp-ts Standalone throughput: Enqueue, EnqueueBatch',
+      phasesLine,
+      () => ourThroughput(ours, 'Standalone', [{ run }, { run: batchRun, variant: { batchSize } }]),
     );
     const standaloneDirect = await step(progress, 'jobworkerp-ts Standalone DIRECT', roundTripLine, () =>
       ourRoundTrips(ours, 'Standalone', trips, warmupTrips, timeout),
     );
-    const bullThroughput = await step(progress, 'BullMQ throughput', throughputLine, () =>
-      bullmqThroughput(bullmq, run),
-    );
-    const bullBatch = await step(progress, 'BullMQ addBulk throughput', throughputLine, () =>
-      bullmqThroughput(bullmq, batchRun, batchSize),
+    const [bullThroughput, bullBatch] = await step(progress, 'BullMQ throughput: add, addBulk', phasesLine, () =>
+      bullmqThroughput(bullmq, [{ run }, { run: batchRun, batchSize }]),
     );
     const bullDirect = await step(progress, 'BullMQ add + waitUntilFinished', roundTripLine, () =>
       bullmqRoundTrips(bullmq, trips, warmupTrips, timeout),
@@ -165,6 +162,8 @@ async function step<T>(
 const throughputLine = ({ figures: f }: { figures: ThroughputFigures }): string =>
   `${Math.round(f.enqueuePerSecond)} enqueued/s, ${Math.round(f.endToEndPerSecond)} jobs/s end to end, ` +
   `p50 ${f.p50Ms.toFixed(1)} ms, p99 ${f.p99Ms.toFixed(1)} ms`;
+const phasesLine = (phases: ReadonlyArray<{ figures: ThroughputFigures }>): string =>
+  phases.map((phase) => throughputLine(phase)).join('; ');
 const roundTripLine = (f: RoundTripFigures): string => `p50 ${f.p50Ms.toFixed(2)} ms, p99 ${f.p99Ms.toFixed(2)} ms`;
 const memoryLine = (f: QueuedMemoryFigures): string =>
   `${(f.usedMemoryBytesPer100k / 2 ** 20).toFixed(1)} MiB used_memory, ` +
