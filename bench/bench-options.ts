@@ -25,6 +25,12 @@ export interface BenchOptions {
   readonly directJobs: number;
   /** jobs queued (no worker running) to measure Redis memory; reported per 100,000. @default 100000 */
   readonly memoryJobs: number;
+  /** jobs per batch call of the batch scenarios (our EnqueueBatch, BullMQ addBulk). @default 100 */
+  readonly batchSize: number;
+  /** jobs of each "for information" scenario (COMMAND `true`, store_success=true). @default a tenth of `jobs` */
+  readonly infoJobs: number;
+  /** jobs of the backlog scenario (queued, then drained by one worker); 0 = not run. @default 0 */
+  readonly backlogJobs: number;
   /** folder the JSON result file is written to. @default bench/results */
   readonly resultsDir: string;
   /** @default redis://127.0.0.1:6379 */
@@ -58,6 +64,9 @@ export function parseBenchOptions(argv: readonly string[], defaultResultsDir: st
     .option('--warmup-jobs <n>', 'unmeasured jobs before each measured phase', nonNegativeInt, 1000)
     .option('--direct-jobs <n>', 'sequential DIRECT round trips', positiveInt, 2000)
     .option('--memory-jobs <n>', 'jobs queued with no worker, to measure Redis memory', positiveInt, 100_000)
+    .option('--batch-size <n>', 'jobs per EnqueueBatch / addBulk call in the batch scenarios', positiveInt, 100)
+    .option('--info-jobs <n>', 'jobs of each "for information" scenario (COMMAND true, store_success); default: jobs / 10', positiveInt)
+    .option('--backlog-jobs <n>', 'queue this many jobs, then drain them with one worker (e.g. 1000000); 0 = skip', nonNegativeInt, 0)
     .option('--results-dir <dir>', 'folder for the JSON result file', defaultResultsDir)
     .option('--redis-url <url>', 'Redis shared by every scenario', 'redis://127.0.0.1:6379')
     .option('--mysql-host <host>', 'MariaDB/MySQL host (a database is created and dropped)', '127.0.0.1')
@@ -73,6 +82,9 @@ export function parseBenchOptions(argv: readonly string[], defaultResultsDir: st
     warmupJobs: number;
     directJobs: number;
     memoryJobs: number;
+    batchSize: number;
+    infoJobs?: number;
+    backlogJobs: number;
     resultsDir: string;
     redisUrl: string;
     mysqlHost: string;
@@ -88,6 +100,9 @@ export function parseBenchOptions(argv: readonly string[], defaultResultsDir: st
     warmupJobs: o.warmupJobs,
     directJobs: o.directJobs,
     memoryJobs: o.memoryJobs,
+    batchSize: o.batchSize,
+    infoJobs: o.infoJobs ?? Math.ceil(o.jobs / 10),
+    backlogJobs: o.backlogJobs,
     resultsDir: resolve(o.resultsDir),
     redisUrl: o.redisUrl,
     mariadb: Object.freeze({ host: o.mysqlHost, port: o.mysqlPort, user: o.mysqlUser }),

@@ -2,7 +2,7 @@
 import type { BenchOptions } from './bench-options.js';
 import type { BenchResults } from './bench-results.js';
 import type { MachineInfo } from './machine-info.js';
-import type { ReportRow } from './report-rows.js';
+import type { InfoRow, ReportRow } from './report-rows.js';
 
 export interface BenchReport {
   /** ISO time the run started */
@@ -13,4 +13,6 @@ export interface BenchReport {
   readonly machine: MachineInfo;
   readonly results: BenchResults;
   readonly rows: readonly ReportRow[];
+  /** our figures without a BullMQ counterpart */
+  readonly info: readonly InfoRow[];
 }

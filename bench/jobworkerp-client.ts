@@ -1,17 +1,20 @@
 /**
- * The few jobworkerp-ts gRPC calls the benchmark makes, as promises: find the echo plugin, create a worker for it,
- * enqueue, and stream a worker's results.
+ * The few jobworkerp-ts gRPC calls the benchmark makes, as promises: find the echo plugin, create a worker for it
+ * (or for the COMMAND runner), enqueue one job or a batch, and stream a worker's results.
  */
 import type { ClientReadableStream, ServiceError } from '@grpc/grpc-js';
 import { credentials, Metadata, status } from '@grpc/grpc-js';
 import type {
   CreateJobResponse,
   CreateWorkerResponse,
+  EnqueueBatchResponse,
   JobResult,
   ResponseType,
   Runner,
 } from '../libs/proto/src/index.js';
 import {
+  CommandRunnerSettings,
+  JobBatchServiceClient,
   JobResultServiceClient,
   JobServiceClient,
   QueueType,
@@ -22,12 +25,24 @@ import {
 
 /** The runner the benchmark's jobs use: plugins/echo, which returns its args. */
 export const ECHO_PLUGIN = 'EchoPlugin';
+/** The id of the built-in COMMAND runner. */
+const COMMAND_RUNNER_ID = 1;
+
+/** What a benchmark worker runs and keeps. */
+export interface BenchWorker {
+  readonly responseType: ResponseType;
+  /** store each success in the database. @default false */
+  readonly storeSuccess?: boolean;
+  /** run this executable with the COMMAND runner instead of the echo plugin */
+  readonly command?: string;
+}
 
 export class JobworkerpClient {
   private readonly runners: RunnerServiceClient;
   private readonly workers: WorkerServiceClient;
   private readonly jobs: JobServiceClient;
   private readonly results: JobResultServiceClient;
+  private readonly batches: JobBatchServiceClient;
 
   constructor(address: string) {
     const creds = credentials.createInsecure();
@@ -35,6 +50,7 @@ export class JobworkerpClient {
     this.workers = new WorkerServiceClient(address, creds);
     this.jobs = new JobServiceClient(address, creds);
     this.results = new JobResultServiceClient(address, creds);
+    this.batches = new JobBatchServiceClient(address, creds);
   }
 
   /**
@@ -42,19 +58,27 @@ export class JobworkerpClient {
    * Enqueue per `responseType`; returns its id.
    */
   async createEchoWorker(name: string, responseType: ResponseType): Promise<number> {
-    const runnerId = await this.echoRunnerId();
+    return this.createWorker(name, { responseType });
+  }
+
+  /** Creates a worker as `spec` says (by default on the echo plugin, storing nothing); returns its id. */
+  async createWorker(name: string, spec: BenchWorker): Promise<number> {
+    const command = spec.command;
+    const runnerId = command === undefined ? await this.echoRunnerId() : COMMAND_RUNNER_ID;
+    const runnerSettings =
+      command === undefined ? Buffer.alloc(0) : Buffer.from(CommandRunnerSettings.encode({ name: command }).finish());
     const created = await unary<CreateWorkerResponse>((cb) =>
       this.workers.create(
         {
           name,
           runnerId: { value: runnerId },
-          runnerSettings: Buffer.alloc(0),
+          runnerSettings,
           retryPolicy: { type: RetryType.NONE, interval: 0, maxInterval: 0, maxRetry: 0, basis: 2 },
           periodicInterval: 0,
           channel: undefined,
           queueType: QueueType.NORMAL,
-          responseType,
-          storeSuccess: false,
+          responseType: spec.responseType,
+          storeSuccess: spec.storeSuccess ?? false,
           storeFailure: false,
           nextWorkers: [],
           useStatic: false,
@@ -70,6 +94,17 @@ export class JobworkerpClient {
   enqueue(workerId: number, args: Buffer, deadlineMs: number): Promise<CreateJobResponse> {
     const options = { deadline: Date.now() + deadlineMs };
     return unary((cb) => this.jobs.enqueue({ workerId: { value: workerId }, args }, new Metadata(), options, cb));
+  }
+
+  /** JobBatchService.EnqueueBatch; resolves with the jobs' ids in order, rejects when any job was refused. */
+  async enqueueBatch(workerId: number, args: readonly Buffer[], deadlineMs: number): Promise<string[]> {
+    const options = { deadline: Date.now() + deadlineMs };
+    const jobs = args.map((a) => ({ workerId: { value: workerId }, args: a }));
+    const res = await unary<EnqueueBatchResponse>((cb) => this.batches.enqueueBatch({ jobs }, new Metadata(), options, cb));
+    return res.outcomes.map((outcome, i) => {
+      if (outcome.id === undefined) throw new Error(`job ${i} of a batch was refused: ${outcome.error?.message ?? 'no reason'}`);
+      return String(outcome.id.value);
+    });
   }
 
   /**
@@ -90,7 +125,7 @@ export class JobworkerpClient {
   }
 
   close(): void {
-    for (const client of [this.runners, this.workers, this.jobs, this.results]) client.close();
+    for (const client of [this.runners, this.workers, this.jobs, this.results, this.batches]) client.close();
   }
 
   private async echoRunnerId(): Promise<number> {

@@ -37,6 +37,8 @@ export interface JobworkerpDeployment {
   readonly processes: readonly NodeProcess[];
   /** what the processes printed, for an error message */
   output(): string;
+  /** starts one more worker process (Scalable), which becomes the job runner; resolves once it is ready */
+  startWorker(): Promise<NodeProcess>;
   stop(): Promise<void>;
 }
 
@@ -98,20 +100,21 @@ async function start(
       rmSync(dir, { recursive: true, force: true });
     }
   };
+  const startApp = async (app: AppName): Promise<NodeProcess> => {
+    const started = await startNodeProcess({
+      name: `${scenario} ${app}`,
+      script: appScript(app),
+      execArgv: profileFlags(settings.cpuProfDir, `${scenario}-${app}`),
+      env,
+      // a folder of its own: no .env of the repository is read
+      cwd: dir,
+      ready: READY,
+    });
+    processes.push(started);
+    return started;
+  };
   try {
-    for (const app of apps) {
-      processes.push(
-        await startNodeProcess({
-          name: `${scenario} ${app}`,
-          script: appScript(app),
-          execArgv: profileFlags(settings.cpuProfDir, `${scenario}-${app}`),
-          env,
-          // a folder of its own: no .env of the repository is read
-          cwd: dir,
-          ready: READY,
-        }),
-      );
-    }
+    for (const app of apps) await startApp(app);
   } catch (err) {
     await stop();
     throw err;
@@ -123,8 +126,11 @@ async function start(
   }
   return {
     address: `127.0.0.1:${front.port}`,
-    jobRunner: processes.find((p) => !p.name.endsWith('grpc-front')),
+    get jobRunner() {
+      return processes.find((p) => !p.name.endsWith('grpc-front'));
+    },
     processes,
+    startWorker: () => startApp('worker'),
     output: () => processes.map((p) => `--- ${p.name}\n${p.output()}`).join('\n'),
     stop,
   };

@@ -111,3 +111,9 @@ async function probeListener(enqueue: EnqueueJob, completions: CompletionTracker
     }
   }
 }
+
+/** CPU the named process used during the measured phase, per job, ms; undefined when it could not be read. */
+export function cpuMsPerJob(figures: ThroughputFigures, processName: string): number | undefined {
+  const seconds = figures.cpuSeconds[processName];
+  return seconds === undefined ? undefined : (seconds * 1000) / figures.jobs;
+}

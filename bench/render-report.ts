@@ -1,6 +1,6 @@
 /** The report as markdown: the comparison table, then the machine and the run's settings. */
 import type { BenchReport } from './bench-report.js';
-import type { ReportRow } from './report-rows.js';
+import type { InfoRow, ReportRow } from './report-rows.js';
 
 export function renderReport(report: BenchReport): string {
   const { machine: m, options: o } = report;
@@ -9,11 +9,18 @@ export function renderReport(report: BenchReport): string {
     '|---|---:|---:|---:|---|',
     ...report.rows.map(renderRow),
     '',
+    'For information (jobworkerp-ts only):',
+    '',
+    '| measure | jobworkerp-ts |',
+    '|---|---:|',
+    ...report.info.map(renderInfoRow),
+    '',
     `Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}; Node ${m.node}, Redis ${m.redis}, ` +
       `MariaDB ${m.mariadb}, BullMQ ${m.bullmq}; load average at start ${m.loadAverageAtStart.join(' / ')}.`,
     `Run: ${o.jobs} jobs per throughput scenario, ${o.concurrency} enqueue calls in flight, worker concurrency ` +
       `${o.workerConcurrency}, ${o.warmupJobs} warm-up jobs, ${o.directJobs} DIRECT round trips, ` +
-      `${o.memoryJobs} queued jobs for memory; started ${report.startedAt}, took ${Math.round(report.seconds)} s.`,
+      `${o.memoryJobs} queued jobs for memory, batches of ${o.batchSize}, ${o.infoJobs} jobs per information ` +
+      `scenario, ${o.backlogJobs === 0 ? 'no backlog scenario' : `a backlog of ${o.backlogJobs} jobs`}; started ${report.startedAt}, took ${Math.round(report.seconds)} s.`,
   ];
   return `${lines.join('\n')}\n`;
 }
@@ -28,6 +35,10 @@ function renderRow(row: ReportRow): string {
     winner(row),
   ];
   return `| ${cells.join(' | ')} |`;
+}
+
+function renderInfoRow(row: InfoRow): string {
+  return `| ${row.measure} (${row.unit}) | ${figure(row.value, row.unit)} |`;
 }
 
 function figure(value: number | undefined, unit: ReportRow['unit']): string {

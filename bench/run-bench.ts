@@ -7,18 +7,21 @@ import type { BenchOptions } from './bench-options.js';
 import type { BenchReport } from './bench-report.js';
 import type { BenchResults } from './bench-results.js';
 import type { BullmqSettings } from './bullmq-scenarios.js';
-import { bullmqQueuedMemory, bullmqRoundTrips, bullmqThroughput } from './bullmq-scenarios.js';
+import { bullmqBacklog, bullmqQueuedMemory, bullmqRoundTrips, bullmqThroughput } from './bullmq-scenarios.js';
 import type { DeploymentSettings } from './jobworkerp-deployment.js';
-import { ourQueuedMemory, ourRoundTrips, ourThroughput } from './jobworkerp-scenarios.js';
+import { ourBacklog, ourQueuedMemory, ourRoundTrips, ourThroughput } from './jobworkerp-scenarios.js';
 import { machineInfo } from './machine-info.js';
 import { createRunDatabase } from './mariadb-database.js';
 import type { RoundTripFigures } from './measure-round-trips.js';
 import type { ThroughputFigures, ThroughputRun } from './measure-throughput.js';
 import type { QueuedMemoryFigures } from './redis-memory.js';
-import { reportRows } from './report-rows.js';
+import { infoRows, reportRows } from './report-rows.js';
+import type { BacklogFigures } from './backlog.js';
 
 /** Our default JOB_QUEUE_MAX_PENDING; raised when a scenario queues more. */
 const DEFAULT_MAX_PENDING = 100_000;
+/** Batch calls (EnqueueBatch, addBulk) in flight at once in the batch scenarios. */
+const BATCHES_IN_FLIGHT = 8;
 
 export async function runBench(options: BenchOptions, progress: (line: string) => void): Promise<BenchReport> {
   const startedAt = new Date().toISOString();
@@ -31,7 +34,7 @@ export async function runBench(options: BenchOptions, progress: (line: string) =
       mariadb: options.mariadb,
       database: database.name,
       workerConcurrency: options.workerConcurrency,
-      maxPending: Math.max(DEFAULT_MAX_PENDING, options.memoryJobs, options.jobs + options.warmupJobs),
+      maxPending: Math.max(DEFAULT_MAX_PENDING, options.memoryJobs, options.jobs + options.warmupJobs, options.backlogJobs),
       cpuProfDir: options.cpuProfDir,
     };
     const bullmq: BullmqSettings = { redisUrl: options.redisUrl, workerConcurrency: options.workerConcurrency };
@@ -41,13 +44,25 @@ export async function runBench(options: BenchOptions, progress: (line: string) =
       warmupJobs: options.warmupJobs,
       timeoutMs: options.phaseTimeoutMs,
     };
+    const batchSize = options.batchSize;
+    const batchRun: ThroughputRun = { ...run, concurrency: batchSize * BATCHES_IN_FLIGHT };
+    const infoRun: ThroughputRun = { ...run, jobs: options.infoJobs, warmupJobs: Math.min(run.warmupJobs, options.infoJobs) };
     const trips = options.directJobs;
     const warmupTrips = Math.min(options.warmupJobs, options.directJobs);
     const timeout = options.phaseTimeoutMs;
 
     progress(`machine: ${machine.cpu}, ${machine.cores} cores; load average ${machine.loadAverageAtStart.join(' / ')}`);
-    const scalableThroughput = await step(progress, 'jobworkerp-ts Scalable throughput', throughputLine, () =>
-      ourThroughput(ours, 'Scalable', run),
+    const [scalableThroughput, scalableBatch, commandInfo, storeInfo] = await step(
+      progress,
+      'jobworkerp-ts Scalable throughput: Enqueue, EnqueueBatch, COMMAND `true`, store_success=true',
+      phasesLine,
+      () =>
+        ourThroughput(ours, 'Scalable', [
+          { run },
+          { run: batchRun, variant: { batchSize } },
+          { run: infoRun, variant: { worker: { command: 'true' } } },
+          { run: infoRun, variant: { worker: { storeSuccess: true } } },
+        ]),
     );
     const scalableDirect = await step(progress, 'jobworkerp-ts Scalable DIRECT', roundTripLine, () =>
       ourRoundTrips(ours, 'Scalable', trips, warmupTrips, timeout),
@@ -55,14 +70,17 @@ export async function runBench(options: BenchOptions, progress: (line: string) =
     const scalableMemory = await step(progress, 'jobworkerp-ts Scalable queued memory', memoryLine, () =>
       ourQueuedMemory(ours, options.memoryJobs, options.concurrency),
     );
-    const standaloneThroughput = await step(progress, 'jobworkerp-ts Standalone throughput', throughputLine, () =>
-      ourThroughput(ours, 'Standalone', run),
+    const [standaloneThroughput, standaloneBatch] = await step(
+      progress,
+      'jobworkerp-ts Standalone throughput: Enqueue, EnqueueBatch',
+      phasesLine,
+      () => ourThroughput(ours, 'Standalone', [{ run }, { run: batchRun, variant: { batchSize } }]),
     );
     const standaloneDirect = await step(progress, 'jobworkerp-ts Standalone DIRECT', roundTripLine, () =>
       ourRoundTrips(ours, 'Standalone', trips, warmupTrips, timeout),
     );
-    const bullThroughput = await step(progress, 'BullMQ throughput', throughputLine, () =>
-      bullmqThroughput(bullmq, run),
+    const [bullThroughput, bullBatch] = await step(progress, 'BullMQ throughput: add, addBulk', phasesLine, () =>
+      bullmqThroughput(bullmq, [{ run }, { run: batchRun, batchSize }]),
     );
     const bullDirect = await step(progress, 'BullMQ add + waitUntilFinished', roundTripLine, () =>
       bullmqRoundTrips(bullmq, trips, warmupTrips, timeout),
@@ -71,24 +89,47 @@ export async function runBench(options: BenchOptions, progress: (line: string) =
       bullmqQueuedMemory(bullmq, options.memoryJobs, options.concurrency),
     );
 
+    let backlog: BenchResults['backlog'];
+    if (options.backlogJobs > 0) {
+      const jobs = options.backlogJobs;
+      const inFlight = batchSize * BATCHES_IN_FLIGHT;
+      const ourBacklogFigures = await step(progress, `jobworkerp-ts Scalable backlog of ${jobs}`, backlogLine, () =>
+        ourBacklog(ours, jobs, batchSize, inFlight, timeout),
+      );
+      const bullBacklogFigures = await step(progress, `BullMQ backlog of ${jobs}`, backlogLine, () =>
+        bullmqBacklog(bullmq, jobs, batchSize, inFlight, timeout),
+      );
+      backlog = { ours: ourBacklogFigures, bullmq: bullBacklogFigures };
+    }
+
     const results: BenchResults = {
       scalable: {
         throughput: scalableThroughput.figures,
         workerPeakRssBytes: scalableThroughput.workerPeakRssBytes,
+        workerCpuMsPerJob: scalableThroughput.workerCpuMsPerJob,
+        batch: { throughput: scalableBatch.figures, workerCpuMsPerJob: scalableBatch.workerCpuMsPerJob },
         direct: scalableDirect,
         queuedMemory: scalableMemory,
       },
       standalone: {
         throughput: standaloneThroughput.figures,
         allInOnePeakRssBytes: standaloneThroughput.workerPeakRssBytes,
+        batch: { throughput: standaloneBatch.figures, workerCpuMsPerJob: standaloneBatch.workerCpuMsPerJob },
         direct: standaloneDirect,
       },
       bullmq: {
         throughput: bullThroughput.figures,
         workerPeakRssBytes: bullThroughput.workerPeakRssBytes,
+        workerCpuMsPerJob: bullThroughput.workerCpuMsPerJob,
+        batch: { throughput: bullBatch.figures, workerCpuMsPerJob: bullBatch.workerCpuMsPerJob },
         direct: bullDirect,
         queuedMemory: bullMemory,
       },
+      info: {
+        command: { throughput: commandInfo.figures, workerCpuMsPerJob: commandInfo.workerCpuMsPerJob },
+        storeSuccess: { throughput: storeInfo.figures, workerCpuMsPerJob: storeInfo.workerCpuMsPerJob },
+      },
+      backlog,
     };
     return {
       startedAt,
@@ -97,6 +138,7 @@ export async function runBench(options: BenchOptions, progress: (line: string) =
       machine,
       results,
       rows: reportRows(results),
+      info: infoRows(results),
     };
   } finally {
     await database.drop();
@@ -120,7 +162,12 @@ async function step<T>(
 const throughputLine = ({ figures: f }: { figures: ThroughputFigures }): string =>
   `${Math.round(f.enqueuePerSecond)} enqueued/s, ${Math.round(f.endToEndPerSecond)} jobs/s end to end, ` +
   `p50 ${f.p50Ms.toFixed(1)} ms, p99 ${f.p99Ms.toFixed(1)} ms`;
+const phasesLine = (phases: ReadonlyArray<{ figures: ThroughputFigures }>): string =>
+  phases.map((phase) => throughputLine(phase)).join('; ');
 const roundTripLine = (f: RoundTripFigures): string => `p50 ${f.p50Ms.toFixed(2)} ms, p99 ${f.p99Ms.toFixed(2)} ms`;
 const memoryLine = (f: QueuedMemoryFigures): string =>
   `${(f.usedMemoryBytesPer100k / 2 ** 20).toFixed(1)} MiB used_memory, ` +
   `${(f.keyBytesPer100k / 2 ** 20).toFixed(1)} MiB in keys, per 100,000 jobs`;
+const backlogLine = (f: BacklogFigures): string =>
+  `${(f.memory.usedMemoryBytesPer100k / 2 ** 20).toFixed(1)} MiB used_memory per 100,000 jobs, drained in ` +
+  `${f.drainSeconds.toFixed(1)} s, worker peak RSS ${((f.workerPeakRssBytes ?? NaN) / 2 ** 20).toFixed(0)} MiB`;

@@ -10,6 +10,7 @@ fi
 bash scripts/ensure-services.sh
 npm run --silent gen:check
 npm run --silent build
+npm run --silent typecheck
 npm run --silent lint
 
 mkdir -p test-results

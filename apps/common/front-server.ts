@@ -3,6 +3,7 @@ import type { Job, JobResult, Logger, ResultStatus, Worker } from '../../libs/co
 import type { ServiceRegistration } from '../../libs/front/src/index.js';
 import {
   GrpcServer,
+  jobBatchService,
   jobRestoreService,
   jobResultService,
   jobService,
@@ -12,6 +13,7 @@ import {
   workerService,
 } from '../../libs/front/src/index.js';
 import {
+  JobBatchServiceService,
   JobRestoreServiceService,
   JobResultServiceService,
   JobServiceService,
@@ -70,6 +72,7 @@ export function createFrontServer(w: FrontWiring): GrpcServer {
     };
     services.push(
       { definition: JobServiceService, implementation: jobService(deps, resolver) },
+      { definition: JobBatchServiceService, implementation: jobBatchService(deps, resolver) },
       { definition: JobResultServiceService, implementation: jobResultService(deps, resolver) },
       { definition: JobStatusServiceService, implementation: jobStatusService(deps) },
       { definition: JobRestoreServiceService, implementation: jobRestoreService(deps) },

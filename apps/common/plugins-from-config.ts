@@ -46,7 +46,7 @@ export async function loadPluginRunners(
       },
       () => ids.next(),
     );
-    const pool = new PluginThreadPool(moduleUrl, metadata.name, threads);
+    const pool = new PluginThreadPool(moduleUrl, metadata.name, { ...threads, threads: config.runners.pluginThreads });
     pools.push(pool);
     definitions.push(pluginRunnerDefinition(row.id, metadata, pool));
     logger.info({ plugin: metadata.name, runnerId: row.id }, 'plugin runner registered');

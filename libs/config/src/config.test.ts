@@ -1,5 +1,5 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { clientAuthTokenFromEnv } from './client-env.js';
@@ -17,6 +17,12 @@ describe('loadConfig', () => {
     expect(c.worker.channels[0]?.name).toBe(DEFAULT_CHANNEL);
     expect(c.storage.sqlitePath).toBe('./data/jobworkerp.sqlite3');
     expect(Object.isFrozen(c.worker.channels)).toBe(true);
+  });
+
+  it('sizes the plugin thread pools to the cores unless PLUGIN_THREADS says otherwise', () => {
+    expect(load({}).runners.pluginThreads).toBe(availableParallelism());
+    expect(load({ PLUGIN_THREADS: '3' }).runners.pluginThreads).toBe(3);
+    expect(() => load({ PLUGIN_THREADS: '0' })).toThrow(/PLUGIN_THREADS/);
   });
 
   it('reads channels and their concurrencies by position', () => {

@@ -78,6 +78,11 @@ export interface Config {
   readonly runners: {
     /** PLUGINS_RUNNER_DIR: comma list of folders with plugin modules. @default [] */
     readonly pluginDirs: readonly string[];
+    /**
+     * PLUGIN_THREADS: worker threads per plugin in a process; each runs many of the plugin's jobs at once.
+     * @default os.availableParallelism()
+     */
+    readonly pluginThreads: number;
     /** DOCKER_GID: group id added to containers. */
     readonly dockerGid: number | undefined;
     /** DOCKER_SOCKET_PATH. @default /var/run/docker.sock */
@@ -174,6 +179,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     },
     runners: {
       pluginDirs: r.list('PLUGINS_RUNNER_DIR'),
+      pluginThreads: r.int('PLUGIN_THREADS', availableParallelism(), 1),
       dockerGid: r.optionalInt('DOCKER_GID'),
       dockerSocketPath: r.string('DOCKER_SOCKET_PATH', '/var/run/docker.sock'),
       slackApiBaseUrl: r.string('SLACK_API_BASE_URL', 'https://slack.com/api').replace(/\/+$/, ''),

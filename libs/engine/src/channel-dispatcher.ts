@@ -56,8 +56,6 @@ export class ChannelDispatcher {
   private loopDone: Promise<void> = Promise.resolve();
   private stopping: Promise<void> | undefined;
   private readonly now: () => number;
-  /** the most jobs that ran at once (for metrics and tests) */
-  peakRunning = 0;
 
   constructor(private readonly deps: ChannelDispatcherDeps) {
     this.now = deps.now ?? Date.now;
@@ -151,7 +149,6 @@ export class ChannelDispatcher {
         this.slotFreed?.();
       });
     this.running.set(jobId, { controller, done });
-    this.peakRunning = Math.max(this.peakRunning, this.running.size);
   }
 
   private async handle(claim: ClaimedJob, controller: AbortController): Promise<void> {

@@ -12,6 +12,7 @@ import type { JobQueue, JobRouter, JobStateStore, ResultBus, WakeChannel } from 
 import type { RunnerRegistry } from '../../runners/src/index.js';
 import type { Storage } from '../../storage/src/index.js';
 import { ChannelDispatcher } from './channel-dispatcher.js';
+import { listAllWorkers } from './list-all-workers.js';
 import { RdbPoller } from './rdb-poller.js';
 import { ResultProcessor } from './result-processor.js';
 import { StaticRunnerPool } from './static-runner-pool.js';
@@ -89,7 +90,7 @@ export class Engine {
       rows: storage.jobs,
       queue,
       state,
-      listWorkers: () => storage.workers.list({ limit: 100_000 }),
+      listWorkers: () => listAllWorkers(storage.workers),
       channels: new Set(options.channels.map((c) => c.name)),
       fetchIntervalMs: options.fetchIntervalMs,
       leaseMs: options.leaseMs,
@@ -102,11 +103,6 @@ export class Engine {
 
   get state(): EngineState {
     return this.stateValue;
-  }
-
-  /** The dispatcher of each channel (read-only use: metrics, tests). */
-  get channelDispatchers(): readonly ChannelDispatcher[] {
-    return this.dispatchers;
   }
 
   async start(): Promise<void> {

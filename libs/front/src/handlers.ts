@@ -54,11 +54,3 @@ export function serverStream<Req, Res>(
     );
   };
 }
-
-/** Reads FindListRequest paging into numbers; undefined stays undefined. */
-export function paging(req: { limit?: number | undefined; offset?: number | undefined }): {
-  limit: number | undefined;
-  offset: number | undefined;
-} {
-  return { limit: req.limit, offset: req.offset };
-}

@@ -9,5 +9,6 @@ export type { WorkerServiceDeps } from './worker-service.js';
 export { WorkerResolver } from './job-context.js';
 export type { JobServicesDeps } from './job-context.js';
 export { jobService } from './job-service.js';
+export { jobBatchService } from './job-batch-service.js';
 export { jobResultService } from './job-result-service.js';
 export { jobRestoreService, jobStatusService } from './job-status-service.js';

@@ -5,7 +5,7 @@
 import type { JobResultServiceServer } from '../../proto/src/index.js';
 import type { JobResult } from '../../core/src/index.js';
 import { InvalidArgumentError, isFinalStatus, jobResultToProto, ResponseType } from '../../core/src/index.js';
-import { paging, serverStream, unary } from './handlers.js';
+import { serverStream, unary } from './handlers.js';
 import type { JobServicesDeps, WorkerResolver } from './job-context.js';
 import { callSignal, MAX_TIMER_MS, remainingMs } from './job-context.js';
 
@@ -23,7 +23,7 @@ export function jobResultService(deps: JobServicesDeps, resolver: WorkerResolver
       return { data: r === undefined ? undefined : jobResultToProto(r) };
     }),
     findList: serverStream(name('FindList'), logger, async function* (req) {
-      for (const r of await storage.results.list(paging(req))) yield jobResultToProto(r);
+      for (const r of await storage.results.list(req)) yield jobResultToProto(r);
     }),
     findListByJobId: serverStream(name('FindListByJobId'), logger, async function* (req) {
       if (req.jobId === undefined) throw new InvalidArgumentError('job_id is required');

@@ -3,20 +3,11 @@
  */
 import type { JobServiceServer } from '../../proto/src/index.js';
 import type { Job } from '../../core/src/index.js';
-import {
-  checkBytesAgainstSchema,
-  InvalidArgumentError,
-  jobResultToProto,
-  jobToProto,
-  Priority,
-  ResponseType,
-  ResultStatus,
-} from '../../core/src/index.js';
-import { paging, serverStream, unary } from './handlers.js';
+import { jobResultToProto, jobToProto, ResponseType, ResultStatus } from '../../core/src/index.js';
+import { serverStream, unary } from './handlers.js';
 import type { JobServicesDeps, WorkerResolver } from './job-context.js';
 import { callSignal, remainingMs } from './job-context.js';
-
-const PRIORITIES = new Set<number>([Priority.PRIORITY_HIGH, Priority.PRIORITY_MEDIUM, Priority.PRIORITY_LOW]);
+import { jobFromRequest } from './job-request.js';
 
 export function jobService(deps: JobServicesDeps, resolver: WorkerResolver): JobServiceServer {
   const { storage, queue, state, bus, router, ids, logger } = deps;
@@ -26,32 +17,7 @@ export function jobService(deps: JobServicesDeps, resolver: WorkerResolver): Job
 
   return {
     enqueue: unary(name('Enqueue'), logger, async (req, call) => {
-      const worker = await resolver.resolve(req);
-      const runAfterTime = req.runAfterTime ?? 0;
-      if (runAfterTime < 0) throw new InvalidArgumentError('run_after_time must be epoch milliseconds (or 0 for now)');
-      if (worker.responseType === ResponseType.DIRECT && runAfterTime > 0) {
-        throw new InvalidArgumentError(
-          `worker "${worker.name}" is DIRECT, which runs jobs at once: remove run_after_time, or use a NO_RESULT or LISTEN_AFTER worker`,
-        );
-      }
-      const priority = req.priority ?? Priority.PRIORITY_MEDIUM;
-      if (!PRIORITIES.has(priority)) {
-        throw new InvalidArgumentError(`priority ${priority} is unknown; use PRIORITY_HIGH, PRIORITY_MEDIUM or PRIORITY_LOW`);
-      }
-      const runner = await resolver.runner(worker.runnerId);
-      if (runner !== undefined) checkBytesAgainstSchema(runner.argsProto, req.args, `args for worker "${worker.name}"`);
-      const job: Job = {
-        id: ids.next(),
-        workerId: worker.id,
-        args: req.args,
-        uniqKey: req.uniqKey === undefined || req.uniqKey === '' ? undefined : req.uniqKey,
-        enqueueTime: Date.now(),
-        grabbedUntilTime: undefined,
-        runAfterTime,
-        retried: 0,
-        priority,
-        timeout: req.timeout ?? 0,
-      };
+      const { job, worker } = await jobFromRequest(req, resolver, ids);
       if (worker.responseType !== ResponseType.DIRECT) {
         await router.enqueue(job, worker);
         return { id: { value: job.id }, result: undefined };
@@ -96,7 +62,7 @@ export function jobService(deps: JobServicesDeps, resolver: WorkerResolver): Job
     }),
 
     findList: serverStream(name('FindList'), logger, async function* (req) {
-      const { limit, offset } = paging(req);
+      const { limit, offset } = req;
       const all = await state.listStatuses();
       const start = offset ?? 0;
       for (const { jobId } of all.slice(start, start + (limit ?? 1000))) {

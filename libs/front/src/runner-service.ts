@@ -3,7 +3,7 @@ import type { Logger } from '../../core/src/index.js';
 import { InvalidArgumentError, runnerToProto } from '../../core/src/index.js';
 import type { Storage } from '../../storage/src/index.js';
 import { BUILTIN_RUNNERS } from '../../runners/src/index.js';
-import { paging, serverStream, unary } from './handlers.js';
+import { serverStream, unary } from './handlers.js';
 
 export interface RunnerServiceDeps {
   readonly storage: Pick<Storage, 'runners' | 'workers'>;
@@ -26,7 +26,7 @@ export function runnerService({ storage, logger }: RunnerServiceDeps): RunnerSer
       return { data: runner === undefined ? undefined : runnerToProto(runner) };
     }),
     findList: serverStream(name('FindList'), logger, async function* (req) {
-      for (const runner of await storage.runners.list(paging(req))) yield runnerToProto(runner);
+      for (const runner of await storage.runners.list(req)) yield runnerToProto(runner);
     }),
     count: unary(name('Count'), logger, async () => ({ total: await storage.runners.count() })),
   };

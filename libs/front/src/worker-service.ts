@@ -8,7 +8,7 @@ import {
   workerToProto,
 } from '../../core/src/index.js';
 import type { Storage } from '../../storage/src/index.js';
-import { paging, serverStream, unary } from './handlers.js';
+import { serverStream, unary } from './handlers.js';
 
 export interface WorkerServiceDeps {
   readonly storage: Pick<Storage, 'runners' | 'workers'>;
@@ -73,7 +73,7 @@ export function workerService(deps: WorkerServiceDeps): WorkerServiceServer {
       return { data: worker === undefined ? undefined : workerToProto(worker) };
     }),
     findList: serverStream(name('FindList'), logger, async function* (req) {
-      for (const worker of await storage.workers.list(paging(req))) yield workerToProto(worker);
+      for (const worker of await storage.workers.list(req)) yield workerToProto(worker);
     }),
     count: unary(name('Count'), logger, async () => ({ total: await storage.workers.count() })),
   };

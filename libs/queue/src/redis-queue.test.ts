@@ -105,11 +105,8 @@ describe.each(backends)('RedisQueue on $name', ({ redis }) => {
     const claimers = [await open(), await open(), await open(), await open()];
     const total = 2_000;
     const priorities = [Priority.PRIORITY_LOW, Priority.PRIORITY_MEDIUM, Priority.PRIORITY_HIGH];
-    const outcomes = await producer.enqueueMany(
-      Array.from({ length: total }, (_, i) => ({
-        job: testJob(i + 1, { priority: priorities[i % 3] }),
-        channel,
-      })),
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: total }, (_, i) => producer.enqueue(testJob(i + 1, { priority: priorities[i % 3] }), channel)),
     );
     expect(outcomes.filter((outcome) => outcome.status === 'fulfilled')).toHaveLength(total);
 
@@ -132,15 +129,15 @@ describe.each(backends)('RedisQueue on $name', ({ redis }) => {
     expect(await producer.count()).toBe(0);
   });
 
-  it('enqueueMany reports each job on its own: added, already queued, channel full', async () => {
+  it('concurrent enqueues (batched into one script call) each report on their own: added, already queued, channel full', async () => {
     const queue = await open({ maxPendingPerChannel: 3 });
-    const outcomes = await queue.enqueueMany([
-      { job: testJob(1), channel },
-      { job: testJob(2), channel },
-      { job: testJob(1), channel: `${channel}-other` },
-      { job: testJob(3), channel },
-      { job: testJob(4), channel },
-      { job: testJob(5), channel: `${channel}-other` },
+    const outcomes = await Promise.allSettled([
+      queue.enqueue(testJob(1), channel),
+      queue.enqueue(testJob(2), channel),
+      queue.enqueue(testJob(1), `${channel}-other`),
+      queue.enqueue(testJob(3), channel),
+      queue.enqueue(testJob(4), channel),
+      queue.enqueue(testJob(5), `${channel}-other`),
     ]);
     const reasons = outcomes.map((outcome): unknown => (outcome.status === 'rejected' ? outcome.reason : undefined));
     expect(outcomes.map((outcome) => outcome.status)).toEqual([

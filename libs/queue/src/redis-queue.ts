@@ -139,17 +139,6 @@ export class RedisQueue implements JobQueue {
     }
   }
 
-  /**
-   * Enqueues many jobs in as few round trips as possible (one script call per channel and MAX_BATCH jobs). Each
-   * job succeeds or fails on its own, as enqueue() would; the outcomes come in the order of `jobs`.
-   */
-  async enqueueMany(
-    jobs: ReadonlyArray<{ readonly job: Job; readonly channel: string }>,
-  ): Promise<Array<PromiseSettledResult<void>>> {
-    this.assertOpen();
-    return Promise.allSettled(jobs.map(({ job, channel }) => this.enqueue(job, channel)));
-  }
-
   async claim(channel: string, options: ClaimOptions): Promise<ClaimedJob[]> {
     const started = performance.now();
     this.assertOpen();

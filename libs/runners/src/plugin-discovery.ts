@@ -103,7 +103,7 @@ async function probe(path: string, options: PluginThreadOptions): Promise<Plugin
     return err instanceof Error ? err : new Error(String(err));
   }
   const metadata = thread.metadata;
-  await thread.retire(0);
+  await thread.stop();
   try {
     firstMessageType(metadata.runnerSettingsProto, 'runnerSettingsProto');
     firstMessageType(metadata.jobArgsProto, 'jobArgsProto');

@@ -2,9 +2,10 @@
  * The contract of a plugin runner: what the default export of a plugin module (an ES module found in a
  * PLUGINS_RUNNER_DIR folder) must look like. docs/plugins.md explains how to write one.
  *
- * Each plugin runs in worker threads of the worker process, one plugin instance per thread (every thread imports
- * the module afresh). A thread serves one job at a time; `load()` is called with the worker's settings before the
- * first job a runner instance runs on that thread, so a thread may be loaded many times, with different settings.
+ * Each plugin runs in worker threads of the worker process. A thread holds many plugin instances (each a fresh
+ * evaluation of the module) and runs many jobs at once, one per instance. `load()` is called with the worker's
+ * settings before the first job a runner instance runs on an instance, so an instance may be loaded many times,
+ * with different settings. docs/plugins.md says what a crash or a hang does to the other jobs of a thread.
  */
 import type { FailureKind } from './runner.js';
 

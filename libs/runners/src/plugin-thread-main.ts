@@ -1,12 +1,18 @@
 /**
  * The entry of a plugin's worker thread: imports the plugin module named in workerData, checks that it exports a
- * {@link PluginRunner}, reports its metadata (`ready`), then serves `run` requests one at a time. A plugin that
- * throws is answered with `failed`; one that crashes the thread (process.exit, an uncaught exception, running out
- * of memory) ends only this thread, which the main side sees as its exit.
+ * {@link PluginRunner}, reports its metadata (`ready`), then serves `run` requests, many at once.
+ *
+ * Each job runs on a plugin instance that the main side names: instance 0 is the module imported at start, instance
+ * n a fresh evaluation of the same module (imported with `?jobworkerp-instance=n`), so module-level state is per
+ * instance and an instance runs one job at a time, as the plugin contract says. A CommonJS module is evaluated once
+ * per thread whatever its URL; its instances are then one, which runs their jobs in turn.
+ *
+ * A plugin that throws is answered with `failed`; one that crashes the thread (process.exit, an uncaught exception,
+ * running out of memory) ends this thread and the jobs on it, which the main side sees as its exit.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { FromPluginThread, PluginMetadata, PluginThreadData, ToPluginThread } from './plugin-messages.js';
-import { ownBytes } from './plugin-messages.js';
+import { batchedPoster, ownBytes } from './plugin-messages.js';
 import type { PluginRunner } from './plugin-runner.js';
 import type { FailureKind } from './runner.js';
 
@@ -16,53 +22,124 @@ const KINDS: readonly FailureKind[] = ['retryable', 'fatal', 'other'];
 if (parentPort === null) throw new Error('plugin-thread-main must run in a worker thread');
 const port = parentPort;
 const data = workerData as PluginThreadData;
-const post = (message: FromPluginThread): void => port.postMessage(message);
+const post = batchedPoster<FromPluginThread>((batch) => port.postMessage(batch));
 
-/** the controller of the running job's signal */
-let running: AbortController | undefined;
+interface Instance {
+  readonly plugin: PluginRunner;
+  /** the owner whose settings this instance holds */
+  loadedFor: number | undefined;
+  /** settles when the instance's last job has ended: the next one starts after it */
+  tail: Promise<void>;
+}
+
+interface RunningJob {
+  readonly controller: AbortController;
+  /** set once the job's run started on this instance */
+  instance: Instance | undefined;
+}
+
+const instances = new Map<number, Promise<Instance>>();
+const jobs = new Map<number, RunningJob>();
 
 try {
-  const plugin = pluginOf((await import(data.moduleUrl)) as Record<string, unknown>);
-  port.on('message', (message: ToPluginThread) => {
-    if (message.type === 'cancel') {
-      running?.abort(new Error('the job was aborted'));
-      Promise.resolve()
-        .then(() => plugin.cancel?.())
-        .catch(() => undefined);
-    } else {
-      void serve(plugin, message.settings, message.args);
-    }
+  const first: Instance = { plugin: pluginOf((await import(data.moduleUrl)) as Record<string, unknown>), loadedFor: undefined, tail: Promise.resolve() };
+  instances.set(0, Promise.resolve(first));
+  port.on('message', (batch: ToPluginThread[]) => {
+    for (const message of batch) receive(message, first);
   });
-  post({ type: 'ready', metadata: metadataOf(plugin) });
+  post({ type: 'ready', metadata: metadataOf(first.plugin) });
 } catch (err) {
   post({ type: 'unusable', message: messageOf(err) });
 }
 
-async function serve(plugin: PluginRunner, settings: Uint8Array | undefined, args: Uint8Array): Promise<void> {
-  const controller = new AbortController();
-  running = controller;
-  try {
-    if (settings !== undefined) {
-      try {
-        await plugin.load(settings);
-      } catch (err) {
-        post({ type: 'failed', phase: 'load', message: messageOf(err), kind: kindOf(err) });
-        return;
+function receive(message: ToPluginThread, first: Instance): void {
+  switch (message.type) {
+    case 'run':
+      void serve(message, first);
+      return;
+    case 'cancel': {
+      const job = jobs.get(message.job);
+      job?.controller.abort(new Error('the job was aborted'));
+      const plugin = job?.instance?.plugin;
+      if (plugin !== undefined) {
+        Promise.resolve()
+          .then(() => plugin.cancel?.())
+          .catch(() => undefined);
       }
-    }
-    let items: unknown;
-    try {
-      items = await plugin.run(args, controller.signal);
-    } catch (err) {
-      post({ type: 'failed', phase: 'run', message: messageOf(err), kind: kindOf(err) });
       return;
     }
-    const problem = outputProblem(items);
-    if (problem === undefined) post({ type: 'done', items: (items as Uint8Array[]).map(ownBytes) });
-    else post({ type: 'failed', phase: 'run', message: problem, kind: 'fatal' });
-  } finally {
-    running = undefined;
+    case 'ping':
+      post({ type: 'pong', id: message.id });
+      return;
   }
+}
+
+/** Instance n of the plugin, imported on first use. */
+function instanceOf(n: number, first: Instance): Promise<Instance> {
+  let instance = instances.get(n);
+  if (instance === undefined) {
+    const url = new URL(data.moduleUrl);
+    url.searchParams.set('jobworkerp-instance', String(n));
+    instance = import(url.href).then((module: Record<string, unknown>): Instance => {
+      const plugin = pluginOf(module);
+      return plugin === first.plugin ? first : { plugin, loadedFor: undefined, tail: Promise.resolve() };
+    });
+    instances.set(n, instance);
+    // a module that failed to evaluate again is tried again by the next job
+    instance.catch(() => instances.delete(n));
+  }
+  return instance;
+}
+
+async function serve(request: Extract<ToPluginThread, { type: 'run' }>, first: Instance): Promise<void> {
+  const { job } = request;
+  const running: RunningJob = { controller: new AbortController(), instance: undefined };
+  jobs.set(job, running);
+  try {
+    let instance: Instance;
+    try {
+      instance = await instanceOf(request.instance, first);
+    } catch (err) {
+      post({ type: 'failed', job, phase: 'run', message: messageOf(err), kind: 'retryable' });
+      return;
+    }
+    const turn = instance.tail.then(() => runOn(instance, request, running));
+    instance.tail = turn.catch(() => undefined);
+    await turn;
+  } finally {
+    jobs.delete(job);
+  }
+}
+
+async function runOn(instance: Instance, request: Extract<ToPluginThread, { type: 'run' }>, running: RunningJob): Promise<void> {
+  const { job, owner } = request;
+  const { signal } = running.controller;
+  if (signal.aborted) {
+    post({ type: 'failed', job, phase: 'run', message: messageOf(signal.reason), kind: 'retryable' });
+    return;
+  }
+  running.instance = instance;
+  const { plugin } = instance;
+  if (instance.loadedFor !== owner) {
+    instance.loadedFor = undefined;
+    try {
+      await plugin.load(request.settings);
+    } catch (err) {
+      post({ type: 'failed', job, phase: 'load', message: messageOf(err), kind: kindOf(err) });
+      return;
+    }
+    instance.loadedFor = owner;
+  }
+  let items: unknown;
+  try {
+    items = await plugin.run(request.args, signal);
+  } catch (err) {
+    post({ type: 'failed', job, phase: 'run', message: messageOf(err), kind: kindOf(err) });
+    return;
+  }
+  const problem = outputProblem(items);
+  if (problem === undefined) post({ type: 'done', job, items: (items as Uint8Array[]).map(ownBytes) });
+  else post({ type: 'failed', job, phase: 'run', message: problem, kind: 'fatal' });
 }
 
 /** The module's default export (or the module itself) when it has the shape of a PluginRunner; throws otherwise. */

@@ -1,25 +1,37 @@
 /**
- * The threads of one plugin in this process, so that jobs do not pay for a thread start each: a job's runner
- * borrows a thread (an idle one, or a new one) and gives it back after the job. A thread whose job was aborted is
- * retired (cancel, a grace period, terminate); a crashed one is dropped. Idle threads are kept without limit: their
- * number is the most jobs of this plugin that ran at once, which the channels' concurrency bounds.
+ * The threads of one plugin in this process: at most `threads` of them (PLUGIN_THREADS, by default the number of
+ * cores), each running many jobs at once. A runner instance borrows a slot — a plugin instance on one thread — and
+ * gives it back when it closes. A slot goes to the thread with the fewest slots lent; a new thread starts when every
+ * thread has at least one lent and there are fewer than `threads`. Threads start on demand and are kept.
  *
- * State machine: 'open' → close() → 'closed' (idle and borrowed threads are terminated; acquire() fails).
+ * A thread that crashed or was terminated (a job on it hung) leaves the pool; the next slots go to the others or to
+ * a new thread. The trade-off of sharing a thread between jobs: a plugin that crashes its thread, or blocks its
+ * event loop past a job's abort, takes the other jobs on that thread with it (they fail as retryable and are run
+ * again by their retry policy). A hang that only awaits forever harms no other job.
+ *
+ * State machine: 'open' → close() → 'closed' (every thread is terminated; acquire() fails).
  */
+import { availableParallelism } from 'node:os';
 import { errorMessage } from './error-message.js';
 import type { PluginThreadOptions } from './plugin-thread.js';
 import { PluginThread } from './plugin-thread.js';
 import { RunnerError } from './runner.js';
 
 export interface PluginThreadPoolOptions extends PluginThreadOptions {
-  /** how long an aborted job's plugin gets to end (after cancel()) before its thread is terminated. @default 500 */
-  readonly cancelGraceMs?: number;
+  /** the most threads of this plugin. @default os.availableParallelism() */
+  readonly threads?: number;
+}
+
+/** A plugin instance on a thread, lent to one runner instance. */
+export interface PluginSlot {
+  readonly thread: PluginThread;
+  readonly instance: number;
 }
 
 export class PluginThreadPool {
-  private readonly idle: PluginThread[] = [];
-  private readonly borrowed = new Set<PluginThread>();
-  private readonly retiring = new Set<Promise<void>>();
+  /** every thread that has not exited */
+  private readonly threads = new Set<PluginThread>();
+  private readonly maxThreads: number;
   private closed = false;
 
   constructor(
@@ -28,54 +40,51 @@ export class PluginThreadPool {
     /** the plugin's name, for messages */
     readonly name: string,
     private readonly options: PluginThreadPoolOptions,
-  ) {}
+  ) {
+    this.maxThreads = Math.max(1, options.threads ?? availableParallelism());
+  }
 
-  /** An idle thread, or a new one; rejects with a retryable RunnerError when no thread can start. */
-  async acquire(): Promise<PluginThread> {
-    for (let thread = this.idle.pop(); thread !== undefined; thread = this.idle.pop()) {
-      // an idle thread may have crashed since (a timer of the plugin threw)
-      if (thread.state === 'idle') return this.lend(thread);
-    }
+  /** A slot on a started thread; rejects with a retryable RunnerError when no thread can start. */
+  async acquire(): Promise<PluginSlot> {
     if (this.closed) throw this.closedError();
-    let thread: PluginThread;
+    const accepting = [...this.threads].filter((thread) => thread.accepting);
+    let thread = accepting.reduce<PluginThread | undefined>(
+      (best, candidate) => (best === undefined || candidate.lentCount < best.lentCount ? candidate : best),
+      undefined,
+    );
+    if (thread === undefined || (thread.lentCount > 0 && accepting.length < this.maxThreads)) thread = this.spawn();
+    const instance = thread.takeInstance();
     try {
-      thread = await PluginThread.start(this.moduleUrl, this.options, this.name);
+      await thread.ready;
     } catch (err) {
+      thread.returnInstance(instance);
       throw new RunnerError(`plugin ${this.name} could not start a thread: ${errorMessage(err)}`, 'retryable', [], {
         cause: err,
       });
     }
     if (this.closed) {
-      this.retire(thread);
+      thread.returnInstance(instance);
       throw this.closedError();
     }
-    return this.lend(thread);
+    return { thread, instance };
   }
 
-  /** Takes a thread back: kept for the next job when `reusable` and healthy, retired otherwise. */
-  release(thread: PluginThread, reusable: boolean): void {
-    if (!this.borrowed.delete(thread)) return;
-    if (reusable && !this.closed && thread.state === 'idle') this.idle.push(thread);
-    else this.retire(thread);
+  /** Takes a slot back, for the next runner instance. */
+  release(slot: PluginSlot): void {
+    slot.thread.returnInstance(slot.instance);
   }
 
-  /** Terminates every thread (borrowed ones too: their jobs were stopped first) and waits for them to exit. */
+  /** Terminates every thread (their jobs were stopped first) and waits for them to exit. */
   async close(): Promise<void> {
     this.closed = true;
-    for (const thread of [...this.idle.splice(0), ...this.borrowed]) this.retire(thread);
-    this.borrowed.clear();
-    await Promise.all(this.retiring);
+    await Promise.all([...this.threads].map((thread) => thread.stop()));
   }
 
-  private lend(thread: PluginThread): PluginThread {
-    this.borrowed.add(thread);
+  private spawn(): PluginThread {
+    const thread = PluginThread.spawn(this.moduleUrl, this.options, this.name);
+    this.threads.add(thread);
+    void thread.exited.then(() => this.threads.delete(thread));
     return thread;
-  }
-
-  private retire(thread: PluginThread): void {
-    const exited = thread.retire(this.options.cancelGraceMs ?? 500);
-    this.retiring.add(exited);
-    void exited.then(() => this.retiring.delete(exited));
   }
 
   private closedError(): RunnerError {

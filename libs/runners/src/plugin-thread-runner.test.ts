@@ -12,37 +12,16 @@ import { discoverPlugins } from './plugin-discovery.js';
 import { PluginThreadPool } from './plugin-thread-pool.js';
 import { PluginThreadRunner } from './plugin-thread-runner.js';
 import { RunnerError } from './runner.js';
+import { bytes, ctx, failure, runOnce, text } from './testing/plugin-runs.js';
 
 const REPO = resolve(import.meta.dirname, '../../..');
 const FIXTURES = join(REPO, 'test/fixtures/plugins');
-const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
-const text = (b: Uint8Array | undefined): string => new TextDecoder().decode(b);
-const ctx = (signal = new AbortController().signal) => ({ signal, jobId: 1, timeoutMs: 0 });
 
 const pools: PluginThreadPool[] = [];
 function poolOf(file: string, maxOutputBytes = 1024): PluginThreadPool {
   const pool = new PluginThreadPool(pathToFileURL(join(FIXTURES, file)).href, file, { maxOutputBytes, cancelGraceMs: 100 });
   pools.push(pool);
   return pool;
-}
-
-async function runOnce(pool: PluginThreadPool, args: string, signal?: AbortSignal, settings = ''): Promise<Uint8Array[]> {
-  const runner = new PluginThreadRunner(pool);
-  await runner.load(bytes(settings));
-  try {
-    return await runner.run(bytes(args), ctx(signal));
-  } finally {
-    await runner.close();
-  }
-}
-
-async function failure(p: Promise<unknown>): Promise<unknown> {
-  return p.then(
-    () => {
-      throw new Error('expected a failure');
-    },
-    (err: unknown) => err,
-  );
 }
 
 afterEach(async () => {

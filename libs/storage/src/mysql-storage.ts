@@ -56,7 +56,7 @@ export async function openMysqlStorage(options: MysqlStorageOptions): Promise<St
     }),
   });
   return new KyselyStorage(db, {
-    capabilities: { dialect: 'mysql', supportsSkipLocked: true, singleConnection: false },
+    capabilities: { dialect: 'mysql' },
     errors,
     migrations: mysqlMigrations,
   });

@@ -100,14 +100,10 @@ export interface JobResultRepository {
   deleteEndedBefore(time: number): Promise<number>;
 }
 
-/** What differs between backends, as flags rather than dialect checks. */
+/** Which backend a Storage is. */
 export interface StorageCapabilities {
   /** 'sqlite' or 'mysql', for messages and logs only */
   readonly dialect: 'sqlite' | 'mysql';
-  /** SELECT ... FOR UPDATE SKIP LOCKED is available */
-  readonly supportsSkipLocked: boolean;
-  /** one connection serialises every statement (SQLite) */
-  readonly singleConnection: boolean;
 }
 
 export interface Storage {

@@ -37,7 +37,7 @@ export async function openSqliteStorage(options: SqliteStorageOptions): Promise<
   });
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
   return new KyselyStorage(db, {
-    capabilities: { dialect: 'sqlite', supportsSkipLocked: false, singleConnection: true },
+    capabilities: { dialect: 'sqlite' },
     errors,
     migrations: sqliteMigrations(busyTimeoutMs),
   });
