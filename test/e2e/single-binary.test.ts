@@ -1,6 +1,7 @@
 /**
  * The single executables (`npm run build:binary`): both are built once, copied alone into an empty folder and run
- * from there, with no node_modules and no sources anywhere near them.
+ * from there, with no node_modules and no sources anywhere near them. The README's "Single binary" client lines
+ * run as written.
  */
 import { execFile } from 'node:child_process';
 import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
@@ -9,6 +10,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readmeShellBlocks } from '../support/readme.js';
 import type { ServerProcess } from '../support/server-process.js';
 import { REPO_ROOT, startServer } from '../support/server-process.js';
 
@@ -69,10 +71,23 @@ describe('single executables', () => {
     expect(others).toEqual([]);
     expect(statSync(join(tmp, privateDir!)).mode & 0o777).toBe(0o700);
 
-    const [worker] = await client('worker', 'create', '-n', 'echo', '-r', 'COMMAND', '-s', '{"name":"echo"}', '--store-success');
-    expect(worker).toMatchObject({ name: 'echo', response_type: 'DIRECT' });
-    const [result] = await client('job', 'enqueue', '-w', 'echo', '-a', '{"args":["hello","binary"]}');
-    expect(result).toMatchObject({ status: 'SUCCESS', output: ['hello binary\n'] });
+    // the README's client lines, as written, on this server's port: a worker, then a DIRECT job
+    const lines = readmeShellBlocks('Single binary')
+      .flatMap((block) => block.split('\n'))
+      .filter((line) => line.startsWith('./jobworkerp-client '));
+    expect(lines).toHaveLength(2);
+    const outputs: string[] = [];
+    for (const line of lines) {
+      const { stdout } = await run('bash', ['-c', line.replaceAll('127.0.0.1:9000', server.address)], {
+        cwd: dir,
+        env: { PATH: '/usr/bin:/bin', HOME: dir },
+        timeout: 30_000,
+      });
+      outputs.push(stdout);
+    }
+    expect(outputs[0]).toMatch(/response_type\s+DIRECT/);
+    expect(outputs[1]).toMatch(/status\s+SUCCESS/);
+    expect(outputs[1]).toMatch(/output\s+hello/);
 
     await client('worker', 'create', '-n', 'echo-plugin', '-r', 'EchoPlugin', '--store-success');
     const [echoed] = await client('job', 'enqueue', '-w', 'echo-plugin', '-a', 'from a thread');
