@@ -2,8 +2,9 @@
  * docker-compose-scalable.yml, run without Docker: every app service of the file starts as a local process with the
  * service's own command and environment (after compose's `${VAR:-default}` interpolation), and a job goes through
  * the front to a worker. Only what the machine imposes is changed: the service host names (redis, mariadb,
- * grpc-front) become 127.0.0.1, the front takes a free port, and the Redis key prefix and the database name are
- * this run's own (they are compose variables, set here as a user would in .env). This proves that the file's
+ * grpc-front) become 127.0.0.1, the front takes a free port, the MariaDB account is the test machine's, and the
+ * Redis key prefix and the database name are this run's own (they are compose variables, set here as a user would
+ * in .env). This proves that the file's
  * commands are the package's programs and its variables are the ones the apps read.
  */
 import { execFile } from 'node:child_process';
@@ -67,7 +68,7 @@ describe('docker-compose-scalable.yml as local processes', () => {
   beforeAll(async () => {
     db = await tempMariaDatabase();
     // what a user would put in .env for the compose variables
-    const dotenv = { MYSQL_USER: 'root', MYSQL_DBNAME: db.name, REDIS_KEY_PREFIX: prefix };
+    const dotenv = { MYSQL_DBNAME: db.name, REDIS_KEY_PREFIX: prefix };
     const text = readFileSync(join(REPO_ROOT, 'docker-compose-scalable.yml'), 'utf8');
     compose = parse(interpolate(text, dotenv), { merge: true }) as ComposeFile;
   });
@@ -87,7 +88,8 @@ describe('docker-compose-scalable.yml as local processes', () => {
     }
     if (env['REDIS_URL'] !== undefined) env['REDIS_URL'] = env['REDIS_URL'].replace('//redis:', '//127.0.0.1:');
     if (env['MYSQL_HOST'] === 'mariadb') env['MYSQL_HOST'] = '127.0.0.1';
-    // the test machine's MariaDB root has no password
+    // the test machine's MariaDB account: root, no password
+    if (env['MYSQL_USER'] !== undefined) env['MYSQL_USER'] = 'root';
     if (env['MYSQL_PASSWORD'] !== undefined) env['MYSQL_PASSWORD'] = '';
     if (env['GRPC_ADDR'] !== undefined) env['GRPC_ADDR'] = '127.0.0.1:0';
     return { ...env, LOG_LEVEL: 'warn', WORKER_DEFAULT_CONCURRENCY: '2' };
