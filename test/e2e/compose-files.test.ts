@@ -1,15 +1,20 @@
 /**
- * docker-compose-scalable.yml, run without Docker: every app service of the file starts as a local process with the
- * service's own command and environment (after compose's `${VAR:-default}` interpolation), and a job goes through
- * the front to a worker. Only what the machine imposes is changed: the service host names (redis, mariadb,
- * grpc-front) become 127.0.0.1, the front takes a free port, the MariaDB account is the test machine's, and the
- * Redis key prefix and the database name are this run's own (they are compose variables, set here as a user would
- * in .env). This proves that the file's
- * commands are the package's programs and its variables are the ones the apps read.
+ * The compose files, run without Docker.
+ *
+ * docker-compose-scalable.yml: every app service starts as a local process with the service's own command and
+ * environment (after compose's `${VAR:-default}` interpolation), and a job goes through the front to a worker. Only
+ * what the machine imposes is changed: the service host names (redis, mariadb, grpc-front) become 127.0.0.1, the
+ * front takes a free port, the MariaDB account is the test machine's, and the Redis key prefix and the database name
+ * are this run's own (compose variables, set here as a user would in .env). This proves that the file's commands are
+ * the package's programs and its variables are the ones the apps read.
+ *
+ * docker-compose.yml: the all-in-one starts the same way, its SQLite file lands in the volume's folder, and the
+ * Dockerfile's HEALTHCHECK command answers SERVING.
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -26,6 +31,7 @@ interface Service {
   command?: string[];
   entrypoint?: string[];
   environment?: Record<string, string | number | boolean | null>;
+  volumes?: string[];
   depends_on?: Record<string, { condition: string }> | string[];
   healthcheck?: { test?: string[]; disable?: boolean };
   deploy?: { replicas?: number };
@@ -59,6 +65,28 @@ function localCommand(words: readonly string[]): [string, ...string[]] {
   return [process.execPath, join(REPO_ROOT, file), ...args];
 }
 
+/** The service's environment on this machine: host names to 127.0.0.1, the local MariaDB's root account. */
+function localEnv(service: Service): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [name, value] of Object.entries(service.environment ?? {})) {
+    expect(CONFIG_SOURCE.includes(`'${name}'`), `${name} is not read by libs/config`).toBe(true);
+    env[name] = String(value ?? '');
+  }
+  if (env['REDIS_URL'] !== undefined) env['REDIS_URL'] = env['REDIS_URL'].replace('//redis:', '//127.0.0.1:');
+  if (env['MYSQL_HOST'] === 'mariadb') env['MYSQL_HOST'] = '127.0.0.1';
+  // the test machine's MariaDB account: root, no password
+  if (env['MYSQL_USER'] !== undefined) env['MYSQL_USER'] = 'root';
+  if (env['MYSQL_PASSWORD'] !== undefined) env['MYSQL_PASSWORD'] = '';
+  if (env['GRPC_ADDR'] !== undefined) env['GRPC_ADDR'] = '127.0.0.1:0';
+  return { ...env, LOG_LEVEL: 'warn', WORKER_DEFAULT_CONCURRENCY: '2' };
+}
+
+/** A compose file after interpolation with `dotenv` (what a user would put in .env). */
+function loadCompose(file: string, dotenv: Record<string, string>): ComposeFile {
+  const text = readFileSync(join(REPO_ROOT, file), 'utf8');
+  return parse(interpolate(text, dotenv), { merge: true }) as ComposeFile;
+}
+
 describe('docker-compose-scalable.yml as local processes', () => {
   let db: { name: string; drop(): Promise<void> };
   const prefix = `jwtest-compose-${randomBytes(4).toString('hex')}`;
@@ -67,10 +95,7 @@ describe('docker-compose-scalable.yml as local processes', () => {
 
   beforeAll(async () => {
     db = await tempMariaDatabase();
-    // what a user would put in .env for the compose variables
-    const dotenv = { MYSQL_DBNAME: db.name, REDIS_KEY_PREFIX: prefix };
-    const text = readFileSync(join(REPO_ROOT, 'docker-compose-scalable.yml'), 'utf8');
-    compose = parse(interpolate(text, dotenv), { merge: true }) as ComposeFile;
+    compose = loadCompose('docker-compose-scalable.yml', { MYSQL_DBNAME: db.name, REDIS_KEY_PREFIX: prefix });
   });
 
   afterAll(async () => {
@@ -78,22 +103,6 @@ describe('docker-compose-scalable.yml as local processes', () => {
     await db?.drop();
     await purgeRedisNamespace({ url: 'redis://127.0.0.1:6379', cluster: false }, prefix);
   });
-
-  /** The service's environment on this machine: host names to 127.0.0.1, the local MariaDB's root account. */
-  function localEnv(service: Service): Record<string, string> {
-    const env: Record<string, string> = {};
-    for (const [name, value] of Object.entries(service.environment ?? {})) {
-      expect(CONFIG_SOURCE.includes(`'${name}'`), `${name} is not read by libs/config`).toBe(true);
-      env[name] = String(value ?? '');
-    }
-    if (env['REDIS_URL'] !== undefined) env['REDIS_URL'] = env['REDIS_URL'].replace('//redis:', '//127.0.0.1:');
-    if (env['MYSQL_HOST'] === 'mariadb') env['MYSQL_HOST'] = '127.0.0.1';
-    // the test machine's MariaDB account: root, no password
-    if (env['MYSQL_USER'] !== undefined) env['MYSQL_USER'] = 'root';
-    if (env['MYSQL_PASSWORD'] !== undefined) env['MYSQL_PASSWORD'] = '';
-    if (env['GRPC_ADDR'] !== undefined) env['GRPC_ADDR'] = '127.0.0.1:0';
-    return { ...env, LOG_LEVEL: 'warn', WORKER_DEFAULT_CONCURRENCY: '2' };
-  }
 
   it('describes Redis with AOF, MariaDB, and fronts and workers waiting for both to be healthy', () => {
     const { redis, mariadb, worker } = compose.services;
@@ -146,5 +155,34 @@ describe('docker-compose-scalable.yml as local processes', () => {
     await cli('worker', 'create', '-n', 'echo', '-r', 'COMMAND', '-s', '{"name":"echo"}', '--store-success');
     const result = await cli('job', 'enqueue', '-w', 'echo', '-a', '{"args":["through","compose"]}');
     expect(result).toMatchObject({ status: 'SUCCESS', output: ['through compose\n'] });
+  });
+});
+
+describe('docker-compose.yml as a local process', () => {
+  let server: ServerProcess | undefined;
+  let volume: string | undefined;
+  afterAll(async () => {
+    await server?.stop();
+    if (volume !== undefined) rmSync(volume, { recursive: true, force: true });
+  });
+
+  it("starts the all-in-one with the service's command and environment; the image's health check answers", async () => {
+    const service = loadCompose('docker-compose.yml', {}).services['all-in-one']!;
+    // a temp folder stands for the named volume, at the path where the service mounts it
+    const [, mountPath] = (service.volumes?.[0] ?? '').split(':');
+    expect(mountPath).toBe('/app/data');
+    volume = mkdtempSync(join(tmpdir(), 'jw-compose-volume-'));
+    const env = localEnv(service);
+    expect(env['SQLITE_URL']?.startsWith(`${mountPath}/`)).toBe(true);
+    env['SQLITE_URL'] = env['SQLITE_URL']!.replace(mountPath!, volume);
+    server = await startServer({ command: localCommand(service.command ?? []), env, startTimeoutMs: 60_000 });
+    expect(readdirSync(volume)).toContain('jobworkerp.sqlite3');
+
+    // the Dockerfile's HEALTHCHECK command, run as in the container: it finds the port in GRPC_ADDR
+    const dockerfile = readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8');
+    const healthcheck = /^HEALTHCHECK .* CMD (\[.*\])$/m.exec(dockerfile)?.[1];
+    const [node, ...args] = localCommand(JSON.parse(healthcheck ?? '[]') as string[]);
+    const { stdout } = await run(node, args, { env: { GRPC_ADDR: `0.0.0.0:${server.port}` }, timeout: 30_000 });
+    expect(stdout.trim()).toBe(`127.0.0.1:${server.port}: SERVING`);
   });
 });
