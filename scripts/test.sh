@@ -5,8 +5,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if [ -n "${CI:-}" ] || [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund
+  # strict: a dependency with install scripts that package.json's allowScripts does not name fails the install
+  npm ci --no-audit --no-fund --strict-allow-scripts
 fi
+node scripts/check-sqlite.mjs
 bash scripts/ensure-services.sh
 npm run --silent gen:check
 npm run --silent build

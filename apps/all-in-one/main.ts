@@ -10,10 +10,12 @@ import { createFrontServer } from '../common/front-server.js';
 import { createEngine, openJobNode } from '../common/job-node.js';
 import { createLogger } from '../common/logger.js';
 import { runApp } from '../common/process-lifecycle.js';
+import { warnUnimplementedSettings } from '../common/unimplemented-settings.js';
 
 runApp('all-in-one', async () => {
   const config = loadConfig();
   const logger = createLogger(config, 'all-in-one');
+  warnUnimplementedSettings(config, logger);
   const node = await openJobNode(config, logger);
   const engine = createEngine(node);
   const server = createFrontServer({

@@ -8,10 +8,12 @@ import { createFrontServer } from '../common/front-server.js';
 import { frontFinisher, openJobNode } from '../common/job-node.js';
 import { createLogger } from '../common/logger.js';
 import { runApp } from '../common/process-lifecycle.js';
+import { warnUnimplementedSettings } from '../common/unimplemented-settings.js';
 
 runApp('grpc-front', async () => {
   const config = loadConfig();
   const logger = createLogger(config, 'grpc-front');
+  warnUnimplementedSettings(config, logger);
   if (config.storageType === 'Standalone') {
     throw new Error('grpc-front needs STORAGE_TYPE=Scalable (Redis and MySQL shared with workers); for one process use all-in-one');
   }

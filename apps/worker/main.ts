@@ -8,10 +8,12 @@ import { loadConfig } from '../../libs/config/src/index.js';
 import { createEngine, openJobNode } from '../common/job-node.js';
 import { createLogger } from '../common/logger.js';
 import { runApp } from '../common/process-lifecycle.js';
+import { warnUnimplementedSettings } from '../common/unimplemented-settings.js';
 
 runApp('worker', async () => {
   const config = loadConfig();
   const logger = createLogger(config, 'worker');
+  warnUnimplementedSettings(config, logger);
   if (config.storageType === 'Standalone') {
     throw new Error('worker needs STORAGE_TYPE=Scalable (Redis and MySQL shared with grpc-fronts); for one process use all-in-one');
   }

@@ -28,6 +28,8 @@ export interface StartOptions {
   /** reuse a data folder (restart tests); a new temp folder when omitted */
   readonly dataDir?: string;
   readonly startTimeoutMs?: number;
+  /** the program and its arguments; `node dist/apps/<app>/main.js` when omitted */
+  readonly command?: readonly [string, ...string[]];
 }
 
 /** What a process prints when it is ready: the front's listening line, or the worker's start line (no port). */
@@ -42,7 +44,8 @@ export function appEntry(app: string): string {
 export async function startServer(options: StartOptions = {}): Promise<ServerProcess> {
   const app = options.app ?? 'all-in-one';
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'jw-e2e-'));
-  const child = spawn(process.execPath, [appEntry(app)], {
+  const [file, ...args] = options.command ?? [process.execPath, appEntry(app)];
+  const child = spawn(file, args, {
     cwd: dataDir,
     env: {
       PATH: process.env['PATH'] ?? '/usr/bin:/bin',

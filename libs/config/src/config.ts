@@ -90,6 +90,10 @@ export interface Config {
     /** SLACK_API_BASE_URL. @default https://slack.com/api */
     readonly slackApiBaseUrl: string;
   };
+  readonly telemetry: {
+    /** OTLP_ADDR: an OpenTelemetry collector. Not implemented yet: when set, the apps log a warning naming it. */
+    readonly otlpAddr: string | undefined;
+  };
   readonly log: {
     /** LOG_LEVEL. @default 'info' */
     readonly level: LogLevel;
@@ -183,6 +187,9 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       dockerGid: r.optionalInt('DOCKER_GID'),
       dockerSocketPath: r.string('DOCKER_SOCKET_PATH', '/var/run/docker.sock'),
       slackApiBaseUrl: r.string('SLACK_API_BASE_URL', 'https://slack.com/api').replace(/\/+$/, ''),
+    },
+    telemetry: {
+      otlpAddr: r.optional('OTLP_ADDR'),
     },
     log: {
       level: r.oneOf('LOG_LEVEL', LOG_LEVELS, 'info', false),

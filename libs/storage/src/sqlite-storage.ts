@@ -11,6 +11,7 @@ import type { MigrationDialect } from './migrator.js';
 import { MIGRATION_LOCK_TIMEOUT_MS } from './migrator.js';
 import type { Storage } from './ports.js';
 import type { Database } from './schema.js';
+import { embeddedSqliteAddon } from './sqlite-addon.js';
 
 export interface SqliteStorageOptions {
   /** The database file (or ':memory:'); its folder is created when missing. */
@@ -31,7 +32,9 @@ export async function openSqliteStorage(options: SqliteStorageOptions): Promise<
   };
   const database = await withDbErrors(errors, async () => {
     if (options.path !== ':memory:') await mkdir(dirname(resolve(options.path)), { recursive: true });
-    const db = new BetterSqlite3(options.path, { timeout: busyTimeoutMs });
+    // the option's type names only a path; better-sqlite3 also takes the loaded addon object
+    const nativeBinding = embeddedSqliteAddon() as string | undefined;
+    const db = new BetterSqlite3(options.path, { timeout: busyTimeoutMs, nativeBinding });
     db.pragma('journal_mode = WAL');
     return db;
   });
