@@ -52,6 +52,28 @@ describe('loadConfig', () => {
     }
   });
 
+  it('refuses an AUTH_TOKEN of only spaces instead of turning auth off; empty means unset', () => {
+    expect(() => load({ AUTH_TOKEN: '   ' })).toThrow(/AUTH_TOKEN holds only spaces/);
+    expect(() => load({ AUTH_TOKEN: ' \t ' })).toThrow(ConfigError);
+    expect(load({ AUTH_TOKEN: '' }).grpc.authToken).toBeUndefined();
+    expect(load({ AUTH_TOKEN: ' t0k ' }).grpc.authToken).toBe('t0k');
+  });
+
+  it('reads the gRPC connection limits, 0 meaning off, and bounds the times to what a timer takes', () => {
+    const c = load({ GRPC_MAX_CONNECTION_IDLE_MS: '0', GRPC_MAX_CONNECTIONS: '50', GRPC_MAX_CONCURRENT_STREAMS: '8' });
+    expect(c.grpc).toMatchObject({
+      maxConnectionIdleMs: 0,
+      maxConnections: 50,
+      maxConcurrentStreams: 8,
+      keepaliveTimeMs: 60_000,
+      keepaliveTimeoutMs: 20_000,
+      maxConnectionAgeMs: 0,
+      maxConnectionAgeGraceMs: 0,
+    });
+    expect(() => load({ GRPC_KEEPALIVE_TIME_MS: String(2 ** 31) })).toThrow(/GRPC_KEEPALIVE_TIME_MS=2147483648 must be a whole number from 0 to 2147483647/);
+    expect(() => load({ GRPC_MAX_CONNECTIONS: '0' })).toThrow(/GRPC_MAX_CONNECTIONS/);
+  });
+
   it('reads a .env file under the environment', () => {
     const dir = mkdtempSync(join(tmpdir(), 'jw-cfg-'));
     const file = join(dir, '.env');

@@ -30,10 +30,34 @@ export interface Config {
     readonly port: number;
     /** USE_GRPC_WEB. @default false */
     readonly useGrpcWeb: boolean;
-    /** AUTH_TOKEN: when set, every call needs metadata `jobworkerp-auth: <token>`. */
+    /**
+     * AUTH_TOKEN: when set, every call needs metadata `jobworkerp-auth: <token>` (surrounding spaces are trimmed; a
+     * value of only spaces is a configuration error, not "no token").
+     */
     readonly authToken: string | undefined;
     /** GRPC_MAX_MESSAGE_BYTES: the largest request or response message. @default 64 MiB */
     readonly maxMessageBytes: number;
+    /** GRPC_KEEPALIVE_TIME_MS: the server pings each connection this often; 0 = never. @default 60000 */
+    readonly keepaliveTimeMs: number;
+    /** GRPC_KEEPALIVE_TIMEOUT_MS: a connection that does not answer a ping within this long is closed. @default 20000 */
+    readonly keepaliveTimeoutMs: number;
+    /** GRPC_MAX_CONNECTION_IDLE_MS: a connection without a call for this long is closed; 0 = never. @default 300000 */
+    readonly maxConnectionIdleMs: number;
+    /**
+     * GRPC_MAX_CONNECTION_AGE_MS: a connection this old is asked to go away (clients reconnect for new calls; calls
+     * in flight go on); 0 = never. With keepalive pings on, grpc-js closes such a connection at its next ping, which
+     * cuts long calls (Listen, DIRECT): hence off by default. @default 0
+     */
+    readonly maxConnectionAgeMs: number;
+    /**
+     * GRPC_MAX_CONNECTION_AGE_GRACE_MS: how long calls in flight may go on on a connection asked to go away for its
+     * age, before it is closed; 0 = as long as they last. @default 0
+     */
+    readonly maxConnectionAgeGraceMs: number;
+    /** GRPC_MAX_CONCURRENT_STREAMS: calls in flight per connection; more wait in the client. @default 1000 */
+    readonly maxConcurrentStreams: number;
+    /** GRPC_MAX_CONNECTIONS: open connections to the port; more are closed at once. @default 1000 */
+    readonly maxConnections: number;
   };
   readonly worker: {
     /** WORKER_DEFAULT_CONCURRENCY: concurrency of the default channel. @default number of CPUs */
@@ -120,6 +144,9 @@ export interface LoadConfigOptions {
   envFile?: string | false;
 }
 
+/** The longest delay a Node timer takes (about 24.8 days); the gRPC server's timers are plain timers. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 /** Reads the environment (and .env) once into an immutable Config, or throws a ConfigError. */
@@ -145,8 +172,15 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       host,
       port,
       useGrpcWeb: r.bool('USE_GRPC_WEB', false),
-      authToken: r.optional('AUTH_TOKEN'),
+      authToken: r.authToken(),
       maxMessageBytes: r.int('GRPC_MAX_MESSAGE_BYTES', 64 * 1024 * 1024, 1024),
+      keepaliveTimeMs: r.int('GRPC_KEEPALIVE_TIME_MS', 60_000, 0, MAX_TIMER_MS),
+      keepaliveTimeoutMs: r.int('GRPC_KEEPALIVE_TIMEOUT_MS', 20_000, 1, MAX_TIMER_MS),
+      maxConnectionIdleMs: r.int('GRPC_MAX_CONNECTION_IDLE_MS', 300_000, 0, MAX_TIMER_MS),
+      maxConnectionAgeMs: r.int('GRPC_MAX_CONNECTION_AGE_MS', 0, 0, MAX_TIMER_MS),
+      maxConnectionAgeGraceMs: r.int('GRPC_MAX_CONNECTION_AGE_GRACE_MS', 0, 0, MAX_TIMER_MS),
+      maxConcurrentStreams: r.int('GRPC_MAX_CONCURRENT_STREAMS', 1000, 1, 2 ** 31 - 1),
+      maxConnections: r.int('GRPC_MAX_CONNECTIONS', 1000, 1),
     },
     worker: {
       defaultConcurrency,
@@ -231,10 +265,19 @@ class Reader {
     return fallback;
   }
 
-  int(name: string, fallback: number, min: number): number {
+  int(name: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
     const v = this.optional(name);
     if (v === undefined) return fallback;
-    return this.parseInt(name, v, min) ?? fallback;
+    return this.parseInt(name, v, min, max) ?? fallback;
+  }
+
+  /** AUTH_TOKEN: unset or empty = no auth; only spaces is refused (it would silently turn auth off). */
+  authToken(): string | undefined {
+    const raw = this.env['AUTH_TOKEN'];
+    if (raw !== undefined && raw !== '' && raw.trim() === '') {
+      this.problems.push('AUTH_TOKEN holds only spaces; set a real token, or leave it unset (or empty) to turn auth off');
+    }
+    return this.optional('AUTH_TOKEN');
   }
 
   optionalInt(name: string): number | undefined {
@@ -316,10 +359,11 @@ class Reader {
     };
   }
 
-  private parseInt(name: string, raw: string, min: number): number | undefined {
+  private parseInt(name: string, raw: string, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
     const n = Number(raw);
-    if (!Number.isSafeInteger(n) || n < min) {
-      this.problems.push(`${name}=${raw} must be a whole number >= ${min}`);
+    if (!Number.isSafeInteger(n) || n < min || n > max) {
+      const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`;
+      this.problems.push(`${name}=${raw} must be a whole number ${range}`);
       return undefined;
     }
     return n;
