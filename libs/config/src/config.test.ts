@@ -74,6 +74,19 @@ describe('loadConfig', () => {
     expect(() => load({ GRPC_MAX_CONNECTIONS: '0' })).toThrow(/GRPC_MAX_CONNECTIONS/);
   });
 
+  it('gives COMMAND children PATH, HOME, LANG and the allowlisted variables only', () => {
+    const env = { PATH: '/bin', HOME: '/root', LANG: 'C', AUTH_TOKEN: 'tok', MYSQL_PASSWORD: 'pw', TZ: 'UTC', LC_ALL: 'C', LC_TIME: 'C' };
+    expect(load(env).worker.commandEnv).toEqual({ PATH: '/bin', HOME: '/root', LANG: 'C' });
+    expect(load({ ...env, COMMAND_ENV_ALLOWLIST: 'TZ, LC_*, MISSING' }).worker.commandEnv).toEqual({
+      PATH: '/bin',
+      HOME: '/root',
+      LANG: 'C',
+      TZ: 'UTC',
+      LC_ALL: 'C',
+      LC_TIME: 'C',
+    });
+  });
+
   it('reads a .env file under the environment', () => {
     const dir = mkdtempSync(join(tmpdir(), 'jw-cfg-'));
     const file = join(dir, '.env');

@@ -68,6 +68,12 @@ export interface Config {
     readonly shutdownGraceMs: number;
     /** COMMAND_MAX_OUTPUT_BYTES: stdout/stderr kept per COMMAND job. @default 1 MiB */
     readonly commandMaxOutputBytes: number;
+    /**
+     * The whole environment of COMMAND children: PATH, HOME and LANG of this process, plus the variables named in
+     * COMMAND_ENV_ALLOWLIST (comma list; `NAME*` takes every variable starting with NAME). Nothing else is passed,
+     * so AUTH_TOKEN, MYSQL_PASSWORD and the like stay out of jobs. @default PATH, HOME, LANG
+     */
+    readonly commandEnv: Readonly<Record<string, string>>;
     /** RESPONSE_MAX_BYTES: response body kept per HTTP/gRPC/Docker job. @default 8 MiB */
     readonly responseMaxBytes: number;
   };
@@ -187,6 +193,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       channels,
       shutdownGraceMs: r.int('SHUTDOWN_GRACE_PERIOD_MS', 10_000, 0),
       commandMaxOutputBytes: r.int('COMMAND_MAX_OUTPUT_BYTES', 1024 * 1024, 1),
+      commandEnv: commandEnv(env, r.list('COMMAND_ENV_ALLOWLIST')),
       responseMaxBytes: r.int('RESPONSE_MAX_BYTES', 8 * 1024 * 1024, 1),
     },
     queue: {
@@ -221,6 +228,20 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   };
   if (r.problems.length > 0) throw new ConfigError(r.problems);
   return deepFreeze(config);
+}
+
+/** Variables every COMMAND child gets (when this process has them). */
+const COMMAND_ENV_ALWAYS = ['PATH', 'HOME', 'LANG'];
+
+function commandEnv(env: Record<string, string | undefined>, allowlist: readonly string[]): Record<string, string> {
+  const patterns = [...COMMAND_ENV_ALWAYS, ...allowlist];
+  const allowed = (name: string): boolean =>
+    patterns.some((p) => (p.endsWith('*') ? name.startsWith(p.slice(0, -1)) : name === p));
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (value !== undefined && allowed(name)) out[name] = value;
+  }
+  return out;
 }
 
 function readEnvFile(path: string): Record<string, string> {
