@@ -7,8 +7,8 @@ import { BUILTIN_RUNNERS } from '../../libs/runners/src/index.js';
 export async function openConfiguredStorage(config: Config): Promise<Storage> {
   const storage =
     config.storageType === 'Standalone'
-      ? await openStorage({ kind: 'sqlite', path: config.storage.sqlitePath })
-      : await openStorage({ kind: 'mysql', ...config.storage.mysql });
+      ? await openStorage({ kind: 'sqlite', path: config.storage.sqlitePath, secretsKeyHex: config.storage.secretsKeyHex })
+      : await openStorage({ kind: 'mysql', ...config.storage.mysql, secretsKeyHex: config.storage.secretsKeyHex });
   try {
     await storage.migrate();
     await storage.runners.upsertWithIds(BUILTIN_RUNNERS);

@@ -87,6 +87,16 @@ describe('loadConfig', () => {
     });
   });
 
+  it('reads SECRETS_KEY as hex or base64 of 32 bytes, and refuses anything else without echoing it', () => {
+    const hex = 'ab'.repeat(32);
+    expect(load({ SECRETS_KEY: hex }).storage.secretsKeyHex).toBe(hex);
+    expect(load({ SECRETS_KEY: Buffer.from(hex, 'hex').toString('base64') }).storage.secretsKeyHex).toBe(hex);
+    expect(load({}).storage.secretsKeyHex).toBeUndefined();
+    const short = 'c2hvcnQta2V5';
+    expect(() => load({ SECRETS_KEY: short })).toThrow(/SECRETS_KEY must be 32 random bytes/);
+    expect(() => load({ SECRETS_KEY: short })).not.toThrow(new RegExp(short));
+  });
+
   it('reads a .env file under the environment', () => {
     const dir = mkdtempSync(join(tmpdir(), 'jw-cfg-'));
     const file = join(dir, '.env');

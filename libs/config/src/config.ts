@@ -92,6 +92,11 @@ export interface Config {
     readonly sqlitePath: string;
     /** DATABASE_URL, or built from MYSQL_HOST, MYSQL_PORT, MYSQL_USER, MYSQL_PASSWORD, MYSQL_DBNAME. */
     readonly mysql: MysqlConfig;
+    /**
+     * SECRETS_KEY (32 bytes as 64 hex digits or base64), here as 64 hex digits: when set, workers' runner settings
+     * are stored encrypted (AES-256-GCM). Rows stored before stay readable.
+     */
+    readonly secretsKeyHex: string | undefined;
   };
   readonly redis: {
     /** REDIS_URL. @default redis://127.0.0.1:6379 */
@@ -205,6 +210,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     storage: {
       sqlitePath: r.sqlitePath(),
       mysql: r.mysql(),
+      secretsKeyHex: r.secretsKey(),
     },
     redis: {
       url: r.string('REDIS_URL', 'redis://127.0.0.1:6379'),
@@ -290,6 +296,16 @@ class Reader {
     const v = this.optional(name);
     if (v === undefined) return fallback;
     return this.parseInt(name, v, min, max) ?? fallback;
+  }
+
+  /** SECRETS_KEY as 64 hex digits; the key itself is never echoed in a problem. */
+  secretsKey(): string | undefined {
+    const v = this.optional('SECRETS_KEY');
+    if (v === undefined) return undefined;
+    if (/^[0-9a-fA-F]{64}$/.test(v)) return v.toLowerCase();
+    if (/^[A-Za-z0-9+/]{43}=?$/.test(v)) return Buffer.from(v, 'base64').toString('hex');
+    this.problems.push('SECRETS_KEY must be 32 random bytes as 64 hex digits or as base64 (openssl rand -base64 32)');
+    return undefined;
   }
 
   /** AUTH_TOKEN: unset or empty = no auth; only spaces is refused (it would silently turn auth off). */

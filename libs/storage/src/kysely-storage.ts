@@ -15,6 +15,8 @@ export interface KyselyStorageOptions {
   readonly capabilities: StorageCapabilities;
   readonly errors: DbErrorContext;
   readonly migrations: MigrationDialect;
+  /** SECRETS_KEY as 64 hex digits: workers' runner settings are stored encrypted with it */
+  readonly secretsKeyHex?: string | undefined;
 }
 
 /** The Storage port over a kysely instance; the repositories are the same code for every backend. */
@@ -31,7 +33,7 @@ export class KyselyStorage implements Storage {
     private readonly options: KyselyStorageOptions,
   ) {
     this.runners = new KyselyRunnerRepository(db, options.errors);
-    this.workers = new KyselyWorkerRepository(db, options.errors);
+    this.workers = new KyselyWorkerRepository(db, options.errors, options.secretsKeyHex);
     this.jobs = new KyselyJobRepository(db, options.errors);
     this.results = new KyselyJobResultRepository(db, options.errors);
     this.capabilities = options.capabilities;

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import type { Kysely, Selectable } from 'kysely';
 import type { Page, Worker, WorkerSpec } from '../../core/src/index.js';
 import { InternalError } from '../../core/src/index.js';
 import type { DbErrorContext, DescribeClash } from './db-errors.js';
@@ -6,13 +6,34 @@ import { withDbErrors } from './db-errors.js';
 import { normalizePage } from './paging.js';
 import type { WorkerRepository } from './ports.js';
 import { toSafeInteger, workerFromRow, workerSpecToRow } from './row-mapping.js';
-import type { Database } from './schema.js';
+import type { Database, WorkerTable } from './schema.js';
+import { openWithoutKey, SettingsCipher } from './settings-cipher.js';
 
+/** Workers in the `worker` table; runner settings are stored encrypted when a key is given (see SettingsCipher). */
 export class KyselyWorkerRepository implements WorkerRepository {
+  private readonly cipher: SettingsCipher | undefined;
+
+  /** @param secretsKeyHex SECRETS_KEY as 64 hex digits; without it settings are stored as they are */
   constructor(
     private readonly db: Kysely<Database>,
     private readonly errors: DbErrorContext,
-  ) {}
+    secretsKeyHex?: string,
+  ) {
+    this.cipher = secretsKeyHex === undefined ? undefined : new SettingsCipher(secretsKeyHex);
+  }
+
+  private toRow(spec: WorkerSpec): ReturnType<typeof workerSpecToRow> {
+    const row = workerSpecToRow(spec);
+    return this.cipher === undefined ? row : { ...row, runner_settings: this.cipher.seal(spec.runnerSettings) };
+  }
+
+  private fromRow(row: Selectable<WorkerTable>): Worker {
+    const worker = workerFromRow(row);
+    const what = `the runner settings of worker ${worker.id}`;
+    const settings =
+      this.cipher === undefined ? openWithoutKey(worker.runnerSettings, what) : this.cipher.open(worker.runnerSettings, what);
+    return { ...worker, runnerSettings: settings };
+  }
 
   async create(spec: WorkerSpec): Promise<Worker> {
     const now = Date.now();
@@ -21,7 +42,7 @@ export class KyselyWorkerRepository implements WorkerRepository {
       () =>
         this.db
           .insertInto('worker')
-          .values({ ...workerSpecToRow(spec), created_at: now, updated_at: now })
+          .values({ ...this.toRow(spec), created_at: now, updated_at: now })
           .executeTakeFirstOrThrow(),
       clashOf(spec),
     );
@@ -35,7 +56,7 @@ export class KyselyWorkerRepository implements WorkerRepository {
       () =>
         this.db
           .updateTable('worker')
-          .set({ ...workerSpecToRow(spec), updated_at: Date.now() })
+          .set({ ...this.toRow(spec), updated_at: Date.now() })
           .where('id', '=', id)
           .executeTakeFirst(),
       clashOf(spec),
@@ -54,14 +75,14 @@ export class KyselyWorkerRepository implements WorkerRepository {
     const row = await withDbErrors(this.errors, () =>
       this.db.selectFrom('worker').selectAll().where('id', '=', id).executeTakeFirst(),
     );
-    return row && workerFromRow(row);
+    return row && this.fromRow(row);
   }
 
   async findByName(name: string): Promise<Worker | undefined> {
     const row = await withDbErrors(this.errors, () =>
       this.db.selectFrom('worker').selectAll().where('name', '=', name).executeTakeFirst(),
     );
-    return row && workerFromRow(row);
+    return row && this.fromRow(row);
   }
 
   async list(page?: Page): Promise<Worker[]> {
@@ -69,7 +90,7 @@ export class KyselyWorkerRepository implements WorkerRepository {
     const rows = await withDbErrors(this.errors, () =>
       this.db.selectFrom('worker').selectAll().orderBy('id').limit(limit).offset(offset).execute(),
     );
-    return rows.map(workerFromRow);
+    return rows.map((row) => this.fromRow(row));
   }
 
   async count(): Promise<number> {

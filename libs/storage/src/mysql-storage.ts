@@ -14,6 +14,8 @@ import type { Database } from './schema.js';
 export interface MysqlStorageOptions extends MysqlConfig {
   /** Connections in the pool. @default 10 */
   readonly poolSize?: number | undefined;
+  /** SECRETS_KEY as 64 hex digits: workers' runner settings are stored encrypted with it */
+  readonly secretsKeyHex?: string | undefined;
 }
 
 const MIGRATION_LOCK = 'jobworkerp_migrate';
@@ -59,6 +61,7 @@ export async function openMysqlStorage(options: MysqlStorageOptions): Promise<St
     capabilities: { dialect: 'mysql', supportsSkipLocked: true, singleConnection: false },
     errors,
     migrations: mysqlMigrations,
+    secretsKeyHex: options.secretsKeyHex,
   });
 }
 

@@ -20,6 +20,8 @@ export interface SqliteStorageOptions {
    * @default 5000
    */
   readonly busyTimeoutMs?: number;
+  /** SECRETS_KEY as 64 hex digits: workers' runner settings are stored encrypted with it */
+  readonly secretsKeyHex?: string | undefined;
 }
 
 /** Opens (creating if needed) a SQLite database file in WAL mode. Call migrate() before use. */
@@ -40,6 +42,7 @@ export async function openSqliteStorage(options: SqliteStorageOptions): Promise<
     capabilities: { dialect: 'sqlite', supportsSkipLocked: false, singleConnection: true },
     errors,
     migrations: sqliteMigrations(busyTimeoutMs),
+    secretsKeyHex: options.secretsKeyHex,
   });
 }
 
