@@ -72,6 +72,9 @@ describe('loadConfig', () => {
     });
     expect(() => load({ GRPC_KEEPALIVE_TIME_MS: String(2 ** 31) })).toThrow(/GRPC_KEEPALIVE_TIME_MS=2147483648 must be a whole number from 0 to 2147483647/);
     expect(() => load({ GRPC_MAX_CONNECTIONS: '0' })).toThrow(/GRPC_MAX_CONNECTIONS/);
+    for (const name of ['SHUTDOWN_GRACE_PERIOD_MS', 'JOB_LEASE_MS', 'JOB_QUEUE_FETCH_INTERVAL']) {
+      expect(() => load({ [name]: String(2 ** 31) }), name).toThrow(new RegExp(`${name}=2147483648 must be a whole number from`));
+    }
   });
 
   it('gives COMMAND children PATH, HOME, LANG and the allowlisted variables only', () => {

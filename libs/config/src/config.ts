@@ -155,7 +155,7 @@ export interface LoadConfigOptions {
   envFile?: string | false;
 }
 
-/** The longest delay a Node timer takes (about 24.8 days); the gRPC server's timers are plain timers. */
+/** The longest delay a Node timer takes (about 24.8 days): the bound of settings that arm plain timers. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -196,16 +196,16 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     worker: {
       defaultConcurrency,
       channels,
-      shutdownGraceMs: r.int('SHUTDOWN_GRACE_PERIOD_MS', 10_000, 0),
+      shutdownGraceMs: r.int('SHUTDOWN_GRACE_PERIOD_MS', 10_000, 0, MAX_TIMER_MS),
       commandMaxOutputBytes: r.int('COMMAND_MAX_OUTPUT_BYTES', 1024 * 1024, 1),
       commandEnv: commandEnv(env, r.list('COMMAND_ENV_ALLOWLIST')),
       responseMaxBytes: r.int('RESPONSE_MAX_BYTES', 8 * 1024 * 1024, 1),
     },
     queue: {
       expireJobResultMs: r.int('JOB_QUEUE_EXPIRE_JOB_RESULT_SECONDS', 86_400, 1) * 1000,
-      fetchIntervalMs: r.int('JOB_QUEUE_FETCH_INTERVAL', 1000, 10),
+      fetchIntervalMs: r.int('JOB_QUEUE_FETCH_INTERVAL', 1000, 10, MAX_TIMER_MS),
       maxPendingPerChannel: r.int('JOB_QUEUE_MAX_PENDING', 100_000, 1),
-      leaseMs: r.int('JOB_LEASE_MS', 30_000, 1000),
+      leaseMs: r.int('JOB_LEASE_MS', 30_000, 1000, MAX_TIMER_MS),
     },
     storage: {
       sqlitePath: r.sqlitePath(),
