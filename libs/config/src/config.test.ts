@@ -98,6 +98,10 @@ describe('loadConfig', () => {
     const short = 'c2hvcnQta2V5';
     expect(() => load({ SECRETS_KEY: short })).toThrow(/SECRETS_KEY must be 32 random bytes/);
     expect(() => load({ SECRETS_KEY: short })).not.toThrow(new RegExp(short));
+    const other = 'cd'.repeat(32);
+    expect(load({ SECRETS_KEY: hex, SECRETS_KEY_PREVIOUS: `${other}, ${Buffer.from(hex, 'hex').toString('base64')}` }).storage)
+      .toMatchObject({ secretsKeyHex: hex, previousSecretsKeysHex: [other, hex] });
+    expect(() => load({ SECRETS_KEY: hex, SECRETS_KEY_PREVIOUS: short })).toThrow(/SECRETS_KEY_PREVIOUS must be 32 random bytes/);
   });
 
   it('reads a .env file under the environment', () => {

@@ -97,6 +97,11 @@ export interface Config {
      * are stored encrypted (AES-256-GCM). Rows stored before stay readable.
      */
     readonly secretsKeyHex: string | undefined;
+    /**
+     * SECRETS_KEY_PREVIOUS (comma list, same forms), as hex: keys used before; settings sealed under them are still
+     * read, and sealed under SECRETS_KEY when next written. @default []
+     */
+    readonly previousSecretsKeysHex: readonly string[];
   };
   readonly redis: {
     /** REDIS_URL. @default redis://127.0.0.1:6379 */
@@ -210,7 +215,8 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     storage: {
       sqlitePath: r.sqlitePath(),
       mysql: r.mysql(),
-      secretsKeyHex: r.secretsKey(),
+      secretsKeyHex: r.secretsKey('SECRETS_KEY', r.optional('SECRETS_KEY')),
+      previousSecretsKeysHex: r.list('SECRETS_KEY_PREVIOUS').flatMap((key) => r.secretsKey('SECRETS_KEY_PREVIOUS', key) ?? []),
     },
     redis: {
       url: r.string('REDIS_URL', 'redis://127.0.0.1:6379'),
@@ -298,13 +304,12 @@ class Reader {
     return this.parseInt(name, v, min, max) ?? fallback;
   }
 
-  /** SECRETS_KEY as 64 hex digits; the key itself is never echoed in a problem. */
-  secretsKey(): string | undefined {
-    const v = this.optional('SECRETS_KEY');
+  /** A key of `name` (32 bytes as hex or base64) as 64 hex digits; the key itself is never echoed in a problem. */
+  secretsKey(name: string, v: string | undefined): string | undefined {
     if (v === undefined) return undefined;
     if (/^[0-9a-fA-F]{64}$/.test(v)) return v.toLowerCase();
     if (/^[A-Za-z0-9+/]{43}=?$/.test(v)) return Buffer.from(v, 'base64').toString('hex');
-    this.problems.push('SECRETS_KEY must be 32 random bytes as 64 hex digits or as base64 (openssl rand -base64 32)');
+    this.problems.push(`${name} must be 32 random bytes as 64 hex digits or as base64 (openssl rand -base64 32)`);
     return undefined;
   }
 

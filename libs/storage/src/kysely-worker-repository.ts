@@ -9,17 +9,28 @@ import { toSafeInteger, workerFromRow, workerSpecToRow } from './row-mapping.js'
 import type { Database, WorkerTable } from './schema.js';
 import { openWithoutKey, SettingsCipher } from './settings-cipher.js';
 
+/** The keys of runner settings at rest, as 64 hex digits each. */
+export interface SecretsKeys {
+  /** SECRETS_KEY: seals and opens */
+  readonly secretsKeyHex?: string | undefined;
+  /** SECRETS_KEY_PREVIOUS: only opens */
+  readonly previousSecretsKeysHex?: readonly string[] | undefined;
+}
+
 /** Workers in the `worker` table; runner settings are stored encrypted when a key is given (see SettingsCipher). */
 export class KyselyWorkerRepository implements WorkerRepository {
   private readonly cipher: SettingsCipher | undefined;
 
-  /** @param secretsKeyHex SECRETS_KEY as 64 hex digits; without it settings are stored as they are */
+  /**
+   * @param keys SECRETS_KEY (and SECRETS_KEY_PREVIOUS) as 64 hex digits; without a key settings are stored as they
+   * are
+   */
   constructor(
     private readonly db: Kysely<Database>,
     private readonly errors: DbErrorContext,
-    secretsKeyHex?: string,
+    keys: SecretsKeys = {},
   ) {
-    this.cipher = secretsKeyHex === undefined ? undefined : new SettingsCipher(secretsKeyHex);
+    this.cipher = keys.secretsKeyHex === undefined ? undefined : new SettingsCipher(keys.secretsKeyHex, keys.previousSecretsKeysHex);
   }
 
   private toRow(spec: WorkerSpec): ReturnType<typeof workerSpecToRow> {

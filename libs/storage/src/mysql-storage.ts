@@ -16,6 +16,8 @@ export interface MysqlStorageOptions extends MysqlConfig {
   readonly poolSize?: number | undefined;
   /** SECRETS_KEY as 64 hex digits: workers' runner settings are stored encrypted with it */
   readonly secretsKeyHex?: string | undefined;
+  /** SECRETS_KEY_PREVIOUS as 64 hex digits each: settings sealed under them are still read */
+  readonly previousSecretsKeysHex?: readonly string[] | undefined;
 }
 
 const MIGRATION_LOCK = 'jobworkerp_migrate';
@@ -61,7 +63,7 @@ export async function openMysqlStorage(options: MysqlStorageOptions): Promise<St
     capabilities: { dialect: 'mysql', supportsSkipLocked: true, singleConnection: false },
     errors,
     migrations: mysqlMigrations,
-    secretsKeyHex: options.secretsKeyHex,
+    secrets: { secretsKeyHex: options.secretsKeyHex, previousSecretsKeysHex: options.previousSecretsKeysHex },
   });
 }
 

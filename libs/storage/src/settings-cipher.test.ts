@@ -34,8 +34,8 @@ let dir: string;
 let path: string;
 const opened: Storage[] = [];
 
-async function open(secretsKeyHex?: string): Promise<Storage> {
-  const storage = await openSqliteStorage({ path, secretsKeyHex });
+async function open(secretsKeyHex?: string, previousSecretsKeysHex?: string[]): Promise<Storage> {
+  const storage = await openSqliteStorage({ path, secretsKeyHex, previousSecretsKeysHex });
   opened.push(storage);
   await storage.migrate();
   return storage;
@@ -88,6 +88,20 @@ describe('worker settings with SECRETS_KEY', () => {
     await after.workers.update(old.id, spec('old'));
     expect(SettingsCipher.isSealed(storedSettings('old'))).toBe(true);
     expect(Buffer.from((await after.workers.find(old.id))!.runnerSettings)).toEqual(Buffer.from(settings));
+  });
+
+  it('reads rows sealed under a previous key (SECRETS_KEY_PREVIOUS) and seals them under the new key when written', async () => {
+    const before = await open(OTHER_KEY);
+    const created = await before.workers.create(spec('mail'));
+    await before.close();
+
+    const after = await open(KEY, [OTHER_KEY]);
+    expect(Buffer.from((await after.workers.find(created.id))!.runnerSettings)).toEqual(Buffer.from(settings));
+    await after.workers.update(created.id, spec('mail'));
+    await after.close();
+    // sealed under KEY now: readable with KEY alone
+    const only = await open(KEY);
+    expect(Buffer.from((await only.workers.find(created.id))!.runnerSettings)).toEqual(Buffer.from(settings));
   });
 
   it('refuses to read them with another key or without one, saying what to set and never showing a key', async () => {

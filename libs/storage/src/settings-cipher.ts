@@ -17,13 +17,17 @@ const KEY_BYTES = 32;
 
 export class SettingsCipher {
   private readonly key: Buffer;
+  private readonly previousKeys: readonly Buffer[];
 
-  /** @param keyHex the 32-byte key as 64 hex digits (Config `storage.secretsKeyHex`, from SECRETS_KEY) */
-  constructor(keyHex: string) {
-    if (!/^[0-9a-fA-F]{64}$/.test(keyHex)) {
-      throw new InvalidArgumentError(`the settings key must be ${KEY_BYTES} bytes written as 64 hex digits`);
-    }
-    this.key = Buffer.from(keyHex, 'hex');
+  /**
+   * @param keyHex the 32-byte key as 64 hex digits (Config `storage.secretsKeyHex`, from SECRETS_KEY): it seals, and
+   * opens first
+   * @param previousKeysHex keys used before (SECRETS_KEY_PREVIOUS): they only open, so a key can be changed while
+   * rows sealed under the old one are still read (and sealed under the new one when next written)
+   */
+  constructor(keyHex: string, previousKeysHex: readonly string[] = []) {
+    this.key = keyFromHex(keyHex);
+    this.previousKeys = previousKeysHex.map(keyFromHex);
   }
 
   /** Whether `stored` is a sealed value (as opposed to plain settings from before encryption). */
@@ -44,16 +48,28 @@ export class SettingsCipher {
     const bytes = Buffer.from(stored.buffer, stored.byteOffset, stored.byteLength);
     const iv = bytes.subarray(PREFIX.length, PREFIX.length + IV_BYTES);
     const tag = bytes.subarray(PREFIX.length + IV_BYTES, PREFIX.length + IV_BYTES + TAG_BYTES);
-    try {
-      const decipher = createDecipheriv('aes-256-gcm', this.key, iv);
-      decipher.setAuthTag(tag);
-      return Buffer.concat([decipher.update(bytes.subarray(PREFIX.length + IV_BYTES + TAG_BYTES)), decipher.final()]);
-    } catch {
-      throw new InternalError(
-        `${what} cannot be decrypted with SECRETS_KEY: it was encrypted under another key, or the row is damaged`,
-      );
+    const body = bytes.subarray(PREFIX.length + IV_BYTES + TAG_BYTES);
+    for (const key of [this.key, ...this.previousKeys]) {
+      try {
+        const decipher = createDecipheriv('aes-256-gcm', key, iv);
+        decipher.setAuthTag(tag);
+        return Buffer.concat([decipher.update(body), decipher.final()]);
+      } catch {
+        // not this key: try the next
+      }
     }
+    throw new InternalError(
+      `${what} cannot be decrypted with SECRETS_KEY (nor SECRETS_KEY_PREVIOUS): it was encrypted under another key, ` +
+        'or the row is damaged',
+    );
   }
+}
+
+function keyFromHex(keyHex: string): Buffer {
+  if (!/^[0-9a-fA-F]{64}$/.test(keyHex)) {
+    throw new InvalidArgumentError(`a settings key must be ${KEY_BYTES} bytes written as 64 hex digits`);
+  }
+  return Buffer.from(keyHex, 'hex');
 }
 
 /** Reads stored settings without a key: plain ones as they are; sealed ones are an error that says what to set. */

@@ -22,6 +22,8 @@ export interface SqliteStorageOptions {
   readonly busyTimeoutMs?: number;
   /** SECRETS_KEY as 64 hex digits: workers' runner settings are stored encrypted with it */
   readonly secretsKeyHex?: string | undefined;
+  /** SECRETS_KEY_PREVIOUS as 64 hex digits each: settings sealed under them are still read */
+  readonly previousSecretsKeysHex?: readonly string[] | undefined;
 }
 
 /** Opens (creating if needed) a SQLite database file in WAL mode. Call migrate() before use. */
@@ -42,7 +44,7 @@ export async function openSqliteStorage(options: SqliteStorageOptions): Promise<
     capabilities: { dialect: 'sqlite', supportsSkipLocked: false, singleConnection: true },
     errors,
     migrations: sqliteMigrations(busyTimeoutMs),
-    secretsKeyHex: options.secretsKeyHex,
+    secrets: { secretsKeyHex: options.secretsKeyHex, previousSecretsKeysHex: options.previousSecretsKeysHex },
   });
 }
 
