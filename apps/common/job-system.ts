@@ -1,7 +1,8 @@
 /**
  * The queue side of a process, picked from the storage mode:
  * - Standalone: in-memory queue, job state, result bus and wake hints (one process holds them all);
- * - Scalable: Redis adapters of the same ports, a node id leased in Redis for job ids, wake hints over pub/sub.
+ * - Scalable: Redis adapters of the same ports, job ids issued from a node id leased in Redis (none while the lease
+ *   is lost), wake hints over pub/sub.
  */
 import type { Config } from '../../libs/config/src/index.js';
 import type { IdGenerator, Logger, Worker } from '../../libs/core/src/index.js';
@@ -41,7 +42,7 @@ interface Ports {
   readonly state: JobStateStore;
   readonly bus: ResultBus;
   readonly wake: WakeChannel;
-  readonly nodeId: number;
+  readonly ids: IdGenerator;
   close(): Promise<void>;
 }
 
@@ -59,7 +60,7 @@ export async function createJobSystem(config: Config, storage: Storage, logger: 
     state,
     bus,
     wake,
-    ids: new TimeOrderedIdGenerator(ports.nodeId),
+    ids: ports.ids,
     router: new JobRouter({ queue, rows: storage.jobs, state, onDueRow: () => wake.notify() }),
     restore,
     recover: async () => {
@@ -85,7 +86,7 @@ function memoryPorts(config: Config): Ports {
     state,
     bus,
     wake,
-    nodeId: 0,
+    ids: new TimeOrderedIdGenerator(0),
     close: async () => {
       await Promise.all([queue.close(), state.close(), bus.close(), wake.close()]);
     },
@@ -97,7 +98,12 @@ async function redisPorts(config: Config, logger: Logger): Promise<Ports> {
   const lease = await NodeIdLease.acquire({
     redis,
     keyPrefix: redis.keyPrefix,
-    onLost: (nodeId) => logger.error({ nodeId }, 'lost the node id lease in Redis; job ids may collide: restart this process'),
+    onLost: (nodeId, reason) =>
+      logger.error(
+        { nodeId, reason },
+        'lost the node id lease in Redis; no job ids are issued (Enqueue answers UNAVAILABLE) until a node id is leased again',
+      ),
+    onRegained: (nodeId) => logger.info({ nodeId }, 'leased a node id in Redis again; issuing job ids'),
   });
   const adapters = createRedisAdapters({
     redis,
@@ -111,7 +117,7 @@ async function redisPorts(config: Config, logger: Logger): Promise<Ports> {
   return {
     ...adapters,
     wake,
-    nodeId: lease.nodeId,
+    ids: lease,
     close: async () => {
       await Promise.all([adapters.close(), wake.close()]);
       await lease.release();

@@ -6,6 +6,7 @@ export function createRunnerRegistry(config: Config): RunnerRegistry {
   return new RunnerRegistry([
     ...builtinRunnerDefinitions({
       commandMaxOutputBytes: config.worker.commandMaxOutputBytes,
+      commandEnv: config.worker.commandEnv,
       responseMaxBytes: config.worker.responseMaxBytes,
       slackApiBaseUrl: config.runners.slackApiBaseUrl,
     }),

@@ -5,10 +5,14 @@ import { BUILTIN_RUNNERS } from '../../libs/runners/src/index.js';
 
 /** Opens the RDB of the configured mode (SQLite for Standalone, MySQL for Scalable), migrates it and seeds runners. */
 export async function openConfiguredStorage(config: Config): Promise<Storage> {
+  const secrets = {
+    secretsKeyHex: config.storage.secretsKeyHex,
+    previousSecretsKeysHex: config.storage.previousSecretsKeysHex,
+  };
   const storage =
     config.storageType === 'Standalone'
-      ? await openStorage({ kind: 'sqlite', path: config.storage.sqlitePath })
-      : await openStorage({ kind: 'mysql', ...config.storage.mysql });
+      ? await openStorage({ kind: 'sqlite', path: config.storage.sqlitePath, ...secrets })
+      : await openStorage({ kind: 'mysql', ...config.storage.mysql, ...secrets });
   try {
     await storage.migrate();
     await storage.runners.upsertWithIds(BUILTIN_RUNNERS);

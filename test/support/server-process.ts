@@ -63,10 +63,11 @@ export async function startServer(options: StartOptions = {}): Promise<ServerPro
   const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
 
   const port = await new Promise<number>((res, rej) => {
-    const timer = setTimeout(
-      () => rej(new Error(`${app} did not start within ${options.startTimeoutMs ?? 20000} ms:\n${out}`)),
-      options.startTimeoutMs ?? 20_000,
-    );
+    const timer = setTimeout(() => {
+      // a process that did not come up in time is not left running behind the failed test
+      child.kill('SIGKILL');
+      rej(new Error(`${app} did not start within ${options.startTimeoutMs ?? 20000} ms:\n${out}`));
+    }, options.startTimeoutMs ?? 20_000);
     const check = (): void => {
       const m = READY.exec(out);
       if (m !== null) {

@@ -58,6 +58,58 @@ describe('loadConfig', () => {
     }
   });
 
+  it('refuses an AUTH_TOKEN of only spaces instead of turning auth off; empty means unset', () => {
+    expect(() => load({ AUTH_TOKEN: '   ' })).toThrow(/AUTH_TOKEN holds only spaces/);
+    expect(() => load({ AUTH_TOKEN: ' \t ' })).toThrow(ConfigError);
+    expect(load({ AUTH_TOKEN: '' }).grpc.authToken).toBeUndefined();
+    expect(load({ AUTH_TOKEN: ' t0k ' }).grpc.authToken).toBe('t0k');
+  });
+
+  it('reads the gRPC connection limits, 0 meaning off, and bounds the times to what a timer takes', () => {
+    const c = load({ GRPC_MAX_CONNECTION_IDLE_MS: '0', GRPC_MAX_CONNECTIONS: '50', GRPC_MAX_CONCURRENT_STREAMS: '8' });
+    expect(c.grpc).toMatchObject({
+      maxConnectionIdleMs: 0,
+      maxConnections: 50,
+      maxConcurrentStreams: 8,
+      keepaliveTimeMs: 60_000,
+      keepaliveTimeoutMs: 20_000,
+      maxConnectionAgeMs: 0,
+      maxConnectionAgeGraceMs: 0,
+    });
+    expect(() => load({ GRPC_KEEPALIVE_TIME_MS: String(2 ** 31) })).toThrow(/GRPC_KEEPALIVE_TIME_MS=2147483648 must be a whole number from 0 to 2147483647/);
+    expect(() => load({ GRPC_MAX_CONNECTIONS: '0' })).toThrow(/GRPC_MAX_CONNECTIONS/);
+    for (const name of ['SHUTDOWN_GRACE_PERIOD_MS', 'JOB_LEASE_MS', 'JOB_QUEUE_FETCH_INTERVAL']) {
+      expect(() => load({ [name]: String(2 ** 31) }), name).toThrow(new RegExp(`${name}=2147483648 must be a whole number from`));
+    }
+  });
+
+  it('gives COMMAND children PATH, HOME, LANG and the allowlisted variables only', () => {
+    const env = { PATH: '/bin', HOME: '/root', LANG: 'C', AUTH_TOKEN: 'tok', MYSQL_PASSWORD: 'pw', TZ: 'UTC', LC_ALL: 'C', LC_TIME: 'C' };
+    expect(load(env).worker.commandEnv).toEqual({ PATH: '/bin', HOME: '/root', LANG: 'C' });
+    expect(load({ ...env, COMMAND_ENV_ALLOWLIST: 'TZ, LC_*, MISSING' }).worker.commandEnv).toEqual({
+      PATH: '/bin',
+      HOME: '/root',
+      LANG: 'C',
+      TZ: 'UTC',
+      LC_ALL: 'C',
+      LC_TIME: 'C',
+    });
+  });
+
+  it('reads SECRETS_KEY as hex or base64 of 32 bytes, and refuses anything else without echoing it', () => {
+    const hex = 'ab'.repeat(32);
+    expect(load({ SECRETS_KEY: hex }).storage.secretsKeyHex).toBe(hex);
+    expect(load({ SECRETS_KEY: Buffer.from(hex, 'hex').toString('base64') }).storage.secretsKeyHex).toBe(hex);
+    expect(load({}).storage.secretsKeyHex).toBeUndefined();
+    const short = 'c2hvcnQta2V5';
+    expect(() => load({ SECRETS_KEY: short })).toThrow(/SECRETS_KEY must be 32 random bytes/);
+    expect(() => load({ SECRETS_KEY: short })).not.toThrow(new RegExp(short));
+    const other = 'cd'.repeat(32);
+    expect(load({ SECRETS_KEY: hex, SECRETS_KEY_PREVIOUS: `${other}, ${Buffer.from(hex, 'hex').toString('base64')}` }).storage)
+      .toMatchObject({ secretsKeyHex: hex, previousSecretsKeysHex: [other, hex] });
+    expect(() => load({ SECRETS_KEY: hex, SECRETS_KEY_PREVIOUS: short })).toThrow(/SECRETS_KEY_PREVIOUS must be 32 random bytes/);
+  });
+
   it('reads a .env file under the environment', () => {
     const dir = mkdtempSync(join(tmpdir(), 'jw-cfg-'));
     const file = join(dir, '.env');

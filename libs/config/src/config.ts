@@ -30,10 +30,34 @@ export interface Config {
     readonly port: number;
     /** USE_GRPC_WEB. @default false */
     readonly useGrpcWeb: boolean;
-    /** AUTH_TOKEN: when set, every call needs metadata `jobworkerp-auth: <token>`. */
+    /**
+     * AUTH_TOKEN: when set, every call needs metadata `jobworkerp-auth: <token>` (surrounding spaces are trimmed; a
+     * value of only spaces is a configuration error, not "no token").
+     */
     readonly authToken: string | undefined;
     /** GRPC_MAX_MESSAGE_BYTES: the largest request or response message. @default 64 MiB */
     readonly maxMessageBytes: number;
+    /** GRPC_KEEPALIVE_TIME_MS: the server pings each connection this often; 0 = never. @default 60000 */
+    readonly keepaliveTimeMs: number;
+    /** GRPC_KEEPALIVE_TIMEOUT_MS: a connection that does not answer a ping within this long is closed. @default 20000 */
+    readonly keepaliveTimeoutMs: number;
+    /** GRPC_MAX_CONNECTION_IDLE_MS: a connection without a call for this long is closed; 0 = never. @default 300000 */
+    readonly maxConnectionIdleMs: number;
+    /**
+     * GRPC_MAX_CONNECTION_AGE_MS: a connection this old is asked to go away (clients reconnect for new calls; calls
+     * in flight go on); 0 = never. With keepalive pings on, grpc-js closes such a connection at its next ping, which
+     * cuts long calls (Listen, DIRECT): hence off by default. @default 0
+     */
+    readonly maxConnectionAgeMs: number;
+    /**
+     * GRPC_MAX_CONNECTION_AGE_GRACE_MS: how long calls in flight may go on on a connection asked to go away for its
+     * age, before it is closed; 0 = as long as they last. @default 0
+     */
+    readonly maxConnectionAgeGraceMs: number;
+    /** GRPC_MAX_CONCURRENT_STREAMS: calls in flight per connection; more wait in the client. @default 1000 */
+    readonly maxConcurrentStreams: number;
+    /** GRPC_MAX_CONNECTIONS: open connections to the port; more are closed at once. @default 1000 */
+    readonly maxConnections: number;
   };
   readonly worker: {
     /** WORKER_DEFAULT_CONCURRENCY: concurrency of the default channel. @default number of CPUs */
@@ -44,6 +68,12 @@ export interface Config {
     readonly shutdownGraceMs: number;
     /** COMMAND_MAX_OUTPUT_BYTES: stdout/stderr kept per COMMAND job. @default 1 MiB */
     readonly commandMaxOutputBytes: number;
+    /**
+     * The whole environment of COMMAND children: PATH, HOME and LANG of this process, plus the variables named in
+     * COMMAND_ENV_ALLOWLIST (comma list; `NAME*` takes every variable starting with NAME). Nothing else is passed,
+     * so AUTH_TOKEN, MYSQL_PASSWORD and the like stay out of jobs. @default PATH, HOME, LANG
+     */
+    readonly commandEnv: Readonly<Record<string, string>>;
     /** RESPONSE_MAX_BYTES: response body kept per HTTP/gRPC/Docker job. @default 8 MiB */
     readonly responseMaxBytes: number;
   };
@@ -62,6 +92,16 @@ export interface Config {
     readonly sqlitePath: string;
     /** DATABASE_URL, or built from MYSQL_HOST, MYSQL_PORT, MYSQL_USER, MYSQL_PASSWORD, MYSQL_DBNAME. */
     readonly mysql: MysqlConfig;
+    /**
+     * SECRETS_KEY (32 bytes as 64 hex digits or base64), here as 64 hex digits: when set, workers' runner settings
+     * are stored encrypted (AES-256-GCM). Rows stored before stay readable.
+     */
+    readonly secretsKeyHex: string | undefined;
+    /**
+     * SECRETS_KEY_PREVIOUS (comma list, same forms), as hex: keys used before; settings sealed under them are still
+     * read, and sealed under SECRETS_KEY when next written. @default []
+     */
+    readonly previousSecretsKeysHex: readonly string[];
   };
   readonly redis: {
     /** REDIS_URL. @default redis://127.0.0.1:6379 */
@@ -129,6 +169,9 @@ export interface LoadConfigOptions {
   envFile?: string | false;
 }
 
+/** The longest delay a Node timer takes (about 24.8 days): the bound of settings that arm plain timers. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 /** Reads the environment (and .env) once into an immutable Config, or throws a ConfigError. */
@@ -154,25 +197,35 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       host,
       port,
       useGrpcWeb: r.bool('USE_GRPC_WEB', false),
-      authToken: r.optional('AUTH_TOKEN'),
+      authToken: r.authToken(),
       maxMessageBytes: r.int('GRPC_MAX_MESSAGE_BYTES', 64 * 1024 * 1024, 1024),
+      keepaliveTimeMs: r.int('GRPC_KEEPALIVE_TIME_MS', 60_000, 0, MAX_TIMER_MS),
+      keepaliveTimeoutMs: r.int('GRPC_KEEPALIVE_TIMEOUT_MS', 20_000, 1, MAX_TIMER_MS),
+      maxConnectionIdleMs: r.int('GRPC_MAX_CONNECTION_IDLE_MS', 300_000, 0, MAX_TIMER_MS),
+      maxConnectionAgeMs: r.int('GRPC_MAX_CONNECTION_AGE_MS', 0, 0, MAX_TIMER_MS),
+      maxConnectionAgeGraceMs: r.int('GRPC_MAX_CONNECTION_AGE_GRACE_MS', 0, 0, MAX_TIMER_MS),
+      maxConcurrentStreams: r.int('GRPC_MAX_CONCURRENT_STREAMS', 1000, 1, 2 ** 31 - 1),
+      maxConnections: r.int('GRPC_MAX_CONNECTIONS', 1000, 1),
     },
     worker: {
       defaultConcurrency,
       channels,
-      shutdownGraceMs: r.int('SHUTDOWN_GRACE_PERIOD_MS', 10_000, 0),
+      shutdownGraceMs: r.int('SHUTDOWN_GRACE_PERIOD_MS', 10_000, 0, MAX_TIMER_MS),
       commandMaxOutputBytes: r.int('COMMAND_MAX_OUTPUT_BYTES', 1024 * 1024, 1),
+      commandEnv: commandEnv(env, r.list('COMMAND_ENV_ALLOWLIST')),
       responseMaxBytes: r.int('RESPONSE_MAX_BYTES', 8 * 1024 * 1024, 1),
     },
     queue: {
       expireJobResultMs: r.int('JOB_QUEUE_EXPIRE_JOB_RESULT_SECONDS', 86_400, 1) * 1000,
-      fetchIntervalMs: r.int('JOB_QUEUE_FETCH_INTERVAL', 1000, 10),
+      fetchIntervalMs: r.int('JOB_QUEUE_FETCH_INTERVAL', 1000, 10, MAX_TIMER_MS),
       maxPendingPerChannel: r.int('JOB_QUEUE_MAX_PENDING', 100_000, 1),
-      leaseMs: r.int('JOB_LEASE_MS', 30_000, 1000),
+      leaseMs: r.int('JOB_LEASE_MS', 30_000, 1000, MAX_TIMER_MS),
     },
     storage: {
       sqlitePath: r.sqlitePath(),
       mysql: r.mysql(),
+      secretsKeyHex: r.secretsKey('SECRETS_KEY', r.optional('SECRETS_KEY')),
+      previousSecretsKeysHex: r.list('SECRETS_KEY_PREVIOUS').flatMap((key) => r.secretsKey('SECRETS_KEY_PREVIOUS', key) ?? []),
     },
     redis: {
       url: r.string('REDIS_URL', 'redis://127.0.0.1:6379'),
@@ -200,6 +253,20 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   };
   if (r.problems.length > 0) throw new ConfigError(r.problems);
   return deepFreeze(config);
+}
+
+/** Variables every COMMAND child gets (when this process has them). */
+const COMMAND_ENV_ALWAYS = ['PATH', 'HOME', 'LANG'];
+
+function commandEnv(env: Record<string, string | undefined>, allowlist: readonly string[]): Record<string, string> {
+  const patterns = [...COMMAND_ENV_ALWAYS, ...allowlist];
+  const allowed = (name: string): boolean =>
+    patterns.some((p) => (p.endsWith('*') ? name.startsWith(p.slice(0, -1)) : name === p));
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (value !== undefined && allowed(name)) out[name] = value;
+  }
+  return out;
 }
 
 function readEnvFile(path: string): Record<string, string> {
@@ -244,10 +311,28 @@ class Reader {
     return fallback;
   }
 
-  int(name: string, fallback: number, min: number): number {
+  int(name: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
     const v = this.optional(name);
     if (v === undefined) return fallback;
-    return this.parseInt(name, v, min) ?? fallback;
+    return this.parseInt(name, v, min, max) ?? fallback;
+  }
+
+  /** A key of `name` (32 bytes as hex or base64) as 64 hex digits; the key itself is never echoed in a problem. */
+  secretsKey(name: string, v: string | undefined): string | undefined {
+    if (v === undefined) return undefined;
+    if (/^[0-9a-fA-F]{64}$/.test(v)) return v.toLowerCase();
+    if (/^[A-Za-z0-9+/]{43}=?$/.test(v)) return Buffer.from(v, 'base64').toString('hex');
+    this.problems.push(`${name} must be 32 random bytes as 64 hex digits or as base64 (openssl rand -base64 32)`);
+    return undefined;
+  }
+
+  /** AUTH_TOKEN: unset or empty = no auth; only spaces is refused (it would silently turn auth off). */
+  authToken(): string | undefined {
+    const raw = this.env['AUTH_TOKEN'];
+    if (raw !== undefined && raw !== '' && raw.trim() === '') {
+      this.problems.push('AUTH_TOKEN holds only spaces; set a real token, or leave it unset (or empty) to turn auth off');
+    }
+    return this.optional('AUTH_TOKEN');
   }
 
   optionalInt(name: string): number | undefined {
@@ -329,10 +414,11 @@ class Reader {
     };
   }
 
-  private parseInt(name: string, raw: string, min: number): number | undefined {
+  private parseInt(name: string, raw: string, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
     const n = Number(raw);
-    if (!Number.isSafeInteger(n) || n < min) {
-      this.problems.push(`${name}=${raw} must be a whole number >= ${min}`);
+    if (!Number.isSafeInteger(n) || n < min || n > max) {
+      const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`;
+      this.problems.push(`${name}=${raw} must be a whole number ${range}`);
       return undefined;
     }
     return n;

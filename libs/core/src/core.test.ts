@@ -65,6 +65,16 @@ describe('TimeOrderedIdGenerator', () => {
     expect(seen.every((id) => Number.isSafeInteger(id))).toBe(true);
     expect(() => new TimeOrderedIdGenerator(64)).toThrow(RangeError);
   });
+
+  it('keeps ids increasing when the node id changes to a lower one within one millisecond', () => {
+    const t = Date.UTC(2026, 0, 1);
+    const high = new TimeOrderedIdGenerator(40, () => t);
+    const last = high.next();
+    const low = high.withNodeId(2);
+    const first = low.next();
+    expect(first).toBeGreaterThan(last);
+    expect(first % 2 ** 13 >> 7).toBe(2);
+  });
 });
 
 describe('runner schemas', () => {

@@ -42,6 +42,15 @@ export class TimeOrderedIdGenerator implements IdGenerator {
     this.lastMs = ms;
     return (ms * 2 ** NODE_BITS + this.nodeId) * 2 ** SEQ_BITS + this.seq;
   }
+
+  /** A generator for another node id whose ids continue after this one's: they still increase. */
+  withNodeId(nodeId: number): TimeOrderedIdGenerator {
+    const next = new TimeOrderedIdGenerator(nodeId, this.now);
+    // the millisecond of the last id counts as used up: the next id takes a later one
+    next.lastMs = this.lastMs;
+    next.seq = SEQ_MAX;
+    return next;
+  }
 }
 
 /** How many distinct node ids there are (processes that may generate ids at once). */

@@ -103,4 +103,23 @@ describe('executeJob with a runner source', () => {
     expect(slow.released).toEqual([false]);
     expect(runs).toBe(0);
   });
+
+  it('does not time out at once for timeouts beyond the 32-bit timer limit (2^31 and 2^40 ms)', async () => {
+    for (const timeout of [2 ** 31, 2 ** 40]) {
+      // the runner finishes after 100 ms unless its signal fires first
+      const source = sourceOf(
+        (_args, ctx) =>
+          new Promise<Uint8Array[]>((resolve, reject) => {
+            const done = setTimeout(() => resolve([Buffer.from('done')]), 100);
+            ctx.signal.addEventListener('abort', () => {
+              clearTimeout(done);
+              reject(ctx.signal.reason as Error);
+            });
+          }),
+      );
+      const outcome = await execute(source.source, timeout);
+      expect(outcome.status, `timeout ${timeout} ms`).toBe(ResultStatus.SUCCESS);
+      expect(Buffer.from(outcome.output[0] ?? []).toString()).toBe('done');
+    }
+  });
 });

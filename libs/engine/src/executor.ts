@@ -4,7 +4,7 @@
  * gives the runner back, and classifies how it ended. Never throws.
  */
 import type { Job, Logger, Worker } from '../../core/src/index.js';
-import { ResultStatus } from '../../core/src/index.js';
+import { ResultStatus, startDeadlineTimer } from '../../core/src/index.js';
 import type { RunnerDefinition } from '../../runners/src/index.js';
 import { RunnerError } from '../../runners/src/index.js';
 import { JobCancelledError, JobTimeoutError, LeaseLostError, ShutdownAbortError } from './abort-reasons.js';
@@ -45,8 +45,8 @@ export async function executeJob(
   const onOuterAbort = (): void => controller.abort(options.signal.reason);
   if (options.signal.aborted) onOuterAbort();
   else options.signal.addEventListener('abort', onOuterAbort, { once: true });
-  const timer =
-    job.timeout > 0 ? setTimeout(() => controller.abort(new JobTimeoutError(job.timeout)), job.timeout) : undefined;
+  const cancelTimer =
+    job.timeout > 0 ? startDeadlineTimer(job.timeout, () => controller.abort(new JobTimeoutError(job.timeout))) : undefined;
 
   const finish = (status: Outcome['status'], output: Uint8Array[]): Outcome => ({
     status,
@@ -102,7 +102,7 @@ export async function executeJob(
     options.logger.warn({ jobId: job.id, workerId: worker.id, err: reason }, 'runner failed unexpectedly');
     return finish(ResultStatus.ERROR_AND_RETRY, [text(`runner error: ${message}`)]);
   } finally {
-    if (timer !== undefined) clearTimeout(timer);
+    cancelTimer?.();
     options.signal.removeEventListener('abort', onOuterAbort);
     const keep = reusable && !controller.signal.aborted;
     const giveBack = (held: RunnerLease): Promise<void> =>

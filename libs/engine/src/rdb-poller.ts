@@ -9,6 +9,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Job, Logger, Worker } from '../../core/src/index.js';
+import { startDeadlineTimer } from '../../core/src/index.js';
 import type { JobQueue, JobStateStore } from '../../queue/src/index.js';
 import { channelOf } from '../../queue/src/index.js';
 import type { DueJobQuery } from '../../storage/src/index.js';
@@ -40,7 +41,7 @@ export class RdbPoller {
   private wakeUp: AbortController = new AbortController();
   private loopDone: Promise<void> = Promise.resolve();
   /** jobs claimed and waiting for their time in this process */
-  private readonly scheduled = new Map<number, NodeJS.Timeout>();
+  private readonly scheduled = new Map<number, () => void>();
   private readonly now: () => number;
 
   constructor(private readonly deps: RdbPollerDeps) {
@@ -71,7 +72,7 @@ export class RdbPoller {
     this.stopSignal.abort();
     await this.loopDone;
     // claimed but not yet queued: the grabs expire and the rows are polled again (here after a restart, or elsewhere)
-    for (const timer of this.scheduled.values()) clearTimeout(timer);
+    for (const cancel of this.scheduled.values()) cancel();
     this.scheduled.clear();
   }
 
@@ -114,8 +115,8 @@ export class RdbPoller {
       const channel = channelByWorker.get(job.workerId);
       if (channel === undefined) continue;
       const claimed: Job = { ...job, grabbedUntilTime: hold };
-      const timer = setTimeout(() => void this.bring(claimed, channel), Math.max(0, job.runAfterTime - this.now()));
-      this.scheduled.set(job.id, timer);
+      const cancel = startDeadlineTimer(Math.max(0, job.runAfterTime - this.now()), () => void this.bring(claimed, channel));
+      this.scheduled.set(job.id, cancel);
     }
     return due.length >= limit;
   }

@@ -1,4 +1,4 @@
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { ServerInterceptor } from '@grpc/grpc-js';
 import { ServerInterceptingCall, ServerListenerBuilder, status } from '@grpc/grpc-js';
 
@@ -8,16 +8,17 @@ export const AUTH_METADATA_KEY = 'jobworkerp-auth';
 /** Methods that never need the token: health checks, so load balancers and orchestrators can probe. */
 const EXEMPT_PREFIX = '/grpc.health.v1.Health/';
 
+const digest = (value: string): Buffer => createHash('sha256').update(value, 'utf8').digest();
+
 /**
  * Rejects every call without metadata `jobworkerp-auth: <token>` with UNAUTHENTICATED (health checks exempt).
- * The token is compared in constant time and never echoed.
+ * The SHA-256 digests of the given and the expected token are compared in constant time, so neither the content
+ * nor the length of the token shows in the time a rejection takes. The token is never echoed.
  */
 export function authInterceptor(token: string): ServerInterceptor {
-  const expected = Buffer.from(token, 'utf8');
-  const matches = (given: string): boolean => {
-    const g = Buffer.from(given, 'utf8');
-    return g.length === expected.length && timingSafeEqual(g, expected);
-  };
+  if (token.trim() === '') throw new RangeError('the auth token must not be empty or only spaces');
+  const expected = digest(token);
+  const matches = (given: string): boolean => timingSafeEqual(digest(given), expected);
   return (method, call) => {
     if (method.path.startsWith(EXEMPT_PREFIX)) return new ServerInterceptingCall(call);
     return new ServerInterceptingCall(call, {

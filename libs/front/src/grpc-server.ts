@@ -2,8 +2,15 @@
  * The gRPC server of a front: jobworkerp services, server reflection (v1 and v1alpha) and grpc.health.v1 on one port,
  * behind the optional AUTH_TOKEN check.
  *
+ * Connection limits (see GrpcServerOptions): keepalive pings close connections whose peer is gone; connections
+ * without a call for a while are closed (also sockets that never speak HTTP/2); old connections are asked to go away
+ * (calls in flight go on, up to a grace period); calls in flight per connection are capped; and the port itself holds
+ * at most `maxConnections` sockets: it is our own net.Server, whose sockets are handed to grpc-js.
+ *
  * Lifecycle: 'created' → start() → 'running' → stop() → 'stopped'. stop() is idempotent.
  */
+import type { Server as NetServer } from 'node:net';
+import { createServer } from 'node:net';
 import type { ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc-js';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
@@ -23,15 +30,33 @@ export interface GrpcServerOptions {
   readonly port: number;
   readonly authToken: string | undefined;
   readonly maxMessageBytes: number;
+  // connection limits, in ms where timed, 0 = off (each is the Config field of the same name: see libs/config)
+  readonly keepaliveTimeMs: number;
+  readonly keepaliveTimeoutMs: number;
+  readonly maxConnectionIdleMs: number;
+  readonly maxConnectionAgeMs: number;
+  /** 0 = calls in flight on a connection past its age go on as long as they last */
+  readonly maxConnectionAgeGraceMs: number;
+  /** HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS */
+  readonly maxConcurrentStreams: number;
+  /** sockets open on the port at once; more are closed as they arrive */
+  readonly maxConnections: number;
   readonly services: readonly ServiceRegistration[];
   readonly logger: Logger;
 }
+
+/** grpc-js's value for "no limit" in its timer options (the largest delay a Node timer takes). */
+const GRPC_UNLIMITED_MS = 2 ** 31 - 1;
+const orUnlimited = (ms: number): number => (ms === 0 ? GRPC_UNLIMITED_MS : ms);
+/** refused connections are logged at most this often */
+const DROP_LOG_EVERY_MS = 10_000;
 
 export type GrpcServerState = 'created' | 'running' | 'stopping' | 'stopped';
 
 export class GrpcServer {
   private readonly server: Server;
   private readonly health: HealthImplementation;
+  private listener: NetServer | undefined;
   private stateValue: GrpcServerState = 'created';
   private stopping: Promise<void> | undefined;
   private boundPort = 0;
@@ -40,6 +65,12 @@ export class GrpcServer {
     this.server = new Server({
       'grpc.max_receive_message_length': options.maxMessageBytes,
       'grpc.max_send_message_length': options.maxMessageBytes,
+      'grpc.keepalive_time_ms': orUnlimited(options.keepaliveTimeMs),
+      'grpc.keepalive_timeout_ms': options.keepaliveTimeoutMs,
+      'grpc.max_connection_idle_ms': orUnlimited(options.maxConnectionIdleMs),
+      'grpc.max_connection_age_ms': orUnlimited(options.maxConnectionAgeMs),
+      'grpc.max_connection_age_grace_ms': orUnlimited(options.maxConnectionAgeGraceMs),
+      'grpc.max_concurrent_streams': options.maxConcurrentStreams,
       interceptors: options.authToken === undefined ? [] : [authInterceptor(options.authToken)],
     });
     for (const s of options.services) this.server.addService(s.definition, s.implementation);
@@ -69,11 +100,39 @@ export class GrpcServer {
     if (this.stateValue !== 'created') throw new Error(`cannot start a gRPC server that is ${this.stateValue}`);
     const { host, port } = this.options;
     const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-    this.boundPort = await new Promise<number>((resolve, reject) => {
-      this.server.bindAsync(address, ServerCredentials.createInsecure(), (err, bound) =>
-        err === null ? resolve(bound) : reject(new Error(`cannot listen on ${address}: ${err.message}`)),
+    const injector = this.server.createConnectionInjector(ServerCredentials.createInsecure());
+    const listener = createServer((socket) => injector.injectConnection(socket));
+    listener.maxConnections = this.options.maxConnections;
+    let dropped = 0;
+    let lastDropLog = -Infinity;
+    listener.on('drop', () => {
+      dropped += 1;
+      if (performance.now() - lastDropLog < DROP_LOG_EVERY_MS) return;
+      lastDropLog = performance.now();
+      this.options.logger.warn(
+        { maxConnections: this.options.maxConnections, refused: dropped },
+        'refused connections: the gRPC port holds GRPC_MAX_CONNECTIONS connections already',
       );
+      dropped = 0;
     });
+    this.boundPort = await new Promise<number>((resolve, reject) => {
+      const failed = (err: Error): void => reject(new Error(`cannot listen on ${address}: ${err.message}`));
+      listener.once('error', failed);
+      listener.listen({ host, port }, () => {
+        listener.off('error', failed);
+        const bound = listener.address();
+        resolve(typeof bound === 'object' && bound !== null ? bound.port : port);
+      });
+    });
+    listener.on('error', (err) => this.options.logger.error({ err }, 'the gRPC listener failed'));
+    this.listener = listener;
+    if (this.options.maxConnectionAgeMs > 0 && this.options.keepaliveTimeMs > 0) {
+      this.options.logger.warn(
+        { maxConnectionAgeMs: this.options.maxConnectionAgeMs, keepaliveTimeMs: this.options.keepaliveTimeMs },
+        'with both GRPC_MAX_CONNECTION_AGE_MS and GRPC_KEEPALIVE_TIME_MS set, a connection past its age is closed at ' +
+          'its next keepalive ping, cutting calls in flight (long Listen or DIRECT calls); set one of them to 0',
+      );
+    }
     this.stateValue = 'running';
     this.options.logger.info({ address: `${host}:${this.boundPort}` }, 'gRPC server listening');
     return this.boundPort;
@@ -88,6 +147,8 @@ export class GrpcServer {
   private async doStop(graceMs: number): Promise<void> {
     this.stateValue = 'stopping';
     this.health.setStatus('', 'NOT_SERVING');
+    // no new connections; the open ones are closed below
+    this.listener?.close();
     await new Promise<void>((resolve) => {
       const force = setTimeout(() => {
         this.server.forceShutdown();

@@ -63,15 +63,12 @@ export interface CallLike {
   once(event: 'cancelled', listener: () => void): unknown;
 }
 
-/** The longest a timer can wait in Node (about 24.8 days). */
-export const MAX_TIMER_MS = 2 ** 31 - 1;
-
-/** Milliseconds left before the call's deadline, capped to what a timer can wait. */
+/** Milliseconds left before the call's deadline; Infinity without one (the result buses' timers take any delay). */
 export function remainingMs(call: CallLike): number {
   const deadline = call.getDeadline();
   const at = deadline instanceof Date ? deadline.getTime() : deadline;
-  if (!Number.isFinite(at)) return MAX_TIMER_MS;
-  return Math.max(0, Math.min(MAX_TIMER_MS, at - Date.now()));
+  if (!Number.isFinite(at)) return Infinity;
+  return Math.max(0, at - Date.now());
 }
 
 /** An AbortSignal that fires when the client cancels the call. */

@@ -7,7 +7,7 @@ import type { JobResult } from '../../core/src/index.js';
 import { InvalidArgumentError, isFinalStatus, jobResultToProto, ResponseType } from '../../core/src/index.js';
 import { serverStream, unary } from './handlers.js';
 import type { JobServicesDeps, WorkerResolver } from './job-context.js';
-import { callSignal, MAX_TIMER_MS, remainingMs } from './job-context.js';
+import { callSignal, remainingMs } from './job-context.js';
 
 /** Listen waits this long when the request gives no timeout. */
 const DEFAULT_LISTEN_TIMEOUT_MS = 24 * 60 * 60 * 1000;
@@ -40,7 +40,7 @@ export function jobResultService(deps: JobServicesDeps, resolver: WorkerResolver
           `worker "${worker.name}" is not LISTEN_AFTER; only LISTEN_AFTER workers keep results for Listen`,
         );
       }
-      const timeoutMs = Math.min(req.timeout ?? DEFAULT_LISTEN_TIMEOUT_MS, MAX_TIMER_MS, remainingMs(call));
+      const timeoutMs = Math.min(req.timeout ?? DEFAULT_LISTEN_TIMEOUT_MS, remainingMs(call));
       const stop = new AbortController();
       const waiting = bus.waitForJob(jobId, timeoutMs, AbortSignal.any([callSignal(call), stop.signal]));
       waiting.catch(() => undefined);

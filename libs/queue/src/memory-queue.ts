@@ -1,10 +1,9 @@
 import type { Job } from '../../core/src/index.js';
-import { AlreadyExistsError, InvalidArgumentError, UnavailableError } from '../../core/src/index.js';
+import { AlreadyExistsError, InvalidArgumentError, startDeadlineTimer, UnavailableError } from '../../core/src/index.js';
 import { Deque } from './deque.js';
 import { LeaseHeap } from './lease-heap.js';
 import type { ClaimedJob, ClaimOptions, JobQueue } from './ports.js';
 import { assertLeaseMs, laneOf } from './priority-lane.js';
-import { startDeadlineTimer } from './start-deadline-timer.js';
 
 export interface MemoryQueueOptions {
   /**

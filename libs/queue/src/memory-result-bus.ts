@@ -1,7 +1,6 @@
 import type { JobResult } from '../../core/src/index.js';
-import { coerceError, DeadlineExceededError, InvalidArgumentError, UnavailableError } from '../../core/src/index.js';
+import { coerceError, DeadlineExceededError, InvalidArgumentError, startDeadlineTimer, UnavailableError } from '../../core/src/index.js';
 import type { ResultBus } from './ports.js';
-import { startDeadlineTimer } from './start-deadline-timer.js';
 import { warnHandlerError } from './warn-handler-error.js';
 
 export interface MemoryResultBusOptions {

@@ -17,6 +17,7 @@ import { InvalidArgumentError } from '../../core/src/index.js';
  * | `p:uniq:<uniq key>`           | string | id of the job holding the uniq key; no TTL, released when final   |
  * | `p:cancel:<job id>`           | string | cancellation mark; expires after the cancel TTL                   |
  * | `p:result:<job id>`           | string | JobResult protobuf kept for late listeners; expires after keepMs  |
+ * | `p:node:<n>`                  | string | token of the process leasing node id n for job ids (NodeIdLease)  |
  *
  * Pub/sub channels: `p:cancel` (the id of each cancelled job), `p:result:job:<job id>` and
  * `p:result:worker:<worker id>` (JobResult protobuf).

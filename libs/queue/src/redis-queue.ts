@@ -3,6 +3,7 @@ import {
   AlreadyExistsError,
   InternalError,
   InvalidArgumentError,
+  startDeadlineTimer,
   UnavailableError,
 } from '../../core/src/index.js';
 import type { ClaimedJob, ClaimOptions, JobQueue } from './ports.js';
@@ -23,7 +24,6 @@ import {
   removeScript,
   renewScript,
 } from './redis-queue-scripts.js';
-import { startDeadlineTimer } from './start-deadline-timer.js';
 import { assertLeaseMs, laneOf } from './priority-lane.js';
 
 export interface RedisQueueOptions {

@@ -1,5 +1,5 @@
 import type { JobResult } from '../../core/src/index.js';
-import { coerceError, DeadlineExceededError, InvalidArgumentError, UnavailableError } from '../../core/src/index.js';
+import { coerceError, DeadlineExceededError, InvalidArgumentError, startDeadlineTimer, UnavailableError } from '../../core/src/index.js';
 import type { ResultBus } from './ports.js';
 import { redisCodec } from './redis-codec.js';
 import type { RedisConnectionOptions } from './redis-connection.js';
@@ -7,7 +7,6 @@ import { RedisConnection } from './redis-connection.js';
 import { RedisKeys } from './redis-keys.js';
 import { RedisScript } from './redis-script.js';
 import { RedisSubscriber } from './redis-subscriber.js';
-import { startDeadlineTimer } from './start-deadline-timer.js';
 import { warnHandlerError } from './warn-handler-error.js';
 
 export interface RedisResultBusOptions {

@@ -8,9 +8,11 @@ import type { RunContext } from './runner.js';
 import { RunnerError } from './runner.js';
 
 const MAX_OUTPUT_BYTES = 1024;
+/** what Config gives COMMAND children: PATH, HOME, LANG and an allowlisted variable */
+const CHILD_ENV = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: '/tmp', LANG: 'C.UTF-8', JW_ALLOWED: 'yes' };
 
 async function loaded(name: string): Promise<CommandRunner> {
-  const runner = new CommandRunner({ maxOutputBytes: MAX_OUTPUT_BYTES });
+  const runner = new CommandRunner({ maxOutputBytes: MAX_OUTPUT_BYTES, env: CHILD_ENV });
   await runner.load(CommandRunnerSettings.encode({ name }).finish());
   return runner;
 }
@@ -132,6 +134,20 @@ describe('CommandRunner', () => {
     }
   });
 
+  it("gives the child only its configured environment, none of the worker's own variables", async () => {
+    process.env['JW_TEST_SERVER_SECRET'] = 'do-not-leak';
+    try {
+      const [printed] = await run('printenv');
+      const names = (printed ?? '').trim().split('\n').map((line) => line.split('=')[0]).sort();
+      expect(names).toEqual(['HOME', 'JW_ALLOWED', 'LANG', 'PATH']);
+      expect(printed).not.toContain('do-not-leak');
+      // a job passes a variable on purpose through env(1)
+      expect(await run('env', 'GREETING=hi', 'printenv', 'GREETING')).toEqual(['hi\n']);
+    } finally {
+      delete process.env['JW_TEST_SERVER_SECRET'];
+    }
+  });
+
   it('fails fatally on an argument that cannot be passed to a process', async () => {
     const runner = await loaded('echo');
     const error = await rejectionOf(runner.run(argsBytes('a\0b'), context()));
@@ -140,7 +156,7 @@ describe('CommandRunner', () => {
   });
 
   it('rejects undecodable or empty settings as fatal', async () => {
-    const runner = new CommandRunner({ maxOutputBytes: MAX_OUTPUT_BYTES });
+    const runner = new CommandRunner({ maxOutputBytes: MAX_OUTPUT_BYTES, env: CHILD_ENV });
     await expect(runner.load(Uint8Array.of(0x0a, 0x05))).rejects.toMatchObject({
       kind: 'fatal',
       message: expect.stringContaining('invalid CommandRunnerSettings bytes') as unknown,
@@ -160,7 +176,7 @@ describe('CommandRunner', () => {
   });
 
   it('refuses to run before load()', async () => {
-    const runner = new CommandRunner({ maxOutputBytes: MAX_OUTPUT_BYTES });
+    const runner = new CommandRunner({ maxOutputBytes: MAX_OUTPUT_BYTES, env: CHILD_ENV });
     await expect(runner.run(argsBytes(), context())).rejects.toMatchObject({ kind: 'other' });
   });
 

@@ -4,7 +4,9 @@
  * Semantics (jobworkerp-rs ignores the exit code; we do not):
  * - settings `CommandRunnerSettings.name` is the executable, looked up on PATH unless it contains a `/`;
  * - args `CommandArgs.args` are passed as argv verbatim: no shell, no globbing, no variable expansion;
- * - the child inherits the worker's environment and working directory; stdin is closed (`ignore`);
+ * - the child gets only the environment in `options.env` (from Config: PATH, HOME, LANG and COMMAND_ENV_ALLOWLIST),
+ *   not the worker's, so the server's secrets stay out of jobs; a job that needs a variable can run `env` with
+ *   `NAME=value` arguments before the command; it inherits the working directory; stdin is closed (`ignore`);
  * - exit 0 → one output item: stdout exactly as written (the trailing newline is kept, like upstream);
  * - non-zero exit or death by a signal → `RunnerError('retryable')`, message with the code/signal and the start of
  *   stderr, output `[stderr]`;
@@ -56,6 +58,8 @@ export interface CommandRunnerOptions {
    * Comes from COMMAND_MAX_OUTPUT_BYTES in Config.
    */
   readonly maxOutputBytes: number;
+  /** The child's whole environment (the worker's own is not passed). Comes from `worker.commandEnv` in Config. */
+  readonly env: Readonly<Record<string, string>>;
 }
 
 /** Runs one executable per job; see the module comment for the exact semantics. */
@@ -81,7 +85,7 @@ export class CommandRunner implements Runner {
     const argv = decode('CommandArgs', () => CommandArgs.decode(args).args);
     ctx.signal.throwIfAborted();
 
-    const subprocess = spawn(file, argv, this.options.maxOutputBytes);
+    const subprocess = spawn(file, argv, this.options);
     const killGroup = (): void => killProcessGroup(subprocess.pid);
     ctx.signal.addEventListener('abort', killGroup, { once: true });
     try {
@@ -127,14 +131,16 @@ export function commandRunnerDefinition(options: CommandRunnerOptions): RunnerDe
 }
 
 /** Starts the child; execa's synchronous argument errors (e.g. a NUL byte in an argument) become fatal. */
-function spawn(file: string, argv: string[], maxOutputBytes: number) {
+function spawn(file: string, argv: string[], options: CommandRunnerOptions) {
   try {
     return execa(file, argv, {
       shell: false,
       stdin: 'ignore',
       encoding: 'buffer',
       stripFinalNewline: false,
-      maxBuffer: maxOutputBytes,
+      maxBuffer: options.maxOutputBytes,
+      env: options.env,
+      extendEnv: false,
       reject: false,
       // Own process group, killed as a whole on abort by run(); execa's cancelSignal would kill only the child.
       detached: true,

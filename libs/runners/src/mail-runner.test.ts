@@ -15,7 +15,8 @@ const PASSWORD = 'pa55-unit-secret';
 interface Behaviour {
   auth: (auth: SMTPServerAuthentication) => Error | undefined;
   rcpt: (address: SMTPServerAddress) => Error | undefined;
-  data: (raw: Buffer) => Error | undefined | 'hang';
+  /** an error, 'hang', or the text of the 250 reply (undefined = the default one) */
+  data: (raw: Buffer) => Error | undefined | 'hang' | { reply: string };
 }
 
 let server: SMTPServer;
@@ -46,8 +47,13 @@ beforeAll(async () => {
         const raw = Buffer.concat(chunks);
         const outcome = behaviour.data(raw);
         if (outcome === 'hang') return;
-        if (outcome === undefined) received.push(raw);
-        callback(outcome ?? null);
+        if (outcome instanceof Error) {
+          callback(outcome);
+          return;
+        }
+        received.push(raw);
+        if (outcome === undefined) callback(null);
+        else callback(null, outcome.reply);
       });
     },
     onClose: () => {
@@ -187,6 +193,24 @@ describe('MailRunner', () => {
     expect(error.message).toContain('535');
     expect(error.message).toContain('Wrong password ***');
     expect(error.message).not.toContain(PASSWORD);
+  });
+
+  it('keeps no AUTH exchange or base64 credentials from server replies, in failures and in the result', async () => {
+    const plain = Buffer.from(`\0mailer\0${PASSWORD}`).toString('base64');
+    const login = [Buffer.from('mailer').toString('base64'), Buffer.from(PASSWORD).toString('base64')];
+    const leaks = [PASSWORD, plain, ...login, plain.slice(0, 12)];
+
+    behaviour.auth = () => smtpError(`5.7.8 authentication failed for AUTH PLAIN ${plain.slice(0, 12)}…`, 535);
+    const error = await runnerError((await loaded()).run(args(), context()));
+    expect(error.message).toContain('535');
+    expect(error.message).toContain('AUTH PLAIN ***');
+    for (const leak of leaks) expect(error.message).not.toContain(leak);
+
+    behaviour.auth = () => undefined;
+    behaviour.data = () => ({ reply: `queued; session did AUTH PLAIN ${plain} then AUTH LOGIN, ${login.join(' ')}` });
+    const result = MailResult.decode((await (await loaded()).run(args(), context()))[0]!);
+    expect(result.response).toMatch(/^250 queued; session did AUTH PLAIN \*\*\* then AUTH LOGIN \*\*\*/);
+    for (const leak of leaks) expect(result.response).not.toContain(leak);
   });
 
   it('fails for good when STARTTLS is required but not offered', async () => {

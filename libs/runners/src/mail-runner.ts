@@ -18,8 +18,9 @@
  * - connecting and the greeting time out after 10 s, an idle socket after 60 s; `ctx.signal` aborted → the SMTP
  *   connection is closed at once and run() rejects with `ctx.signal.reason`.
  *
- * The credentials never leave the transport: nodemailer's logger and debug output are off, and failure messages
- * (the server's reply text) have the password masked in case a server echoes it.
+ * The credentials never leave the transport: nodemailer's logger and debug output are off, and the server's reply
+ * text, in failure messages and in `MailResult.response`, has the password, the credentials in base64 and whatever
+ * follows an `AUTH <mechanism>` removed, in case a server quotes the AUTH exchange.
  */
 import type { NodemailerError, SMTPSentMessageInfo, SMTPTransportOptions, Transporter } from 'nodemailer';
 import { createTransport } from 'nodemailer';
@@ -117,7 +118,7 @@ export class MailRunner implements Runner {
       messageId: info.messageId,
       accepted: info.accepted.map(String),
       rejected: info.rejected.map(String),
-      response: info.response,
+      response: redactCredentials(settings, info.response),
     });
     return [result.finish()];
   }
@@ -155,12 +156,29 @@ export function mailErrorKind(error: unknown): FailureKind {
  */
 function mailFailure(settings: Settings, error: unknown): RunnerError {
   const server = `${settings.host}:${settings.port || 'default port'}`;
-  let message = `sending mail through ${server} failed: ${errorMessage(error)}`;
+  const message = `sending mail through ${server} failed: ${errorMessage(error)}`;
+  return new RunnerError(redactCredentials(settings, message), mailErrorKind(error));
+}
+
+/** An SMTP AUTH command or challenge as a server may quote it: the mechanism, then its argument (base64, mostly). */
+const AUTH_EXCHANGE = /\b(AUTH\s+[A-Z0-9_-]+)(?:\s+[^\s,;"')\]]+)?/gi;
+
+/**
+ * The server's reply text without credentials: the password as is, the username, the password and the AUTH PLAIN
+ * blob in base64, and the argument of any quoted `AUTH <mechanism> ...` become `***`.
+ */
+export function redactCredentials(settings: Pick<Settings, 'username' | 'password'>, text: string): string {
+  const username = settings.username ?? '';
   const password = settings.password ?? '';
-  if (password !== '') {
-    message = message.replaceAll(password, '***');
+  const base64 = (value: string): string => Buffer.from(value, 'utf8').toString('base64');
+  const secrets = [password, base64(`\0${username}\0${password}`), base64(`${username}\0${username}\0${password}`)];
+  if (password !== '') secrets.push(base64(password));
+  if (username !== '') secrets.push(base64(username));
+  let out = text.replace(AUTH_EXCHANGE, '$1 ***');
+  for (const secret of secrets.filter((s) => s !== '').sort((a, b) => b.length - a.length)) {
+    out = out.replaceAll(secret, '***');
   }
-  return new RunnerError(message, mailErrorKind(error));
+  return out;
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

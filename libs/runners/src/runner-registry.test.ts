@@ -15,7 +15,12 @@ import { MailRunner } from './mail-runner.js';
 import { builtinRunnerDefinitions, RunnerRegistry } from './runner-registry.js';
 import { SlackNotificationRunner } from './slack-notification-runner.js';
 
-const OPTIONS = { commandMaxOutputBytes: 10, responseMaxBytes: 100, slackApiBaseUrl: 'http://127.0.0.1:1/api' };
+const OPTIONS = {
+  commandMaxOutputBytes: 10,
+  commandEnv: { PATH: process.env['PATH'] ?? '/usr/bin:/bin' },
+  responseMaxBytes: 100,
+  slackApiBaseUrl: 'http://127.0.0.1:1/api',
+};
 
 describe('builtinRunnerDefinitions', () => {
   it('has every implemented built-in with its published row and runner class', () => {

@@ -11,6 +11,8 @@ import { slackNotificationRunnerDefinition } from './slack-notification-runner.j
 export interface BuiltinRunnerOptions {
   /** COMMAND: the most bytes kept of each of stdout and stderr (COMMAND_MAX_OUTPUT_BYTES). */
   readonly commandMaxOutputBytes: number;
+  /** COMMAND: the children's whole environment (Config `worker.commandEnv`). */
+  readonly commandEnv: Readonly<Record<string, string>>;
   /** HTTP_REQUEST, GRPC_UNARY and SLACK_NOTIFICATION: the most response bytes read per job (RESPONSE_MAX_BYTES). */
   readonly responseMaxBytes: number;
   /** SLACK_NOTIFICATION: the Slack Web API base URL (SLACK_API_BASE_URL). */
@@ -23,7 +25,7 @@ export interface BuiltinRunnerOptions {
  */
 export function builtinRunnerDefinitions(options: BuiltinRunnerOptions): RunnerDefinition[] {
   return [
-    commandRunnerDefinition({ maxOutputBytes: options.commandMaxOutputBytes }),
+    commandRunnerDefinition({ maxOutputBytes: options.commandMaxOutputBytes, env: options.commandEnv }),
     httpRequestRunnerDefinition({ maxResponseBytes: options.responseMaxBytes }),
     grpcUnaryRunnerDefinition({ maxResponseBytes: options.responseMaxBytes }),
     slackNotificationRunnerDefinition({

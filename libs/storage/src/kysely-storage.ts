@@ -5,6 +5,7 @@ import { withDbErrors } from './db-errors.js';
 import { KyselyJobRepository } from './kysely-job-repository.js';
 import { KyselyJobResultRepository } from './kysely-job-result-repository.js';
 import { KyselyRunnerRepository } from './kysely-runner-repository.js';
+import type { SecretsKeys } from './kysely-worker-repository.js';
 import { KyselyWorkerRepository } from './kysely-worker-repository.js';
 import type { MigrationDialect } from './migrator.js';
 import { migrate } from './migrator.js';
@@ -15,6 +16,8 @@ export interface KyselyStorageOptions {
   readonly capabilities: StorageCapabilities;
   readonly errors: DbErrorContext;
   readonly migrations: MigrationDialect;
+  /** SECRETS_KEY (and previous keys): workers' runner settings are stored encrypted */
+  readonly secrets?: SecretsKeys | undefined;
 }
 
 /** The Storage port over a kysely instance; the repositories are the same code for every backend. */
@@ -31,7 +34,7 @@ export class KyselyStorage implements Storage {
     private readonly options: KyselyStorageOptions,
   ) {
     this.runners = new KyselyRunnerRepository(db, options.errors);
-    this.workers = new KyselyWorkerRepository(db, options.errors);
+    this.workers = new KyselyWorkerRepository(db, options.errors, options.secrets);
     this.jobs = new KyselyJobRepository(db, options.errors);
     this.results = new KyselyJobResultRepository(db, options.errors);
     this.capabilities = options.capabilities;

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import type { Kysely, Selectable } from 'kysely';
 import type { Page, Worker, WorkerSpec } from '../../core/src/index.js';
 import { InternalError } from '../../core/src/index.js';
 import type { DbErrorContext, DescribeClash } from './db-errors.js';
@@ -6,13 +6,45 @@ import { withDbErrors } from './db-errors.js';
 import { normalizePage } from './paging.js';
 import type { WorkerRepository } from './ports.js';
 import { toSafeInteger, workerFromRow, workerSpecToRow } from './row-mapping.js';
-import type { Database } from './schema.js';
+import type { Database, WorkerTable } from './schema.js';
+import { openWithoutKey, SettingsCipher } from './settings-cipher.js';
 
+/** The keys of runner settings at rest, as 64 hex digits each. */
+export interface SecretsKeys {
+  /** SECRETS_KEY: seals and opens */
+  readonly secretsKeyHex?: string | undefined;
+  /** SECRETS_KEY_PREVIOUS: only opens */
+  readonly previousSecretsKeysHex?: readonly string[] | undefined;
+}
+
+/** Workers in the `worker` table; runner settings are stored encrypted when a key is given (see SettingsCipher). */
 export class KyselyWorkerRepository implements WorkerRepository {
+  private readonly cipher: SettingsCipher | undefined;
+
+  /**
+   * @param keys SECRETS_KEY (and SECRETS_KEY_PREVIOUS) as 64 hex digits; without a key settings are stored as they
+   * are
+   */
   constructor(
     private readonly db: Kysely<Database>,
     private readonly errors: DbErrorContext,
-  ) {}
+    keys: SecretsKeys = {},
+  ) {
+    this.cipher = keys.secretsKeyHex === undefined ? undefined : new SettingsCipher(keys.secretsKeyHex, keys.previousSecretsKeysHex);
+  }
+
+  private toRow(spec: WorkerSpec): ReturnType<typeof workerSpecToRow> {
+    const row = workerSpecToRow(spec);
+    return this.cipher === undefined ? row : { ...row, runner_settings: this.cipher.seal(spec.runnerSettings) };
+  }
+
+  private fromRow(row: Selectable<WorkerTable>): Worker {
+    const worker = workerFromRow(row);
+    const what = `the runner settings of worker ${worker.id}`;
+    const settings =
+      this.cipher === undefined ? openWithoutKey(worker.runnerSettings, what) : this.cipher.open(worker.runnerSettings, what);
+    return { ...worker, runnerSettings: settings };
+  }
 
   async create(spec: WorkerSpec): Promise<Worker> {
     const now = Date.now();
@@ -21,7 +53,7 @@ export class KyselyWorkerRepository implements WorkerRepository {
       () =>
         this.db
           .insertInto('worker')
-          .values({ ...workerSpecToRow(spec), created_at: now, updated_at: now })
+          .values({ ...this.toRow(spec), created_at: now, updated_at: now })
           .executeTakeFirstOrThrow(),
       clashOf(spec),
     );
@@ -35,7 +67,7 @@ export class KyselyWorkerRepository implements WorkerRepository {
       () =>
         this.db
           .updateTable('worker')
-          .set({ ...workerSpecToRow(spec), updated_at: Date.now() })
+          .set({ ...this.toRow(spec), updated_at: Date.now() })
           .where('id', '=', id)
           .executeTakeFirst(),
       clashOf(spec),
@@ -54,14 +86,14 @@ export class KyselyWorkerRepository implements WorkerRepository {
     const row = await withDbErrors(this.errors, () =>
       this.db.selectFrom('worker').selectAll().where('id', '=', id).executeTakeFirst(),
     );
-    return row && workerFromRow(row);
+    return row && this.fromRow(row);
   }
 
   async findByName(name: string): Promise<Worker | undefined> {
     const row = await withDbErrors(this.errors, () =>
       this.db.selectFrom('worker').selectAll().where('name', '=', name).executeTakeFirst(),
     );
-    return row && workerFromRow(row);
+    return row && this.fromRow(row);
   }
 
   async list(page?: Page): Promise<Worker[]> {
@@ -69,7 +101,7 @@ export class KyselyWorkerRepository implements WorkerRepository {
     const rows = await withDbErrors(this.errors, () =>
       this.db.selectFrom('worker').selectAll().orderBy('id').limit(limit).offset(offset).execute(),
     );
-    return rows.map(workerFromRow);
+    return rows.map((row) => this.fromRow(row));
   }
 
   async count(): Promise<number> {

@@ -14,6 +14,10 @@ import type { Database } from './schema.js';
 export interface MysqlStorageOptions extends MysqlConfig {
   /** Connections in the pool. @default 10 */
   readonly poolSize?: number | undefined;
+  /** SECRETS_KEY as 64 hex digits: workers' runner settings are stored encrypted with it */
+  readonly secretsKeyHex?: string | undefined;
+  /** SECRETS_KEY_PREVIOUS as 64 hex digits each: settings sealed under them are still read */
+  readonly previousSecretsKeysHex?: readonly string[] | undefined;
 }
 
 const MIGRATION_LOCK = 'jobworkerp_migrate';
@@ -59,6 +63,7 @@ export async function openMysqlStorage(options: MysqlStorageOptions): Promise<St
     capabilities: { dialect: 'mysql' },
     errors,
     migrations: mysqlMigrations,
+    secrets: { secretsKeyHex: options.secretsKeyHex, previousSecretsKeysHex: options.previousSecretsKeysHex },
   });
 }
 

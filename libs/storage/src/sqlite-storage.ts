@@ -21,6 +21,10 @@ export interface SqliteStorageOptions {
    * @default 5000
    */
   readonly busyTimeoutMs?: number;
+  /** SECRETS_KEY as 64 hex digits: workers' runner settings are stored encrypted with it */
+  readonly secretsKeyHex?: string | undefined;
+  /** SECRETS_KEY_PREVIOUS as 64 hex digits each: settings sealed under them are still read */
+  readonly previousSecretsKeysHex?: readonly string[] | undefined;
 }
 
 /** Opens (creating if needed) a SQLite database file in WAL mode. Call migrate() before use. */
@@ -43,6 +47,7 @@ export async function openSqliteStorage(options: SqliteStorageOptions): Promise<
     capabilities: { dialect: 'sqlite' },
     errors,
     migrations: sqliteMigrations(busyTimeoutMs),
+    secrets: { secretsKeyHex: options.secretsKeyHex, previousSecretsKeysHex: options.previousSecretsKeysHex },
   });
 }
 

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { startDeadlineTimer } from './start-deadline-timer.js';
+import { startDeadlineTimer } from './timers.js';
 
 describe('startDeadlineTimer', () => {
   beforeEach(() => {
