@@ -7,3 +7,4 @@ export * from './worker-rules.js';
 export * from './convert.js';
 export * from './logger.js';
 export * from './ttl-cache.js';
+export * from './echo-value.js';

@@ -4,6 +4,7 @@
  */
 import type { sendUnaryData, ServerUnaryCall, ServerWritableStream } from '@grpc/grpc-js';
 import type { Logger } from '../../core/src/index.js';
+import { CancelledError } from '../../core/src/index.js';
 import { toServiceError } from './grpc-errors.js';
 
 export function unary<Req, Res>(
@@ -27,7 +28,7 @@ export function serverStream<Req, Res>(
 ): (call: ServerWritableStream<Req, Res>) => void {
   return (call) => {
     const abort = new AbortController();
-    call.on('cancelled', () => abort.abort(new Error('client cancelled')));
+    call.on('cancelled', () => abort.abort(new CancelledError('client cancelled the call')));
     const pump = async (): Promise<void> => {
       for await (const item of fn(call.request, abort.signal, call)) {
         if (abort.signal.aborted) return;

@@ -1,5 +1,5 @@
 import type { IdGenerator, Job, JobResult, Logger, ResultStatus, Runner, Worker } from '../../core/src/index.js';
-import { NotFoundError, InvalidArgumentError, TtlCache } from '../../core/src/index.js';
+import { CancelledError, NotFoundError, InvalidArgumentError, quote, TtlCache } from '../../core/src/index.js';
 import type { JobQueue, JobRouter, JobStateStore, ResultBus } from '../../queue/src/index.js';
 import type { Storage } from '../../storage/src/index.js';
 
@@ -41,7 +41,7 @@ export class WorkerResolver {
     }
     if (ref.workerName !== undefined && ref.workerName !== '') {
       const w = await this.byName.get(ref.workerName);
-      if (w === undefined) throw new NotFoundError(`worker "${ref.workerName}" does not exist`);
+      if (w === undefined) throw new NotFoundError(`worker ${quote(ref.workerName)} does not exist`);
       return w;
     }
     throw new InvalidArgumentError('give the worker, by worker_id or worker_name');
@@ -77,6 +77,6 @@ export function remainingMs(call: CallLike): number {
 /** An AbortSignal that fires when the client cancels the call. */
 export function callSignal(call: CallLike): AbortSignal {
   const controller = new AbortController();
-  call.once('cancelled', () => controller.abort(new Error('client cancelled the call')));
+  call.once('cancelled', () => controller.abort(new CancelledError('client cancelled the call')));
   return controller.signal;
 }
