@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { status } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
 import type { Logger, Worker } from '../../core/src/index.js';
-import { InvalidArgumentError, MAX_ECHOED_CHARS } from '../../core/src/index.js';
+import { InvalidArgumentError, MAX_ECHOED_CHARS, quote } from '../../core/src/index.js';
 import { MAX_STATUS_DETAILS_CHARS, toServiceError } from './grpc-errors.js';
 import { callSignal, WorkerResolver } from './job-context.js';
 
@@ -52,7 +52,7 @@ describe('toServiceError', () => {
 });
 
 describe('WorkerResolver', () => {
-  it('quotes at most a cut prefix of an unknown worker name', async () => {
+  it('refuses a worker_name longer than any worker can have, naming the limit', async () => {
     const none = async (): Promise<undefined> => undefined;
     const resolver = new WorkerResolver({
       workers: { find: none, findByName: none },
@@ -66,6 +66,22 @@ describe('WorkerResolver', () => {
     expect(err).toBeInstanceOf(Error);
     const message = (err as Error).message;
     expect(message.length).toBeLessThan(MAX_ECHOED_CHARS + 100);
-    expect(message).toMatch(/^worker "n{200}…\[cut: 100000 characters in all\]" does not exist$/);
+    expect(message).toBe('worker_name must be at most 128 characters, got 100000');
+  });
+
+  it('quotes a name of legal length whole', async () => {
+    const none = async (): Promise<undefined> => undefined;
+    const resolver = new WorkerResolver({ workers: { find: none, findByName: none }, runners: { find: none } } as never);
+    const name = 'é'.repeat(128);
+    await expect(resolver.resolve({ workerName: name })).rejects.toThrow(`worker "${name}" does not exist`);
+  });
+});
+
+describe('quote', () => {
+  it('cuts a long value to 200 characters with a marker, never inside a surrogate pair', () => {
+    expect(quote('abc')).toBe('"abc"');
+    expect(quote('k'.repeat(300))).toBe(`"${'k'.repeat(200)}…[cut: 300 characters in all]"`);
+    const emoji = `${'a'.repeat(199)}😀tail`;
+    expect(quote(emoji)).toBe(`"${'a'.repeat(199)}…[cut: ${emoji.length} characters in all]"`);
   });
 });

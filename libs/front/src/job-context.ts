@@ -1,11 +1,19 @@
 import type { IdGenerator, Job, JobResult, Logger, ResultStatus, Runner, Worker } from '../../core/src/index.js';
-import { CancelledError, NotFoundError, InvalidArgumentError, quote, TtlCache } from '../../core/src/index.js';
+import {
+  CancelledError,
+  checkMaxChars,
+  InvalidArgumentError,
+  MAX_WORKER_NAME_CHARS,
+  NotFoundError,
+  quote,
+  TtlCache,
+} from '../../core/src/index.js';
 import type { JobQueue, JobRouter, JobStateStore, ResultBus } from '../../queue/src/index.js';
 import type { Storage } from '../../storage/src/index.js';
 
 /** What the job-facing services share. */
 export interface JobServicesDeps {
-  readonly storage: Pick<Storage, 'workers' | 'runners' | 'jobs' | 'results'>;
+  readonly storage: Pick<Storage, 'workers' | 'runners' | 'jobs' | 'results' | 'capabilities'>;
   readonly queue: JobQueue;
   readonly state: JobStateStore;
   readonly bus: ResultBus;
@@ -40,6 +48,8 @@ export class WorkerResolver {
       return w;
     }
     if (ref.workerName !== undefined && ref.workerName !== '') {
+      // no worker can have a longer name: say so instead of looking it up
+      checkMaxChars(ref.workerName, MAX_WORKER_NAME_CHARS, 'worker_name');
       const w = await this.byName.get(ref.workerName);
       if (w === undefined) throw new NotFoundError(`worker ${quote(ref.workerName)} does not exist`);
       return w;

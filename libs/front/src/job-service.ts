@@ -5,13 +5,17 @@ import type { JobServiceServer } from '../../proto/src/index.js';
 import type { Job } from '../../core/src/index.js';
 import {
   checkBytesAgainstSchema,
+  checkMaxBytes,
+  checkMaxChars,
   InvalidArgumentError,
+  MAX_UNIQ_KEY_CHARS,
   jobResultToProto,
   jobToProto,
   Priority,
   ResponseType,
   ResultStatus,
 } from '../../core/src/index.js';
+import { normalizePage } from '../../storage/src/index.js';
 import { paging, serverStream, unary } from './handlers.js';
 import type { JobServicesDeps, WorkerResolver } from './job-context.js';
 import { callSignal, remainingMs } from './job-context.js';
@@ -38,13 +42,16 @@ export function jobService(deps: JobServicesDeps, resolver: WorkerResolver): Job
       if (!PRIORITIES.has(priority)) {
         throw new InvalidArgumentError(`priority ${priority} is unknown; use PRIORITY_HIGH, PRIORITY_MEDIUM or PRIORITY_LOW`);
       }
+      const uniqKey = req.uniqKey === undefined || req.uniqKey === '' ? undefined : req.uniqKey;
+      if (uniqKey !== undefined) checkMaxChars(uniqKey, MAX_UNIQ_KEY_CHARS, 'uniq_key');
+      checkMaxBytes(req.args, storage.capabilities.maxArgsBytes, 'args', `what the ${storage.capabilities.dialect} database can store`);
       const runner = await resolver.runner(worker.runnerId);
       if (runner !== undefined) checkBytesAgainstSchema(runner.argsProto, req.args, `args for worker "${worker.name}"`);
       const job: Job = {
         id: ids.next(),
         workerId: worker.id,
         args: req.args,
-        uniqKey: req.uniqKey === undefined || req.uniqKey === '' ? undefined : req.uniqKey,
+        uniqKey,
         enqueueTime: Date.now(),
         grabbedUntilTime: undefined,
         runAfterTime,
@@ -96,10 +103,10 @@ export function jobService(deps: JobServicesDeps, resolver: WorkerResolver): Job
     }),
 
     findList: serverStream(name('FindList'), logger, async function* (req) {
-      const { limit, offset } = paging(req);
+      // checked like the FindList calls served by the RDB: a negative limit or offset is refused, not sliced
+      const { limit, offset } = normalizePage(paging(req));
       const all = await state.listStatuses();
-      const start = offset ?? 0;
-      for (const { jobId } of all.slice(start, start + (limit ?? 1000))) {
+      for (const { jobId } of all.slice(offset, offset + limit)) {
         const job = await findJob(jobId);
         if (job !== undefined) yield jobToProto(job);
       }

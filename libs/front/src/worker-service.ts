@@ -1,6 +1,7 @@
 import type { WorkerServiceServer } from '../../proto/src/index.js';
 import type { Logger, Worker, WorkerSpec } from '../../core/src/index.js';
 import {
+  checkMaxBytes,
   InvalidArgumentError,
   NotFoundError,
   validateWorker,
@@ -11,7 +12,7 @@ import type { Storage } from '../../storage/src/index.js';
 import { paging, serverStream, unary } from './handlers.js';
 
 export interface WorkerServiceDeps {
-  readonly storage: Pick<Storage, 'runners' | 'workers'>;
+  readonly storage: Pick<Storage, 'runners' | 'workers' | 'capabilities'>;
   readonly fetchIntervalMs: number;
   readonly logger: Logger;
   /** told after a worker is updated or deleted, so caches and static runner pools are dropped */
@@ -31,6 +32,8 @@ export function workerService(deps: WorkerServiceDeps): WorkerServiceServer {
         `runner_id ${spec.runnerId} does not exist; list runners with RunnerService.FindList`,
       );
     }
+    const { maxArgsBytes, dialect } = storage.capabilities;
+    checkMaxBytes(spec.runnerSettings, maxArgsBytes, 'runner_settings', `what the ${dialect} database can store`);
     validateWorker(spec, runner, { fetchIntervalMs: deps.fetchIntervalMs });
     for (const next of spec.nextWorkers) {
       if (next !== selfId && (await storage.workers.find(next)) === undefined) {
