@@ -29,6 +29,11 @@ const METHOD_PATH = /^\/[A-Za-z_][\w.]*\/[A-Za-z_]\w*$/;
 /** A host name or address literal; no scheme, path, port or whitespace. */
 const HOST = /^(?:[\w.-]+|\[[0-9A-Fa-f:.%\w]+\]|[0-9A-Fa-f:]+)$/;
 
+/** Whether `host` is a host name or an IP address (IPv6 with or without brackets) a gRPC target can use. */
+export function isGrpcHost(host: string): boolean {
+  return HOST.test(host);
+}
+
 const identity = (bytes: Buffer): Buffer => bytes;
 
 export interface GrpcUnaryRunnerOptions {

@@ -163,7 +163,7 @@ async function send(
 }
 
 /** Validates `base_url`: an absolute http(s) URL without credentials. The URL itself is never echoed. */
-function parseBaseUrl(baseUrl: string): URL {
+export function parseBaseUrl(baseUrl: string): URL {
   let url: URL;
   try {
     url = new URL(baseUrl);
