@@ -1,18 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { JobResultServiceService, JobServiceService } from '../../proto/src/index.js';
+import { varintField } from '../../../test/support/protobuf-bytes.js';
 import { MalformedRequest, withCheckedDecoding } from './request-decoding.js';
 
-/** A protobuf varint. */
-const varint = (n: bigint): number[] => {
-  const out: number[] = [];
-  do {
-    const low = Number(n & 0x7fn);
-    n >>= 7n;
-    out.push(n > 0n ? low | 0x80 : low);
-  } while (n > 0n);
-  return out;
-};
-const field = (no: number, value: bigint): number[] => [(no << 3) | 0, ...varint(value)];
+const field = varintField;
 
 describe('withCheckedDecoding', () => {
   const enqueue = withCheckedDecoding(JobServiceService)['enqueue']!;
