@@ -85,3 +85,12 @@ describe('quote', () => {
     expect(quote(emoji)).toBe(`"${'a'.repeat(199)}…[cut: ${emoji.length} characters in all]"`);
   });
 });
+
+describe('callSignal', () => {
+  it('is aborted at once for a call that was cancelled before its handler ran', () => {
+    const call = Object.assign(new EventEmitter(), { cancelled: true, getDeadline: () => Infinity });
+    const signal = callSignal(call);
+    expect(signal.aborted).toBe(true);
+    expect(toServiceError(signal.reason, 'M', recordingLogger([])).code).toBe(status.CANCELLED);
+  });
+});

@@ -69,6 +69,8 @@ export class WorkerResolver {
 
 /** The part of a grpc-js server call these helpers use. */
 export interface CallLike {
+  /** true once the client cancelled the call or its deadline passed */
+  readonly cancelled?: boolean;
   getDeadline(): Date | number;
   once(event: 'cancelled', listener: () => void): unknown;
 }
@@ -87,6 +89,9 @@ export function remainingMs(call: CallLike): number {
 /** An AbortSignal that fires when the client cancels the call. */
 export function callSignal(call: CallLike): AbortSignal {
   const controller = new AbortController();
-  call.once('cancelled', () => controller.abort(new CancelledError('client cancelled the call')));
+  const cancel = (): void => controller.abort(new CancelledError('client cancelled the call'));
+  // a call can be over before its handler gets here (a short deadline on a busy server)
+  if (call.cancelled === true) cancel();
+  else call.once('cancelled', cancel);
   return controller.signal;
 }
