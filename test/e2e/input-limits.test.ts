@@ -157,6 +157,7 @@ describe('input limits: Standalone all-in-one', () => {
 describe('input limits: Scalable grpc-front', () => {
   let db: { name: string; drop(): Promise<void> };
   let front: ServerProcess;
+  let worker: ServerProcess;
   let c: Clients;
   const keyPrefix = `jwtest-${randomBytes(4).toString('hex')}`;
 
@@ -170,10 +171,16 @@ describe('input limits: Scalable grpc-front', () => {
         JOB_QUEUE_MAX_PENDING_TOTAL: '6',
       },
     });
+    // outputs larger than one MariaDB packet can hold make results the database refuses
+    worker = await startServer({
+      app: 'worker',
+      env: { ...scalableEnv(db.name, keyPrefix), COMMAND_MAX_OUTPUT_BYTES: String(20 * 1024 * 1024), JOB_LEASE_MS: '3000' },
+    });
     c = connect(front.address);
   });
   afterAll(async () => {
     c?.close();
+    await worker?.stop();
     await front?.stop();
     await db?.drop();
     await purgeRedisNamespace({ url: 'redis://127.0.0.1:6379', cluster: false }, keyPrefix);
@@ -193,6 +200,25 @@ describe('input limits: Scalable grpc-front', () => {
     expect(key.code).toBe(status.INVALID_ARGUMENT);
     expect(key.details).toBe('uniq_key must be at most 255 characters, got 256');
   });
+
+  it('ends a job whose result the database refuses with OTHER_ERROR, releasing its uniq_key', async () => {
+    const w = await call(c.worker, 'create', commandWorkerData('huge-output', 'head', {
+      responseType: ResponseType.LISTEN_AFTER,
+      storeSuccess: true,
+      storeFailure: true,
+    }));
+    const args = commandArgs('-c', String(17 * 1024 * 1024), '/dev/zero');
+    const job = await call(c.job, 'enqueue', { workerId: w.id, args, uniqKey: 'poison' });
+    const result = await call(c.jobResult, 'listen', { jobId: job.id!, workerId: w.id, timeout: 60_000 });
+    expect(result.data?.status).toBe(ResultStatus.OTHER_ERROR);
+    expect(Buffer.from(result.data?.output?.items[0] ?? []).toString()).toContain('storing the result failed 3 times');
+    expect(worker.output()).toContain('giving up a job whose result cannot be stored');
+    // the key is free, and the job is not run again
+    const again = await call(c.job, 'enqueue', { workerId: w.id, args: commandArgs('-c', '1', '/dev/zero'), uniqKey: 'poison' });
+    const second = await call(c.jobResult, 'listen', { jobId: again.id!, workerId: w.id, timeout: 30_000 });
+    expect(second.data?.status).toBe(ResultStatus.SUCCESS);
+    expect((await call(c.job, 'find', job.id!)).data).toBeUndefined();
+  }, 120_000);
 
   it('caps the backlog of the whole Redis queue, not only per channel', async () => {
     await expectTotalCap(c);
