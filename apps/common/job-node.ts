@@ -91,6 +91,7 @@ export function frontFinisher(
     findDefinition: (runnerId) => registry.get(runnerId),
     ids: jobs.ids,
     logger,
+    pingStorage: () => storage.ping(),
   });
   return (job, worker, status, message) => processor.finishWithoutRun(job, worker, status, message);
 }

@@ -77,7 +77,10 @@ export async function createJobSystem(config: Config, storage: Storage, logger: 
 }
 
 function memoryPorts(config: Config): Ports {
-  const queue = new MemoryQueue({ maxPendingPerChannel: config.queue.maxPendingPerChannel });
+  const queue = new MemoryQueue({
+    maxPendingPerChannel: config.queue.maxPendingPerChannel,
+    maxPendingTotal: config.queue.maxPendingTotal,
+  });
   const state = new MemoryJobStateStore();
   const bus = new MemoryResultBus({ keepMs: config.queue.expireJobResultMs });
   const wake = new MemoryWakeChannel();
@@ -109,6 +112,7 @@ async function redisPorts(config: Config, logger: Logger): Promise<Ports> {
     redis,
     keyPrefix: redis.keyPrefix,
     maxPendingPerChannel: config.queue.maxPendingPerChannel,
+    maxPendingTotal: config.queue.maxPendingTotal,
     keepResultMs: config.queue.expireJobResultMs,
     onHandlerError: (err) => logger.warn({ err }, 'a Redis listener failed'),
   });

@@ -12,6 +12,7 @@ import { purgeRedisNamespace } from '../../libs/queue/src/index.js';
 import type { Clients } from '../support/grpc-clients.js';
 import { call, connect } from '../support/grpc-clients.js';
 import { tempMariaDatabase } from '../support/mariadb.js';
+import { scalableEnv } from '../support/scalable-env.js';
 import type { ServerProcess } from '../support/server-process.js';
 import { startServer } from '../support/server-process.js';
 import { commandArgs, commandWorkerData } from '../support/worker-data.js';
@@ -28,13 +29,7 @@ describe('Scalable: 2 fronts, 3 workers, a worker killed mid-run', () => {
   beforeAll(async () => {
     db = await tempMariaDatabase();
     env = {
-      STORAGE_TYPE: 'Scalable',
-      MYSQL_HOST: '127.0.0.1',
-      MYSQL_PORT: '3306',
-      MYSQL_USER: 'root',
-      MYSQL_DBNAME: db.name,
-      REDIS_URL: 'redis://127.0.0.1:6379',
-      REDIS_KEY_PREFIX: `jwtest-${randomBytes(4).toString('hex')}`,
+      ...scalableEnv(db.name, `jwtest-${randomBytes(4).toString('hex')}`),
       JOB_LEASE_MS: '3000',
       JOB_QUEUE_FETCH_INTERVAL: '500',
       WORKER_DEFAULT_CONCURRENCY: '8',

@@ -25,6 +25,13 @@ describe('loadConfig', () => {
     expect(() => load({ PLUGIN_THREADS: '0' })).toThrow(/PLUGIN_THREADS/);
   });
 
+  it('caps the backlog per channel and in total (twice the per-channel cap unless set)', () => {
+    expect(load({}).queue).toMatchObject({ maxPendingPerChannel: 100_000, maxPendingTotal: 200_000 });
+    expect(load({ JOB_QUEUE_MAX_PENDING: '10' }).queue).toMatchObject({ maxPendingPerChannel: 10, maxPendingTotal: 20 });
+    expect(load({ JOB_QUEUE_MAX_PENDING_TOTAL: '5000' }).queue.maxPendingTotal).toBe(5000);
+    expect(() => load({ JOB_QUEUE_MAX_PENDING_TOTAL: '0' })).toThrow('JOB_QUEUE_MAX_PENDING_TOTAL');
+  });
+
   it('reads channels and their concurrencies by position', () => {
     const c = load({ WORKER_DEFAULT_CONCURRENCY: '3', WORKER_CHANNELS: 'a, b', WORKER_CHANNEL_CONCURRENCIES: '5' });
     expect(c.worker.channels).toEqual([

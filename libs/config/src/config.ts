@@ -82,8 +82,13 @@ export interface Config {
     readonly expireJobResultMs: number;
     /** JOB_QUEUE_FETCH_INTERVAL: how often (and how far ahead) the RDB is polled for due jobs, ms. @default 1000 */
     readonly fetchIntervalMs: number;
-    /** JOB_QUEUE_MAX_PENDING: jobs held per in-memory channel before Enqueue answers UNAVAILABLE. @default 100000 */
+    /** JOB_QUEUE_MAX_PENDING: jobs waiting per channel before Enqueue answers UNAVAILABLE. @default 100000 */
     readonly maxPendingPerChannel: number;
+    /**
+     * JOB_QUEUE_MAX_PENDING_TOTAL: jobs in the whole queue (every channel, waiting or running) before Enqueue answers
+     * UNAVAILABLE; per process in Standalone, per Redis queue in Scalable. @default twice JOB_QUEUE_MAX_PENDING
+     */
+    readonly maxPendingTotal: number;
     /** JOB_LEASE_MS: how long a claimed job is held before another worker may take it. @default 30000 */
     readonly leaseMs: number;
   };
@@ -216,9 +221,9 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       responseMaxBytes: r.int('RESPONSE_MAX_BYTES', 8 * 1024 * 1024, 1),
     },
     queue: {
+      ...pendingCaps(r),
       expireJobResultMs: r.int('JOB_QUEUE_EXPIRE_JOB_RESULT_SECONDS', 86_400, 1) * 1000,
       fetchIntervalMs: r.int('JOB_QUEUE_FETCH_INTERVAL', 1000, 10, MAX_TIMER_MS),
-      maxPendingPerChannel: r.int('JOB_QUEUE_MAX_PENDING', 100_000, 1),
       leaseMs: r.int('JOB_LEASE_MS', 30_000, 1000, MAX_TIMER_MS),
     },
     storage: {
@@ -267,6 +272,12 @@ function commandEnv(env: Record<string, string | undefined>, allowlist: readonly
     if (value !== undefined && allowed(name)) out[name] = value;
   }
   return out;
+}
+
+/** The backlog caps: per channel, and in total (twice the per-channel cap unless set). */
+function pendingCaps(r: Reader): { maxPendingPerChannel: number; maxPendingTotal: number } {
+  const maxPendingPerChannel = r.int('JOB_QUEUE_MAX_PENDING', 100_000, 1);
+  return { maxPendingPerChannel, maxPendingTotal: r.int('JOB_QUEUE_MAX_PENDING_TOTAL', 2 * maxPendingPerChannel, 1) };
 }
 
 function readEnvFile(path: string): Record<string, string> {

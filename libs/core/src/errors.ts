@@ -9,6 +9,7 @@ export type ErrorKind =
   | 'unavailable'
   | 'deadline-exceeded'
   | 'unauthenticated'
+  | 'cancelled'
   | 'internal';
 
 export abstract class JobworkerpError extends Error {
@@ -47,6 +48,11 @@ export class DeadlineExceededError extends JobworkerpError {
 
 export class UnauthenticatedError extends JobworkerpError {
   readonly kind = 'unauthenticated';
+}
+
+/** The client gave up on its call (cancelled it or let its deadline pass): nobody is left to answer. */
+export class CancelledError extends JobworkerpError {
+  readonly kind = 'cancelled';
 }
 
 /** A bug or an unexpected state. */

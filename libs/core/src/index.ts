@@ -8,3 +8,5 @@ export * from './convert.js';
 export * from './logger.js';
 export * from './ttl-cache.js';
 export * from './timers.js';
+export * from './echo-value.js';
+export * from './input-limits.js';

@@ -3,6 +3,7 @@
  * This module compiles such text (protobufjs) and checks or converts bytes against it.
  */
 import protobuf from 'protobufjs';
+import { clip, quote } from './echo-value.js';
 import { InvalidArgumentError } from './errors.js';
 
 export type MessageType = protobuf.Type;
@@ -20,7 +21,7 @@ export function firstMessageType(protoText: string, what = 'schema'): MessageTyp
   try {
     parsed = protobuf.parse(protoText, { keepCase: true });
   } catch (err) {
-    throw new InvalidArgumentError(`${what} is not valid proto source: ${(err as Error).message}`, { cause: err });
+    throw new InvalidArgumentError(`${what} is not valid proto source: ${clip((err as Error).message)}`, { cause: err });
   }
   const type = findFirstType(parsed.root);
   if (type === undefined) throw new InvalidArgumentError(`${what} declares no message`);
@@ -61,7 +62,7 @@ export function checkBytesAgainstSchema(protoText: string, bytes: Uint8Array, wh
     type.decode(bytes);
   } catch (err) {
     throw new InvalidArgumentError(
-      `${what} are not a valid protobuf ${type.name}: ${(err as Error).message}; ` +
+      `${what} are not a valid protobuf ${type.name}: ${clip((err as Error).message)}; ` +
         `encode a ${type.name} message (see the runner's published schema)`,
       { cause: err },
     );
@@ -106,7 +107,7 @@ function withFieldNames(type: MessageType, value: unknown, path: string): Record
     const field = type.fields[key] ?? Object.values(type.fields).find((f) => camel(f.name) === key);
     if (field === undefined) {
       const known = Object.keys(type.fields).join(', ');
-      throw new InvalidArgumentError(`${path}: ${type.name} has no field "${key}" (fields: ${known})`);
+      throw new InvalidArgumentError(`${path}: ${type.name} has no field ${quote(key)} (fields: ${known})`);
     }
     field.resolve();
     const nested = field.resolvedType;

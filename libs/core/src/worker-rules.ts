@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from './errors.js';
+import { checkMaxChars, MAX_CHANNEL_CHARS, MAX_WORKER_NAME_CHARS } from './input-limits.js';
 import type { Runner, WorkerSpec } from './model.js';
 import { QueueType, ResponseType, RetryType } from './model.js';
 import { checkBytesAgainstSchema } from './schema.js';
@@ -14,10 +15,8 @@ export interface WorkerRuleOptions {
  */
 export function validateWorker(spec: WorkerSpec, runner: Runner, options: WorkerRuleOptions): void {
   if (spec.name.trim() === '') throw new InvalidArgumentError('worker name must not be empty');
-  if (spec.name.length > 128) throw new InvalidArgumentError('worker name must be at most 128 characters');
-  if (spec.channel !== undefined && spec.channel.length > 128) {
-    throw new InvalidArgumentError('worker channel must be at most 128 characters');
-  }
+  checkMaxChars(spec.name, MAX_WORKER_NAME_CHARS, 'worker name');
+  if (spec.channel !== undefined) checkMaxChars(spec.channel, MAX_CHANNEL_CHARS, 'worker channel');
   if (spec.periodicInterval > 0) {
     if (spec.periodicInterval <= options.fetchIntervalMs) {
       throw new InvalidArgumentError(

@@ -182,38 +182,42 @@ export class ChannelDispatcher {
 
     await state.setStatus(job.id, JobStatus.RUNNING);
     let held = job.grabbedUntilTime;
+    // the queue lease is renewed until the job is acked, finishing included (storing a result may take a while and
+    // is tried again on failure); the RDB hold only while it runs, as the processor reschedules against its value
+    let finishing = false;
     const renewEvery = Math.max(100, Math.floor(this.deps.leaseMs / 3));
     const renewal = setInterval(() => {
       void (async () => {
-        if (!(await queue.renew(claim, this.deps.leaseMs))) {
+        if (!(await queue.renew(claim, this.deps.leaseMs)) && !finishing) {
           // another worker may take the job now: stop this run so it never runs twice at once
           this.deps.logger.warn({ jobId: job.id }, 'lost the lease of a running job; aborting this run');
           controller.abort(new LeaseLostError(job.id));
         }
-        if (held !== undefined) {
+        if (held !== undefined && !finishing) {
           const until = this.now() + this.deps.leaseMs + Math.max(job.timeout, 0);
           if (await rows.grab(job.id, held, until)) held = until;
         }
       })().catch((err: unknown) => this.deps.logger.warn({ err, jobId: job.id }, 'renewing a lease failed'));
     }, renewEvery);
 
-    let outcome;
+    let next: 'retry' | 'final';
     try {
       const runners = worker.useStatic ? this.deps.staticRunners.source(worker, definition, this.deps.concurrency) : undefined;
-      outcome = await executeJob(job, worker, definition, { signal: controller.signal, logger: this.deps.logger, runners });
+      const outcome = await executeJob(job, worker, definition, { signal: controller.signal, logger: this.deps.logger, runners });
+      finishing = true;
+      if (outcome.status === 'lease-lost') return;
+      if (outcome.status === 'shutdown') {
+        await state.setStatus(job.id, JobStatus.PENDING);
+        if (held !== undefined) await rows.release(job.id);
+        await queue.release(claim);
+        return;
+      }
+      await state.setStatus(job.id, JobStatus.WAIT_RESULT);
+      next = await processor.process(job, worker, { ...outcome, status: outcome.status }, held);
+      await queue.ack(claim);
     } finally {
       clearInterval(renewal);
     }
-    if (outcome.status === 'lease-lost') return;
-    if (outcome.status === 'shutdown') {
-      await state.setStatus(job.id, JobStatus.PENDING);
-      if (held !== undefined) await rows.release(job.id);
-      await queue.release(claim);
-      return;
-    }
-    await state.setStatus(job.id, JobStatus.WAIT_RESULT);
-    const next = await processor.process(job, worker, { ...outcome, status: outcome.status }, held);
-    await queue.ack(claim);
     // the retry row may be due before the pollers' next tick; woken only now, they no longer find the job claimed
     if (next === 'retry') this.deps.onRetryScheduled?.();
   }

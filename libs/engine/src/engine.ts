@@ -24,7 +24,7 @@ export interface EngineOptions {
 }
 
 export interface EngineDeps {
-  readonly storage: Pick<Storage, 'jobs' | 'results' | 'workers'>;
+  readonly storage: Pick<Storage, 'jobs' | 'results' | 'workers' | 'ping'>;
   readonly queue: JobQueue;
   readonly state: JobStateStore;
   readonly bus: ResultBus;
@@ -68,6 +68,7 @@ export class Engine {
       findDefinition,
       ids,
       logger,
+      pingStorage: () => storage.ping(),
     });
     this.dispatchers = options.channels.map(
       (c) =>

@@ -7,11 +7,20 @@
  *   the job's status, uniq_key and RDB row are released, a periodic job's next run is scheduled (unless it was
  *   cancelled), and on SUCCESS each output item becomes a job of each next worker.
  * Storing happens before publishing, so a listener that sees the publish can also find the stored row.
+ *
+ * Poison jobs: when storing the result (or persisting a retry) fails for a reason that is not an outage — the
+ * database refuses the row, or answers a ping while refusing it — the step is tried FINISH_ATTEMPTS times; then the
+ * job ends with a final OTHER_ERROR result that says why (stored without args when possible, always published), its
+ * uniq_key and row are released, and an error line is logged. An outage (the database does not answer) is thrown
+ * instead: the claim stays unacked and the job is delivered again when its lease ends.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { IdGenerator, Job, JobResult, Logger, Worker } from '../../core/src/index.js';
 import {
   AlreadyExistsError,
   checkBytesAgainstSchema,
+  clip,
+  coerceError,
   InvalidArgumentError,
   JobStatus,
   nextPeriodicRunTime,
@@ -21,6 +30,7 @@ import {
   retryDelayMs,
   shouldRetry,
   encodeJobResult,
+  UnavailableError,
 } from '../../core/src/index.js';
 import type { JobRouter, JobStateStore, ResultBus } from '../../queue/src/index.js';
 import type { RunnerDefinition } from '../../runners/src/index.js';
@@ -42,7 +52,24 @@ export interface ResultProcessorDeps {
   readonly findDefinition: (runnerId: number) => RunnerDefinition | undefined;
   readonly ids: IdGenerator;
   readonly logger: Logger;
+  /** Checks that the database answers (Storage.ping); tells an outage from a row the database refuses. */
+  readonly pingStorage?: () => Promise<void>;
+  /** Pause between tries of a finishing step that failed. @default 200 */
+  readonly finishRetryMs?: number;
   readonly now?: () => number;
+}
+
+/** How often a finishing step that fails for a reason other than an outage is tried before the job is given up. */
+export const FINISH_ATTEMPTS = 3;
+
+/** A finishing step failed for a reason that trying again does not fix: the job is poison. */
+class PoisonError extends Error {
+  constructor(
+    readonly step: string,
+    readonly failure: Error,
+  ) {
+    super(`${step} failed ${FINISH_ATTEMPTS} times: ${clip(failure.message)}`, { cause: failure });
+  }
 }
 
 export interface RunRecord {
@@ -66,20 +93,84 @@ export class ResultProcessor {
   async process(job: Job, worker: Worker, run: RunRecord, heldUntil: number | undefined): Promise<'retry' | 'final'> {
     const { state } = this.deps;
     let status = run.status;
-    if (status === ResultStatus.ERROR_AND_RETRY) {
-      const cancelled = await state.isCancelled(job.id);
-      if (!cancelled && shouldRetry(worker.retryPolicy, job.retried)) {
-        if (await this.persistRetry(job, worker, run, heldUntil)) {
-          if (worker.storeFailure) await this.store(this.resultOf(job, worker, run, status));
-          return 'retry';
+    try {
+      if (status === ResultStatus.ERROR_AND_RETRY) {
+        const cancelled = await state.isCancelled(job.id);
+        if (!cancelled && shouldRetry(worker.retryPolicy, job.retried)) {
+          if (await this.tried('persisting the retry', () => this.persistRetry(job, worker, run, heldUntil))) {
+            if (worker.storeFailure) await this.tried('storing the result', () => this.store(this.resultOf(job, worker, run, status)));
+            return 'retry';
+          }
+          status = ResultStatus.CANCELLED;
+        } else {
+          status = cancelled ? ResultStatus.CANCELLED : ResultStatus.MAX_RETRY;
         }
-        status = ResultStatus.CANCELLED;
-      } else {
-        status = cancelled ? ResultStatus.CANCELLED : ResultStatus.MAX_RETRY;
+      }
+      await this.finish(job, worker, this.resultOf(job, worker, run, status), heldUntil);
+    } catch (err) {
+      if (!(err instanceof PoisonError)) throw err;
+      await this.giveUp(job, worker, run, heldUntil, err);
+    }
+    return 'final';
+  }
+
+  /**
+   * Runs a finishing step, trying again after a pause when it fails; an outage is thrown at once (the job is
+   * delivered again later), a failure that outlasts FINISH_ATTEMPTS tries becomes a PoisonError.
+   */
+  private async tried<T>(step: string, op: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await op();
+      } catch (thrown) {
+        const err = coerceError(thrown);
+        if (await this.isOutage(err)) throw err;
+        this.deps.logger.warn({ err, step, attempt }, 'a finishing step failed');
+        if (attempt >= FINISH_ATTEMPTS) throw new PoisonError(step, err);
+        await sleep((this.deps.finishRetryMs ?? 200) * attempt);
       }
     }
-    await this.finish(job, worker, this.resultOf(job, worker, run, status), heldUntil);
-    return 'final';
+  }
+
+  /** An outage is an UnavailableError while the database does not answer a ping either. */
+  private async isOutage(err: Error): Promise<boolean> {
+    if (!(err instanceof UnavailableError)) return false;
+    if (this.deps.pingStorage === undefined) return true;
+    try {
+      await this.deps.pingStorage();
+      return false;
+    } catch {
+      return true;
+    }
+  }
+
+  /**
+   * Ends a poison job: a final OTHER_ERROR result saying why, stored without the args and uniq_key that may be what
+   * the database refuses (not at all if even that fails), published, and the job released like any finished one.
+   */
+  private async giveUp(
+    job: Job,
+    worker: Worker,
+    run: RunRecord,
+    heldUntil: number | undefined,
+    poison: PoisonError,
+  ): Promise<JobResult> {
+    const message = `job ${job.id} could not be finished: ${poison.message}; it ends here without a stored result of its run`;
+    this.deps.logger.error(
+      { jobId: job.id, workerId: worker.id, step: poison.step, err: poison.failure },
+      `giving up a job whose result cannot be stored: ended with OTHER_ERROR, uniq_key released`,
+    );
+    const final = this.resultOf(job, worker, { ...run, status: ResultStatus.OTHER_ERROR, output: [Buffer.from(message)] }, ResultStatus.OTHER_ERROR);
+    const slim: JobResult = { ...final, args: Buffer.alloc(0), uniqKey: undefined };
+    const storeSlim = storesResult(worker, ResultStatus.OTHER_ERROR)
+      ? (): Promise<boolean> =>
+          this.store(slim).catch((err: unknown) => {
+            this.deps.logger.error({ err, jobId: job.id }, 'could not store the OTHER_ERROR result of a poison job either');
+            return true;
+          })
+      : undefined;
+    await this.finish(job, worker, final, heldUntil, storeSlim);
+    return final;
   }
 
   /** A final result without a run (cancelled while pending, worker gone): released and published like any other. */
@@ -87,7 +178,12 @@ export class ResultProcessor {
     const now = this.now();
     const run: RunRecord = { status, output: [Buffer.from(message)], startTime: now, endTime: now };
     const result = this.resultOf(job, worker, run, status);
-    await this.finish(job, worker, result, undefined);
+    try {
+      await this.finish(job, worker, result, undefined);
+    } catch (err) {
+      if (!(err instanceof PoisonError) || worker === undefined) throw err;
+      return this.giveUp(job, worker, run, undefined, err);
+    }
     return result;
   }
 
@@ -109,9 +205,18 @@ export class ResultProcessor {
     return true;
   }
 
-  private async finish(job: Job, worker: Worker | undefined, result: JobResult, heldUntil: number | undefined): Promise<void> {
+  private async finish(
+    job: Job,
+    worker: Worker | undefined,
+    result: JobResult,
+    heldUntil: number | undefined,
+    storeInstead?: () => Promise<boolean>,
+  ): Promise<void> {
     const { rows, state, bus } = this.deps;
-    const first = worker === undefined || !storesResult(worker, result.status) || (await this.store(result));
+    const first =
+      worker === undefined ||
+      !storesResult(worker, result.status) ||
+      (await (storeInstead ?? (() => this.tried('storing the result', () => this.store(result))))());
 
     let continues = false;
     if (worker !== undefined && worker.periodicInterval > 0 && result.status !== ResultStatus.CANCELLED && heldUntil !== undefined) {

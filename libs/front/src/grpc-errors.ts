@@ -5,7 +5,7 @@
 import type { ServiceError } from '@grpc/grpc-js';
 import { Metadata, status } from '@grpc/grpc-js';
 import type { ErrorKind, Logger } from '../../core/src/index.js';
-import { coerceError, JobworkerpError } from '../../core/src/index.js';
+import { clip, coerceError, JobworkerpError } from '../../core/src/index.js';
 
 const CODES: Record<ErrorKind, status> = {
   'not-found': status.NOT_FOUND,
@@ -14,8 +14,15 @@ const CODES: Record<ErrorKind, status> = {
   unavailable: status.UNAVAILABLE,
   'deadline-exceeded': status.DEADLINE_EXCEEDED,
   unauthenticated: status.UNAUTHENTICATED,
+  cancelled: status.CANCELLED,
   internal: status.INTERNAL,
 };
+
+/**
+ * The longest status message sent. Messages quote client values cut to a few hundred characters already; this is
+ * the backstop that keeps any message far below the size at which grpc-js clients stop receiving the status.
+ */
+export const MAX_STATUS_DETAILS_CHARS = 2000;
 
 /** The gRPC status for anything thrown by a handler; logs what the client cannot fix. */
 export function toServiceError(thrown: unknown, method: string, logger: Logger): ServiceError {
@@ -24,7 +31,8 @@ export function toServiceError(thrown: unknown, method: string, logger: Logger):
   let details: string;
   if (err instanceof JobworkerpError) {
     code = CODES[err.kind];
-    details = err.message;
+    details = clip(err.message, MAX_STATUS_DETAILS_CHARS);
+    if (code === status.CANCELLED) logger.info({ method, reason: details }, 'the client cancelled its call');
     if (code === status.INTERNAL || code === status.UNAVAILABLE) logger.warn({ err, method }, 'request failed');
   } else {
     code = status.INTERNAL;

@@ -4,7 +4,9 @@
  */
 import type { sendUnaryData, ServerUnaryCall, ServerWritableStream } from '@grpc/grpc-js';
 import type { Logger } from '../../core/src/index.js';
+import { CancelledError, InvalidArgumentError } from '../../core/src/index.js';
 import { toServiceError } from './grpc-errors.js';
+import { MalformedRequest } from './request-decoding.js';
 
 export function unary<Req, Res>(
   method: string,
@@ -12,6 +14,11 @@ export function unary<Req, Res>(
   fn: (request: Req, call: ServerUnaryCall<Req, Res>) => Promise<Res>,
 ): (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => void {
   return (call, callback) => {
+    const malformed = malformedError(call.request);
+    if (malformed !== undefined) {
+      callback(toServiceError(malformed, method, logger));
+      return;
+    }
     fn(call.request, call).then(
       (res) => callback(null, res),
       (err: unknown) => callback(toServiceError(err, method, logger)),
@@ -26,8 +33,13 @@ export function serverStream<Req, Res>(
   fn: (request: Req, signal: AbortSignal, call: ServerWritableStream<Req, Res>) => AsyncIterable<Res>,
 ): (call: ServerWritableStream<Req, Res>) => void {
   return (call) => {
+    const malformed = malformedError(call.request);
+    if (malformed !== undefined) {
+      call.emit('error', toServiceError(malformed, method, logger));
+      return;
+    }
     const abort = new AbortController();
-    call.on('cancelled', () => abort.abort(new Error('client cancelled')));
+    call.on('cancelled', () => abort.abort(new CancelledError('client cancelled the call')));
     const pump = async (): Promise<void> => {
       for await (const item of fn(call.request, abort.signal, call)) {
         if (abort.signal.aborted) return;
@@ -54,3 +66,9 @@ export function serverStream<Req, Res>(
     );
   };
 }
+
+/** The INVALID_ARGUMENT for a request that did not decode (see request-decoding.ts). */
+function malformedError(request: unknown): InvalidArgumentError | undefined {
+  return request instanceof MalformedRequest ? new InvalidArgumentError(request.problem) : undefined;
+}
+

@@ -26,13 +26,13 @@ const CONCURRENCY = 256;
 const STREAM_WINDOW = 1024;
 
 export function jobBatchService(deps: JobServicesDeps, resolver: WorkerResolver): JobBatchServiceServer {
-  const { router, ids, logger } = deps;
+  const { router, ids, logger, storage } = deps;
   const name = (m: string): string => `JobBatchService/${m}`;
 
   /** Enqueues one job; never rejects (a failure becomes the outcome). */
   const enqueueOne = async (req: JobRequest, method: string): Promise<EnqueueOutcome> => {
     try {
-      const { job, worker } = await jobFromRequest(req, resolver, ids);
+      const { job, worker } = await jobFromRequest(req, resolver, ids, storage.capabilities);
       if (worker.responseType === ResponseType.DIRECT) {
         throw new InvalidArgumentError(
           `worker "${worker.name}" is DIRECT: its jobs answer with their result, so enqueue them one by one with JobService.Enqueue`,

@@ -1,11 +1,19 @@
 import type { IdGenerator, Job, JobResult, Logger, ResultStatus, Runner, Worker } from '../../core/src/index.js';
-import { NotFoundError, InvalidArgumentError, TtlCache } from '../../core/src/index.js';
+import {
+  CancelledError,
+  checkMaxChars,
+  InvalidArgumentError,
+  MAX_WORKER_NAME_CHARS,
+  NotFoundError,
+  quote,
+  TtlCache,
+} from '../../core/src/index.js';
 import type { JobQueue, JobRouter, JobStateStore, ResultBus } from '../../queue/src/index.js';
 import type { Storage } from '../../storage/src/index.js';
 
 /** What the job-facing services share. */
 export interface JobServicesDeps {
-  readonly storage: Pick<Storage, 'workers' | 'runners' | 'jobs' | 'results'>;
+  readonly storage: Pick<Storage, 'workers' | 'runners' | 'jobs' | 'results' | 'capabilities'>;
   readonly queue: JobQueue;
   readonly state: JobStateStore;
   readonly bus: ResultBus;
@@ -40,8 +48,10 @@ export class WorkerResolver {
       return w;
     }
     if (ref.workerName !== undefined && ref.workerName !== '') {
+      // no worker can have a longer name: say so instead of looking it up
+      checkMaxChars(ref.workerName, MAX_WORKER_NAME_CHARS, 'worker_name');
       const w = await this.byName.get(ref.workerName);
-      if (w === undefined) throw new NotFoundError(`worker "${ref.workerName}" does not exist`);
+      if (w === undefined) throw new NotFoundError(`worker ${quote(ref.workerName)} does not exist`);
       return w;
     }
     throw new InvalidArgumentError('give the worker, by worker_id or worker_name');
@@ -59,6 +69,8 @@ export class WorkerResolver {
 
 /** The part of a grpc-js server call these helpers use. */
 export interface CallLike {
+  /** true once the client cancelled the call or its deadline passed */
+  readonly cancelled?: boolean;
   getDeadline(): Date | number;
   once(event: 'cancelled', listener: () => void): unknown;
 }
@@ -74,6 +86,9 @@ export function remainingMs(call: CallLike): number {
 /** An AbortSignal that fires when the client cancels the call. */
 export function callSignal(call: CallLike): AbortSignal {
   const controller = new AbortController();
-  call.once('cancelled', () => controller.abort(new Error('client cancelled the call')));
+  const cancel = (): void => controller.abort(new CancelledError('client cancelled the call'));
+  // a call can be over before its handler gets here (a short deadline on a busy server)
+  if (call.cancelled === true) cancel();
+  else call.once('cancelled', cancel);
   return controller.signal;
 }

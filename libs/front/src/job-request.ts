@@ -3,17 +3,30 @@
  * JobBatchService), so a job is accepted or refused the same whichever call brings it.
  */
 import type { IdGenerator, Job, Worker } from '../../core/src/index.js';
-import { checkBytesAgainstSchema, InvalidArgumentError, Priority, ResponseType } from '../../core/src/index.js';
+import {
+  checkBytesAgainstSchema,
+  checkMaxBytes,
+  checkMaxChars,
+  InvalidArgumentError,
+  MAX_UNIQ_KEY_CHARS,
+  Priority,
+  ResponseType,
+} from '../../core/src/index.js';
 import type { JobRequest } from '../../proto/src/index.js';
+import type { StorageCapabilities } from '../../storage/src/index.js';
 import type { WorkerResolver } from './job-context.js';
 
 const PRIORITIES = new Set<number>([Priority.PRIORITY_HIGH, Priority.PRIORITY_MEDIUM, Priority.PRIORITY_LOW]);
 
-/** The job a request asks for, with a new id, and its worker; throws NOT_FOUND / INVALID_ARGUMENT errors. */
+/**
+ * The job a request asks for, with a new id, and its worker; throws NOT_FOUND / INVALID_ARGUMENT errors. `storage`
+ * bounds the args to what its job and result rows can hold.
+ */
 export async function jobFromRequest(
   req: JobRequest,
   resolver: WorkerResolver,
   ids: IdGenerator,
+  storage: StorageCapabilities,
 ): Promise<{ readonly job: Job; readonly worker: Worker }> {
   const worker = await resolver.resolve(req);
   const runAfterTime = req.runAfterTime ?? 0;
@@ -27,13 +40,16 @@ export async function jobFromRequest(
   if (!PRIORITIES.has(priority)) {
     throw new InvalidArgumentError(`priority ${priority} is unknown; use PRIORITY_HIGH, PRIORITY_MEDIUM or PRIORITY_LOW`);
   }
+  const uniqKey = req.uniqKey === undefined || req.uniqKey === '' ? undefined : req.uniqKey;
+  if (uniqKey !== undefined) checkMaxChars(uniqKey, MAX_UNIQ_KEY_CHARS, 'uniq_key');
+  checkMaxBytes(req.args, storage.maxArgsBytes, 'args', `what the ${storage.dialect} database can store`);
   const runner = await resolver.runner(worker.runnerId);
   if (runner !== undefined) checkBytesAgainstSchema(runner.argsProto, req.args, `args for worker "${worker.name}"`);
   const job: Job = {
     id: ids.next(),
     workerId: worker.id,
     args: req.args,
-    uniqKey: req.uniqKey === undefined || req.uniqKey === '' ? undefined : req.uniqKey,
+    uniqKey,
     enqueueTime: Date.now(),
     grabbedUntilTime: undefined,
     runAfterTime,

@@ -4,6 +4,7 @@
 import type { JobServiceServer } from '../../proto/src/index.js';
 import type { Job } from '../../core/src/index.js';
 import { jobResultToProto, jobToProto, ResponseType, ResultStatus } from '../../core/src/index.js';
+import { normalizePage } from '../../storage/src/index.js';
 import { serverStream, unary } from './handlers.js';
 import type { JobServicesDeps, WorkerResolver } from './job-context.js';
 import { callSignal, remainingMs } from './job-context.js';
@@ -17,7 +18,7 @@ export function jobService(deps: JobServicesDeps, resolver: WorkerResolver): Job
 
   return {
     enqueue: unary(name('Enqueue'), logger, async (req, call) => {
-      const { job, worker } = await jobFromRequest(req, resolver, ids);
+      const { job, worker } = await jobFromRequest(req, resolver, ids, storage.capabilities);
       if (worker.responseType !== ResponseType.DIRECT) {
         await router.enqueue(job, worker);
         return { id: { value: job.id }, result: undefined };
@@ -62,10 +63,10 @@ export function jobService(deps: JobServicesDeps, resolver: WorkerResolver): Job
     }),
 
     findList: serverStream(name('FindList'), logger, async function* (req) {
-      const { limit, offset } = req;
+      // checked like the FindList calls served by the RDB: a negative limit or offset is refused, not sliced
+      const { limit, offset } = normalizePage(req);
       const all = await state.listStatuses();
-      const start = offset ?? 0;
-      for (const { jobId } of all.slice(start, start + (limit ?? 1000))) {
+      for (const { jobId } of all.slice(offset, offset + limit)) {
         const job = await findJob(jobId);
         if (job !== undefined) yield jobToProto(job);
       }

@@ -1,6 +1,7 @@
 import type { WorkerServiceServer } from '../../proto/src/index.js';
 import type { Logger, Worker, WorkerSpec } from '../../core/src/index.js';
 import {
+  checkMaxBytes,
   InvalidArgumentError,
   NotFoundError,
   validateWorker,
@@ -8,12 +9,19 @@ import {
   workerToProto,
 } from '../../core/src/index.js';
 import type { Storage } from '../../storage/src/index.js';
+import type { SettingsCheck } from '../../runners/src/index.js';
+import { BUILTIN_SETTINGS_CHECKS } from '../../runners/src/index.js';
 import { serverStream, unary } from './handlers.js';
 
 export interface WorkerServiceDeps {
-  readonly storage: Pick<Storage, 'runners' | 'workers'>;
+  readonly storage: Pick<Storage, 'runners' | 'workers' | 'capabilities'>;
   readonly fetchIntervalMs: number;
   readonly logger: Logger;
+  /**
+   * The settings check of a runner by id, when its definition offers one (plugins); built-in runners are checked by
+   * type without it.
+   */
+  readonly settingsCheck?: (runnerId: number) => SettingsCheck | undefined;
   /** told after a worker is updated or deleted, so caches and static runner pools are dropped */
   readonly onWorkerChanged?: (workerId: number) => Promise<void>;
 }
@@ -31,7 +39,11 @@ export function workerService(deps: WorkerServiceDeps): WorkerServiceServer {
         `runner_id ${spec.runnerId} does not exist; list runners with RunnerService.FindList`,
       );
     }
+    const { maxArgsBytes, dialect } = storage.capabilities;
+    checkMaxBytes(spec.runnerSettings, maxArgsBytes, 'runner_settings', `what the ${dialect} database can store`);
     validateWorker(spec, runner, { fetchIntervalMs: deps.fetchIntervalMs });
+    const settingsCheck = deps.settingsCheck?.(runner.id) ?? BUILTIN_SETTINGS_CHECKS.get(runner.type);
+    settingsCheck?.(spec.runnerSettings);
     for (const next of spec.nextWorkers) {
       if (next !== selfId && (await storage.workers.find(next)) === undefined) {
         throw new InvalidArgumentError(`next_workers contains worker ${next}, which does not exist`);

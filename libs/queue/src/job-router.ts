@@ -6,7 +6,7 @@
  * uniq_key is reserved in the JobStateStore for every job, whatever its route, and freed when the job is final.
  */
 import type { Job, Worker } from '../../core/src/index.js';
-import { AlreadyExistsError, firstPeriodicRunTime, JobStatus, QueueType } from '../../core/src/index.js';
+import { AlreadyExistsError, firstPeriodicRunTime, JobStatus, QueueType, quote } from '../../core/src/index.js';
 import { DEFAULT_CHANNEL } from '../../config/src/index.js';
 import type { JobQueue, JobStateStore } from './ports.js';
 
@@ -59,7 +59,7 @@ export class JobRouter {
     const stored: Job = route === 'rdb' && runAfterTime === 0 ? { ...job, runAfterTime: now } : { ...job, runAfterTime };
 
     if (job.uniqKey !== undefined && !(await state.acquireUniqKey(job.uniqKey, job.id))) {
-      throw new AlreadyExistsError(`a job with uniq_key "${job.uniqKey}" is not finished yet`);
+      throw new AlreadyExistsError(`a job with uniq_key ${quote(job.uniqKey)} is not finished yet`);
     }
     let rowWritten = false;
     try {

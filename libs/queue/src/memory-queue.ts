@@ -3,6 +3,7 @@ import { AlreadyExistsError, InvalidArgumentError, startDeadlineTimer, Unavailab
 import { Deque } from './deque.js';
 import { LeaseHeap } from './lease-heap.js';
 import type { ClaimedJob, ClaimOptions, JobQueue } from './ports.js';
+import { checkedTotalCap, queueFullError } from './backlog-cap.js';
 import { assertLeaseMs, laneOf } from './priority-lane.js';
 
 export interface MemoryQueueOptions {
@@ -11,6 +12,11 @@ export interface MemoryQueueOptions {
    * UnavailableError. A positive integer.
    */
   readonly maxPendingPerChannel: number;
+  /**
+   * The most jobs the whole queue holds (every channel, waiting or claimed); enqueue beyond it throws
+   * UnavailableError. A positive integer. @default no cap beyond the per-channel one
+   */
+  readonly maxPendingTotal?: number | undefined;
   /** The clock for lease ends, epoch ms. @default Date.now */
   readonly now?: (() => number) | undefined;
 }
@@ -66,6 +72,7 @@ interface Channel {
  */
 export class MemoryQueue implements JobQueue {
   private readonly maxPending: number;
+  private readonly maxTotal: number;
   private readonly now: () => number;
   private readonly channels = new Map<string, Channel>();
   private readonly waitingJobs = new Map<number, { readonly job: Job; readonly channel: Channel }>();
@@ -80,6 +87,7 @@ export class MemoryQueue implements JobQueue {
       );
     }
     this.maxPending = options.maxPendingPerChannel;
+    this.maxTotal = checkedTotalCap(options.maxPendingTotal);
     this.now = options.now ?? Date.now;
   }
 
@@ -95,6 +103,7 @@ export class MemoryQueue implements JobQueue {
           'raise JOB_QUEUE_MAX_PENDING or add workers for this channel',
       );
     }
+    if (this.waitingJobs.size + this.leasedJobs.size >= this.maxTotal) throw queueFullError(this.maxTotal);
     ch.lanes[laneOf(job.priority)].pushBack(job);
     ch.waiting += 1;
     this.waitingJobs.set(job.id, { job, channel: ch });

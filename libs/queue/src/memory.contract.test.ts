@@ -6,8 +6,8 @@ import { jobQueueContract, jobStateStoreContract, resultBusContract } from './te
 /** the contracts' throwing listeners are deliberate: keep their warnings out of the test output */
 const ignoreHandlerError = (): void => {};
 
-jobQueueContract('MemoryQueue', async ({ maxPendingPerChannel }) => {
-  const queue = new MemoryQueue({ maxPendingPerChannel });
+jobQueueContract('MemoryQueue', async ({ maxPendingPerChannel, maxPendingTotal }) => {
+  const queue = new MemoryQueue({ maxPendingPerChannel, maxPendingTotal });
   return { queue, cleanup: () => queue.close() };
 });
 

@@ -9,6 +9,8 @@ export interface RedisAdaptersOptions {
   readonly keyPrefix: string;
   /** Jobs that may wait per channel before enqueue answers UnavailableError (JOB_QUEUE_MAX_PENDING). */
   readonly maxPendingPerChannel: number;
+  /** Jobs the whole queue may hold (JOB_QUEUE_MAX_PENDING_TOTAL). @default no total cap */
+  readonly maxPendingTotal?: number | undefined;
   /** How long a kept result stays available to late listeners, ms (JOB_QUEUE_EXPIRE_JOB_RESULT_SECONDS). */
   readonly keepResultMs: number;
   /** Told when a cancellation or result listener throws. @default a process warning */
@@ -27,7 +29,9 @@ export interface RedisAdapters {
 /** Makes the queue, state store and result bus of a Scalable process; each opens its own connections. */
 export function createRedisAdapters(options: RedisAdaptersOptions): RedisAdapters {
   const { redis, keyPrefix, onHandlerError } = options;
-  const queue = new RedisQueue({ redis, keyPrefix, maxPendingPerChannel: options.maxPendingPerChannel });
+  const queue = new RedisQueue({ redis, keyPrefix, maxPendingPerChannel: options.maxPendingPerChannel,
+    maxPendingTotal: options.maxPendingTotal,
+  });
   const state = new RedisJobStateStore({ redis, keyPrefix, onHandlerError });
   const bus = new RedisResultBus({ redis, keyPrefix, keepMs: options.keepResultMs, onHandlerError });
   return {

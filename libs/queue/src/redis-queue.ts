@@ -25,6 +25,7 @@ import {
   renewScript,
 } from './redis-queue-scripts.js';
 import { assertLeaseMs, laneOf } from './priority-lane.js';
+import { checkedTotalCap, queueFullError } from './backlog-cap.js';
 
 export interface RedisQueueOptions {
   readonly redis: RedisConnectionOptions;
@@ -35,6 +36,11 @@ export interface RedisQueueOptions {
    * UnavailableError. A positive integer.
    */
   readonly maxPendingPerChannel: number;
+  /**
+   * The most jobs the whole queue holds (every channel, waiting or claimed); enqueue beyond it throws
+   * UnavailableError. A positive integer. @default no cap beyond the per-channel one
+   */
+  readonly maxPendingTotal?: number | undefined;
   /**
    * The longest single blocking read of a waiting claim, ms. It bounds how late a waiting claimer notices a lease
    * that was taken and lapsed while it waited, and how long a lost wake-up can delay it; each waiting claimer reads
@@ -57,6 +63,7 @@ const BATCHES_IN_FLIGHT = 2;
 
 const ENQUEUED = 1;
 const DUPLICATE = 0;
+const QUEUE_FULL = -2;
 
 /**
  * The Scalable JobQueue on Redis (a single Redis or a Cluster); the key layout is in redis-keys.ts. Many processes
@@ -85,6 +92,7 @@ export class RedisQueue implements JobQueue {
   private readonly connection: RedisConnection;
   private readonly keys: RedisKeys;
   private readonly maxPending: number;
+  private readonly maxTotal: number;
   private readonly maxBlockMs: number;
   private readonly blockers: RedisBlockerPool;
   private readonly enqueues: RedisBatcher<Entry, number>;
@@ -103,6 +111,7 @@ export class RedisQueue implements JobQueue {
     const maxBlockMs = options.maxBlockMs ?? 1_000;
     if (!(maxBlockMs >= 1)) throw new InvalidArgumentError(`maxBlockMs must be >= 1, got ${maxBlockMs}`);
     this.maxPending = options.maxPendingPerChannel;
+    this.maxTotal = checkedTotalCap(options.maxPendingTotal);
     this.maxBlockMs = maxBlockMs;
     this.connection = new RedisConnection(options.redis, true, [
       enqueueScript,
@@ -131,6 +140,7 @@ export class RedisQueue implements JobQueue {
       payload: redisCodec.encodeJob(job),
     });
     if (code === DUPLICATE) throw new AlreadyExistsError(`job ${job.id} is already in the queue`);
+    if (code === QUEUE_FULL) throw queueFullError(this.maxTotal);
     if (code !== ENQUEUED) {
       throw new UnavailableError(
         `channel "${channel}" is full: ${this.maxPending} jobs are waiting; retry later, ` +
@@ -330,7 +340,8 @@ export class RedisQueue implements JobQueue {
       this.keys.ids,
       this.keys.seq,
     ];
-    const args: Array<string | number | Buffer> = [this.maxPending, channel];
+    const maxTotal = Number.isFinite(this.maxTotal) ? this.maxTotal : 0;
+    const args: Array<string | number | Buffer> = [this.maxPending, maxTotal, channel];
     for (const entry of entries) args.push(entry.id, entry.lane, entry.payload);
     const codes = await this.connection.run((client) => enqueueScript.run(client, keys, args));
     return redisReply.array(codes).map((code) => redisReply.number(code));

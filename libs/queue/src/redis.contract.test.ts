@@ -19,9 +19,9 @@ function redisContracts(backend: string, redis: () => RedisConnectionOptions): v
     return { keyPrefix, purge: async () => void (await purgeRedisNamespace(redis(), keyPrefix)) };
   };
 
-  jobQueueContract(`RedisQueue (${backend})`, async ({ maxPendingPerChannel }) => {
+  jobQueueContract(`RedisQueue (${backend})`, async ({ maxPendingPerChannel, maxPendingTotal }) => {
     const { keyPrefix, purge } = namespace();
-    const queue = new RedisQueue({ redis: redis(), keyPrefix, maxPendingPerChannel });
+    const queue = new RedisQueue({ redis: redis(), keyPrefix, maxPendingPerChannel, maxPendingTotal });
     return { queue, cleanup: async () => (await queue.close(), await purge()) };
   });
 

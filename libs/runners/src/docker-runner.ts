@@ -22,6 +22,7 @@
  * Messages never include the environment.
  */
 import Docker from 'dockerode';
+import { quote } from '../../core/src/index.js';
 import { DockerArgs, DockerRunnerSettings } from '../../proto/src/index.js';
 import { builtinRunnerRow } from './builtin-runner-row.js';
 import { DOCKER_RUNNER_ID } from './builtin-runners.js';
@@ -69,7 +70,7 @@ export class DockerRunner implements Runner {
       try {
         await pullImage(this.docker, { fromImage, fromSrc, repo, tag, platform }, this.closing.signal);
       } catch (err) {
-        throw this.engineFailure(`pulling image "${what}" failed`, err);
+        throw this.engineFailure(`pulling image ${quote(what)} failed`, err);
       }
     }
     this.settings = decoded;
@@ -96,7 +97,7 @@ export class DockerRunner implements Runner {
       container = await docker.createContainer(request as unknown as Docker.ContainerCreateOptions);
     } catch (err) {
       if (ctx.signal.aborted) throw ctx.signal.reason;
-      throw this.engineFailure(`creating a container of image "${image}" failed`, err, image);
+      throw this.engineFailure(`creating a container of image ${quote(image)} failed`, err, image);
     }
     // aborted meanwhile: runContainer fails at once, and the container is removed
 

@@ -16,6 +16,7 @@
  */
 import type { ServiceError } from '@grpc/grpc-js';
 import { Client, credentials, Metadata, status } from '@grpc/grpc-js';
+import { clip } from '../../core/src/index.js';
 import { GrpcUnaryArgs, GrpcUnaryRunnerSettings } from '../../proto/src/index.js';
 import { GRPC_UNARY_RUNNER_ID } from './builtin-runners.js';
 import { builtinRunnerRow } from './builtin-runner-row.js';
@@ -28,6 +29,11 @@ const METHOD_PATH = /^\/[A-Za-z_][\w.]*\/[A-Za-z_]\w*$/;
 
 /** A host name or address literal; no scheme, path, port or whitespace. */
 const HOST = /^(?:[\w.-]+|\[[0-9A-Fa-f:.%\w]+\]|[0-9A-Fa-f:]+)$/;
+
+/** Whether `host` is a host name or an IP address (IPv6 with or without brackets) a gRPC target can use. */
+export function isGrpcHost(host: string): boolean {
+  return HOST.test(host);
+}
 
 const identity = (bytes: Buffer): Buffer => bytes;
 
@@ -46,7 +52,7 @@ export class GrpcUnaryRunner implements Runner {
   async load(settings: Uint8Array): Promise<void> {
     const { host, port } = decodeRunnerMessage('GrpcUnaryRunnerSettings', GrpcUnaryRunnerSettings, settings);
     if (!HOST.test(host)) {
-      const message = `GRPC_UNARY runner settings host ${JSON.stringify(host)} is not a host name or address`;
+      const message = `GRPC_UNARY runner settings host ${JSON.stringify(clip(host))} is not a host name or address`;
       throw new RunnerError(message, 'fatal');
     }
     if (port < 1 || port > 65535) {
@@ -67,7 +73,7 @@ export class GrpcUnaryRunner implements Runner {
     }
     const { path, request } = decodeRunnerMessage('GrpcUnaryArgs', GrpcUnaryArgs, args);
     if (!METHOD_PATH.test(path)) {
-      const message = `GRPC_UNARY path ${JSON.stringify(path)} is not a method path like /package.Service/Method`;
+      const message = `GRPC_UNARY path ${JSON.stringify(clip(path))} is not a method path like /package.Service/Method`;
       throw new RunnerError(message, 'fatal');
     }
     ctx.signal.throwIfAborted();

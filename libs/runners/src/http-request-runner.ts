@@ -27,6 +27,7 @@
  * request headers or the body.
  */
 import type { Dispatcher } from 'undici';
+import { clip } from '../../core/src/index.js';
 import type { HttpRequestArgs_KeyValue, HttpRequestResult_KeyValue } from '../../proto/src/index.js';
 import { HttpRequestArgs, HttpRequestResult, HttpRequestRunnerSettings } from '../../proto/src/index.js';
 import { readBoundedBody } from './bounded-body.js';
@@ -163,7 +164,7 @@ async function send(
 }
 
 /** Validates `base_url`: an absolute http(s) URL without credentials. The URL itself is never echoed. */
-function parseBaseUrl(baseUrl: string): URL {
+export function parseBaseUrl(baseUrl: string): URL {
   let url: URL;
   try {
     url = new URL(baseUrl);
@@ -188,7 +189,7 @@ function requestMethod(method: string): string {
     return 'GET';
   }
   if (!METHOD_TOKEN.test(method)) {
-    throw new RunnerError(`HTTP_REQUEST method ${JSON.stringify(method)} is not a valid HTTP method`, 'fatal');
+    throw new RunnerError(`HTTP_REQUEST method ${JSON.stringify(clip(method))} is not a valid HTTP method`, 'fatal');
   }
   return method.toUpperCase();
 }
@@ -199,12 +200,12 @@ function requestUrl(base: URL, path: string, queries: readonly HttpRequestArgs_K
   try {
     url = new URL(path, base);
   } catch (error) {
-    throw new RunnerError(`HTTP_REQUEST path ${JSON.stringify(path)} is not a valid URL path`, 'fatal', [], {
+    throw new RunnerError(`HTTP_REQUEST path ${JSON.stringify(clip(path))} is not a valid URL path`, 'fatal', [], {
       cause: error,
     });
   }
   if (url.origin !== base.origin || url.username !== '' || url.password !== '') {
-    const message = `HTTP_REQUEST path ${JSON.stringify(path)} leaves the worker's base_url origin ${base.origin}`;
+    const message = `HTTP_REQUEST path ${JSON.stringify(clip(path))} leaves the worker's base_url origin ${base.origin}`;
     throw new RunnerError(message, 'fatal');
   }
   for (const query of queries) {

@@ -1,4 +1,6 @@
 export * from './runner.js';
+export * from './builtin-settings-checks.js';
+export type { SettingsCheck } from './settings-check.js';
 export * from './builtin-runners.js';
 export * from './command-runner.js';
 export * from './runner-registry.js';

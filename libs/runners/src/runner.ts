@@ -3,6 +3,7 @@
  * use_static is set), loaded once with the worker's settings, then runs jobs.
  */
 import type { RunnerType } from '../../core/src/index.js';
+import type { SettingsCheck } from './settings-check.js';
 
 /** How a run ended when it did not succeed; the engine turns it into a ResultStatus. */
 export type FailureKind =
@@ -53,5 +54,10 @@ export interface RunnerDefinition {
   readonly resultProto: string | undefined;
   /** when true, next_workers chaining passes the whole serialized JobResult as args (Slack) */
   readonly usesJobResultAsArgs?: boolean;
+  /**
+   * Checks a worker's settings at WorkerService.Create and Update without loading anything: throws
+   * InvalidArgumentError naming the field when they can never work. Optional (plugins may offer one).
+   */
+  readonly validateSettings?: SettingsCheck;
   create(): Runner;
 }

@@ -1,8 +1,10 @@
 /**
  * Turns driver errors (better-sqlite3, mysql2, network) into the domain's typed errors, in one place:
- * duplicate key → AlreadyExistsError, value too long → InvalidArgumentError, connection trouble →
- * UnavailableError, anything else → InternalError with the driver error as cause. Messages never contain the
- * configured secrets.
+ * duplicate key → AlreadyExistsError, value too long or too large (a column's length, MySQL's max_allowed_packet,
+ * SQLite's blob limit) or out of a column's range → InvalidArgumentError, connection trouble → UnavailableError,
+ * anything else → InternalError with the driver error as cause. A value the database refuses is never reported as
+ * "unavailable": retrying cannot help it, and callers (the result processor) treat outages differently. Messages
+ * never contain the configured secrets.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
@@ -28,6 +30,10 @@ type DbFailure =
   /** the database rolled the statement (or its transaction) back to break a lock conflict: running it again is safe */
   | { readonly kind: 'conflict'; readonly reason: string }
   | { readonly kind: 'too-long'; readonly column: string }
+  /** the statement as a whole is larger than the database takes (MySQL max_allowed_packet, SQLite's length limit) */
+  | { readonly kind: 'too-large'; readonly reason: string }
+  /** a value the column cannot hold (a number out of its range, a NULL in a NOT NULL column) */
+  | { readonly kind: 'bad-value'; readonly reason: string }
   | { readonly kind: 'unavailable'; readonly reason: string }
   | { readonly kind: 'other'; readonly reason: string };
 
@@ -110,6 +116,14 @@ export function toStorageError(err: unknown, ctx: DbErrorContext, describeClash?
       );
     case 'too-long':
       return new InvalidArgumentError(`${failure.column} is too long for the database; shorten it`, { cause: err });
+    case 'too-large':
+      return new InvalidArgumentError(
+        `the value is too large for the database: ${failure.reason}; send smaller args (or raise MariaDB's ` +
+          'max_allowed_packet)',
+        { cause: err },
+      );
+    case 'bad-value':
+      return new InvalidArgumentError(`the database refused a value: ${redact(failure.reason)}`, { cause: err });
     case 'conflict':
       return new UnavailableError(`database busy: ${failure.reason}; try again`, { cause: err });
     case 'unavailable':
@@ -141,6 +155,18 @@ function classify(err: unknown): DbFailure {
   }
   if (code === 'ER_DATA_TOO_LONG' || errno === 1406) {
     return { kind: 'too-long', column: /for column '([^']+)'/.exec(message)?.[1] ?? 'a value' };
+  }
+  // before the connection checks: MySQL drops the connection after a packet that is too large
+  if (
+    code === 'ER_NET_PACKET_TOO_LARGE' ||
+    errno === 1153 ||
+    code === 'SQLITE_TOOBIG' ||
+    /max_allowed_packet|string or blob too big/i.test(message)
+  ) {
+    return { kind: 'too-large', reason };
+  }
+  if (code === 'ER_WARN_DATA_OUT_OF_RANGE' || errno === 1264 || code === 'ER_BAD_NULL_ERROR' || errno === 1048) {
+    return { kind: 'bad-value', reason };
   }
   if (
     fatal === true ||

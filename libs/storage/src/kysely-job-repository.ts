@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Job, Page } from '../../core/src/index.js';
+import { quote } from '../../core/src/index.js';
 import type { DbErrorContext, DescribeClash } from './db-errors.js';
 import { withDbErrors } from './db-errors.js';
 import { checkLimit, normalizePage } from './paging.js';
@@ -145,6 +146,6 @@ export class KyselyJobRepository implements JobRepository {
 function clashOf(job: Job): DescribeClash {
   return (column) =>
     column === 'uniq_key'
-      ? `a job with uniq_key "${job.uniqKey ?? ''}" is still pending`
+      ? `a job with uniq_key ${quote(job.uniqKey ?? '')} is still pending`
       : `a job with id ${job.id} already exists`;
 }

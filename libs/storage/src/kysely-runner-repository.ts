@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Page, Runner, RunnerSpec } from '../../core/src/index.js';
+import { quote } from '../../core/src/index.js';
 import type { DbErrorContext, DescribeClash } from './db-errors.js';
 import { duplicateColumn, withDbErrors } from './db-errors.js';
 import { normalizePage } from './paging.js';
@@ -111,6 +112,6 @@ function upsertById(db: Kysely<Database>, runner: Runner): Promise<void> {
 function clashOf(runner: RunnerSpec & { readonly id?: number }): DescribeClash {
   return (column) =>
     column === 'name'
-      ? `a runner named "${runner.name}" already exists with another id; pick another name`
+      ? `a runner named ${quote(runner.name)} already exists with another id; pick another name`
       : `a runner with id ${runner.id ?? '(new)'} already exists`;
 }

@@ -1,6 +1,6 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { Page, Worker, WorkerSpec } from '../../core/src/index.js';
-import { InternalError } from '../../core/src/index.js';
+import { InternalError, quote } from '../../core/src/index.js';
 import type { DbErrorContext, DescribeClash } from './db-errors.js';
 import { withDbErrors } from './db-errors.js';
 import { normalizePage } from './paging.js';
@@ -118,6 +118,6 @@ export class KyselyWorkerRepository implements WorkerRepository {
 function clashOf(spec: WorkerSpec): DescribeClash {
   return (column) =>
     column === 'name'
-      ? `a worker named "${spec.name}" already exists; pick another name`
+      ? `a worker named ${quote(spec.name)} already exists; pick another name`
       : `a worker with the same ${column} already exists`;
 }

@@ -38,7 +38,7 @@ export async function openMysqlStorage(options: MysqlStorageOptions): Promise<St
       `and that user "${options.user}" may connect`,
     secrets: options.password === undefined ? [] : [options.password],
   };
-  await withDbErrors(errors, () => createDatabaseIfMissing(options));
+  const maxAllowedPacket = await withDbErrors(errors, () => createDatabaseIfMissing(options));
   const pool = mysql.createPool({
     host: options.host,
     port: options.port,
@@ -60,14 +60,28 @@ export async function openMysqlStorage(options: MysqlStorageOptions): Promise<St
     }),
   });
   return new KyselyStorage(db, {
-    capabilities: { dialect: 'mysql' },
+    capabilities: { dialect: 'mysql', maxArgsBytes: mysqlMaxArgsBytes(maxAllowedPacket) },
     errors,
     migrations: mysqlMigrations,
     secrets: { secretsKeyHex: options.secretsKeyHex, previousSecretsKeysHex: options.previousSecretsKeysHex },
   });
 }
 
-async function createDatabaseIfMissing(options: MysqlStorageOptions): Promise<void> {
+/** MEDIUMBLOB, the type of job.args, job_result.args and worker.runner_settings, holds 2^24 − 1 bytes. */
+const MEDIUMBLOB_BYTES = 2 ** 24 - 1;
+/** Room in a packet for a row's other columns and the statement text. */
+const PACKET_HEADROOM_BYTES = 64 * 1024;
+
+/**
+ * The largest args a row can take with this server's max_allowed_packet: kysely sends statements as text, where a
+ * blob is hex-encoded (two characters a byte), and the result row carries the args next to the output.
+ */
+export function mysqlMaxArgsBytes(maxAllowedPacket: number): number {
+  return Math.max(0, Math.min(MEDIUMBLOB_BYTES, Math.floor((maxAllowedPacket - PACKET_HEADROOM_BYTES) / 2)));
+}
+
+/** Creates the database when it is missing; returns the server's max_allowed_packet in bytes. */
+async function createDatabaseIfMissing(options: MysqlStorageOptions): Promise<number> {
   const conn = await mysqlPromise.createConnection({
     host: options.host,
     port: options.port,
@@ -85,6 +99,8 @@ async function createDatabaseIfMissing(options: MysqlStorageOptions): Promise<vo
         `CREATE DATABASE IF NOT EXISTS \`${options.database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`,
       );
     }
+    const [packet] = await conn.query<mysqlPromise.RowDataPacket[]>('SELECT @@GLOBAL.max_allowed_packet AS bytes');
+    return Number(packet[0]?.['bytes'] ?? 0) || 16 * 1024 * 1024;
   } finally {
     await conn.end();
   }

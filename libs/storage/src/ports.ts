@@ -104,6 +104,12 @@ export interface JobResultRepository {
 export interface StorageCapabilities {
   /** 'sqlite' or 'mysql', for messages and logs only */
   readonly dialect: 'sqlite' | 'mysql';
+  /**
+   * The largest job args (and worker runner_settings) in bytes that a job row and a result row can hold: the blob
+   * column's size and, for MySQL/MariaDB, what fits in one max_allowed_packet (blobs travel hex-encoded, twice their
+   * size, next to the row's other columns). Larger values are refused at the API (INVALID_ARGUMENT).
+   */
+  readonly maxArgsBytes: number;
 }
 
 export interface Storage {

@@ -27,6 +27,9 @@ export interface SqliteStorageOptions {
   readonly previousSecretsKeysHex?: readonly string[] | undefined;
 }
 
+/** SQLite's default limit on one string or blob (SQLITE_MAX_LENGTH), which better-sqlite3 keeps. */
+export const SQLITE_MAX_BLOB_BYTES = 1_000_000_000;
+
 /** Opens (creating if needed) a SQLite database file in WAL mode. Call migrate() before use. */
 export async function openSqliteStorage(options: SqliteStorageOptions): Promise<Storage> {
   const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
@@ -44,7 +47,7 @@ export async function openSqliteStorage(options: SqliteStorageOptions): Promise<
   });
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
   return new KyselyStorage(db, {
-    capabilities: { dialect: 'sqlite' },
+    capabilities: { dialect: 'sqlite', maxArgsBytes: SQLITE_MAX_BLOB_BYTES },
     errors,
     migrations: sqliteMigrations(busyTimeoutMs),
     secrets: { secretsKeyHex: options.secretsKeyHex, previousSecretsKeysHex: options.previousSecretsKeysHex },

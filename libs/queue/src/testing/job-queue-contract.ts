@@ -13,7 +13,10 @@ export interface JobQueueFixture {
 }
 
 /** Makes a fresh, empty queue isolated from every other (its own key prefix on a shared backend). */
-export type JobQueueFactory = (options: { readonly maxPendingPerChannel: number }) => Promise<JobQueueFixture>;
+export type JobQueueFactory = (options: {
+  readonly maxPendingPerChannel: number;
+  readonly maxPendingTotal?: number | undefined;
+}) => Promise<JobQueueFixture>;
 
 const CAPACITY = 1_000;
 /** a lease no test outlives */
@@ -41,8 +44,8 @@ export function jobQueueContract(name: string, make: JobQueueFactory): void {
     let queue: JobQueue;
     let channel: string;
 
-    const open = async (maxPendingPerChannel: number): Promise<JobQueue> => {
-      const fixture = await make({ maxPendingPerChannel });
+    const open = async (maxPendingPerChannel: number, maxPendingTotal?: number): Promise<JobQueue> => {
+      const fixture = await make({ maxPendingPerChannel, maxPendingTotal });
       fixtures.push(fixture);
       return fixture.queue;
     };
@@ -185,6 +188,20 @@ export function jobQueueContract(name: string, make: JobQueueFactory): void {
         expect(ids(await claimNow(1))).toEqual([1]);
         await queue.enqueue(testJob(4), channel);
         expect(ids(await claimNow(10))).toEqual([2, 3, 4]);
+      });
+
+      it('rejects jobs beyond maxPendingTotal in all channels (claimed ones count) with UnavailableError', async () => {
+        queue = await open(10, 3);
+        await enqueueAll([testJob(1), testJob(2)]);
+        await queue.enqueue(testJob(3), `${channel}-b`);
+        const full = queue.enqueue(testJob(4), `${channel}-c`);
+        await expect(full).rejects.toBeInstanceOf(UnavailableError);
+        await expect(full).rejects.toThrow('JOB_QUEUE_MAX_PENDING_TOTAL');
+        const [claim] = await claimNow(1);
+        await expect(queue.enqueue(testJob(4), `${channel}-c`)).rejects.toBeInstanceOf(UnavailableError);
+        await queue.ack(claim!);
+        await queue.enqueue(testJob(4), `${channel}-c`);
+        expect(await queue.count()).toBe(3);
       });
 
       it('rejects a job id that is already waiting or claimed with AlreadyExistsError', async () => {
