@@ -22,6 +22,7 @@ runApp('all-in-one', async () => {
     config,
     logger,
     storage: node.storage,
+    registry: node.registry,
     jobs: {
       system: node.jobs,
       finishWithoutRun: (job, worker, status, message) => engine.finishWithoutRun(job, worker, status, message),

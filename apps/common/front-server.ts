@@ -21,6 +21,7 @@ import {
   RunnerServiceService,
   WorkerServiceService,
 } from '../../libs/proto/src/index.js';
+import type { RunnerRegistry } from '../../libs/runners/src/index.js';
 import type { Storage } from '../../libs/storage/src/index.js';
 import type { JobSystem } from './job-system.js';
 
@@ -28,6 +29,8 @@ export interface FrontWiring {
   readonly config: Config;
   readonly logger: Logger;
   readonly storage: Storage;
+  /** the runners this process knows: their settings checks (plugins' included) run at WorkerService.Create/Update */
+  readonly registry: Pick<RunnerRegistry, 'get'>;
   /** the job pipeline; without it the job services are not offered (they answer UNIMPLEMENTED) */
   readonly jobs?: {
     readonly system: JobSystem;
@@ -49,6 +52,7 @@ export function createFrontServer(w: FrontWiring): GrpcServer {
         storage,
         logger,
         fetchIntervalMs: config.queue.fetchIntervalMs,
+        settingsCheck: (runnerId) => w.registry.get(runnerId)?.validateSettings,
         onWorkerChanged: async (id) => {
           resolver.invalidate();
           w.onWorkerChanged?.(id);

@@ -22,6 +22,7 @@ runApp('grpc-front', async () => {
     config,
     logger,
     storage: node.storage,
+    registry: node.registry,
     jobs: { system: node.jobs, finishWithoutRun: frontFinisher(node) },
   });
   await node.jobs.recover();
