@@ -1,6 +1,7 @@
-import type { CallOptions, ClientReadableStream, ClientUnaryCall, ServiceError } from '@grpc/grpc-js';
+import type { CallOptions, ClientDuplexStream, ClientReadableStream, ClientUnaryCall, ServiceError } from '@grpc/grpc-js';
 import { Channel, connectivityState, credentials, Metadata } from '@grpc/grpc-js';
 import {
+  JobBatchServiceClient,
   JobResultServiceClient,
   JobServiceClient,
   JobStatusServiceClient,
@@ -41,6 +42,8 @@ export class GrpcConnection {
   readonly job: JobServiceClient;
   readonly jobResult: JobResultServiceClient;
   readonly jobStatus: JobStatusServiceClient;
+  /** jobworkerp.ext.JobBatchService (jobworkerp-ts only) */
+  readonly jobBatch: JobBatchServiceClient;
   private readonly channel: Channel;
   private ready: Promise<void> | undefined;
 
@@ -53,6 +56,7 @@ export class GrpcConnection {
     this.job = new JobServiceClient(options.target, creds, shared);
     this.jobResult = new JobResultServiceClient(options.target, creds, shared);
     this.jobStatus = new JobStatusServiceClient(options.target, creds, shared);
+    this.jobBatch = new JobBatchServiceClient(options.target, creds, shared);
   }
 
   /** Calls a unary method by name: `unary(conn.worker, 'find', { value: 1 })`. */
@@ -97,6 +101,19 @@ export class GrpcConnection {
     } finally {
       release();
     }
+  }
+
+  /**
+   * Opens a bidi stream once connected, with the auth metadata and cancelled by the abort signal. It has no deadline:
+   * a stream outlives single calls, so its user bounds each exchange itself.
+   */
+  async duplex<Req, Res>(
+    start: (metadata: Metadata, options: Partial<CallOptions>) => ClientDuplexStream<Req, Res>,
+  ): Promise<ClientDuplexStream<Req, Res>> {
+    await this.connect();
+    const call = start(this.metadata(), {});
+    call.once('status', this.cancelOnAbort(call));
+    return call;
   }
 
   /** Closes the channel; the process can then exit. */
