@@ -4,11 +4,13 @@
  * workers still go through unary Enqueue, enqueueBatch answers in order, and a server that goes away mid-stream
  * fails the calls waiting on it with a retriable error, after which the next call opens a new stream.
  */
-import type { ServiceError } from '@grpc/grpc-js';
-import { status } from '@grpc/grpc-js';
+import type { sendUnaryData, ServerUnaryCall, ServiceError, UntypedServiceImplementation } from '@grpc/grpc-js';
+import { Server, ServerCredentials, status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { EnqueueResponse } from '../../libs/client/src/index.js';
 import { InvalidInputError, JobworkerpClient, Priority, ResponseType, ResultStatus, StatusError } from '../../libs/client/src/index.js';
+import type { CreateJobResponse, JobRequest, WorkerId } from '../../libs/proto/src/index.js';
+import { JobServiceService, OptionalWorkerResponse, WorkerServiceService } from '../../libs/proto/src/index.js';
 import type { ServerProcess } from '../support/server-process.js';
 import { startServer } from '../support/server-process.js';
 
@@ -151,9 +153,15 @@ describe('JobworkerpClient batched enqueue when the server goes away mid-stream'
       await client.workers.create({ name: 'later', runner: 'COMMAND', settings: { name: 'echo' }, responseType: ResponseType.NO_RESULT });
       const workerId = (await client.workers.resolve('later')).id.value;
       await client.jobs.enqueue({ worker: workerId, args: { args: ['warm'] } });
+      const hurried = new JobworkerpClient({ address: first.address, timeoutMs: 300 });
+      await hurried.jobs.enqueue({ worker: workerId, args: { args: ['warm'] } });
 
       // the server stops answering with requests on the wire, then dies
       first.child.kill('SIGSTOP');
+      // a call with a deadline gives up on its own
+      const late = await rejection(hurried.jobs.enqueue({ worker: workerId, args: { args: ['late'] } }));
+      expect(late).toMatchObject({ code: status.DEADLINE_EXCEEDED, details: expect.stringMatching(/no outcome within 300 ms/) });
+      hurried.close();
       const calls = Array.from({ length: 300 }, (_, i) => client.jobs.enqueue({ worker: workerId, args: { args: [`${i}`] } }));
       const settled = Promise.allSettled(calls);
       await sleep(300);
@@ -184,4 +192,73 @@ describe('JobworkerpClient batched enqueue when the server goes away mid-stream'
       client.close();
     }
   }, 120_000);
+});
+
+describe('JobworkerpClient enqueue on a server without the batch extension', () => {
+  const WORKER = { id: { value: 5 }, data: { name: 'w', responseType: ResponseType.NO_RESULT, runnerId: { value: 1 } } };
+  let server: Server;
+  let address: string;
+  const received: JobRequest[] = [];
+
+  beforeAll(async () => {
+    // the upstream services only (as jobworkerp-rs): JobBatchService answers UNIMPLEMENTED
+    server = new Server();
+    const find = (_: ServerUnaryCall<WorkerId, OptionalWorkerResponse>, cb: sendUnaryData<OptionalWorkerResponse>): void =>
+      cb(null, OptionalWorkerResponse.fromPartial({ data: WORKER }));
+    const enqueue = (call: ServerUnaryCall<JobRequest, CreateJobResponse>, cb: sendUnaryData<CreateJobResponse>): void => {
+      received.push(call.request);
+      cb(null, { id: { value: 1000 + received.length }, result: undefined });
+    };
+    server.addService(WorkerServiceService, { find } as UntypedServiceImplementation);
+    server.addService(JobServiceService, { enqueue } as UntypedServiceImplementation);
+    const port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+    );
+    address = `127.0.0.1:${port}`;
+  });
+  afterAll(() => {
+    server?.forceShutdown();
+  });
+
+  it('sends the jobs through unary Enqueue, the first ones included, each once', async () => {
+    const client = new JobworkerpClient({ address });
+    try {
+      const bytes = (i: number): Uint8Array => Buffer.from(`job-${i}`);
+      const first = await Promise.all(Array.from({ length: 20 }, (_, i) => client.jobs.enqueue({ worker: 5, args: bytes(i) })));
+      const batch = await client.jobs.enqueueBatch([{ worker: 5, args: bytes(20) }, { worker: 5, args: bytes(21) }]);
+      expect(first.map((r) => r.jobId).every((id) => id > 1000)).toBe(true);
+      expect(batch.map((o) => o.status)).toEqual(['fulfilled', 'fulfilled']);
+      expect(received.map((r) => Buffer.from(r.args).toString()).sort()).toEqual(
+        Array.from({ length: 22 }, (_, i) => `job-${i}`).sort(),
+      );
+    } finally {
+      client.close();
+    }
+  });
+});
+
+describe('JobworkerpClient abort signal', () => {
+  it('takes many concurrent calls without a MaxListenersExceededWarning, and cancels them all on abort', async () => {
+    const server = await startServer();
+    const warnings: Error[] = [];
+    const onWarning = (w: Error): void => void warnings.push(w);
+    process.on('warning', onWarning);
+    const abort = new AbortController();
+    const client = new JobworkerpClient({ address: server.address, signal: abort.signal });
+    try {
+      expect((await Promise.all(Array.from({ length: 30 }, () => client.runners.count()))).every((n) => n > 0)).toBe(true);
+      const worker = await client.workers.create({ name: 'later', runner: 'COMMAND', settings: { name: 'echo' }, responseType: ResponseType.LISTEN_AFTER, storeSuccess: true, storeFailure: true });
+      const { jobId } = await client.jobs.enqueue({ worker, args: { args: ['x'] }, runAfterTime: Date.now() + HOUR_MS });
+      const listens = Array.from({ length: 15 }, () => client.results.listen({ jobId, worker }));
+      await sleep(300);
+      abort.abort();
+      for (const l of listens) await expect(l).rejects.toMatchObject({ code: status.CANCELLED });
+      await sleep(50);
+      expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+      client.close();
+      await server.stop();
+    }
+  }, 60_000);
 });
