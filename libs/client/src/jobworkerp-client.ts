@@ -37,7 +37,7 @@ export interface ClientOptions {
   readonly address?: string;
   /** sent as metadata `jobworkerp-auth` on every call (for a server with AUTH_TOKEN set) */
   readonly authToken?: string;
-  /** the deadline of each call in ms; none by default */
+  /** the deadline of each call in ms (of an enqueue over the shared stream: the wait for its answer); none by default */
   readonly timeoutMs?: number;
   /** how long to wait for the connection before failing with UNAVAILABLE; @default timeoutMs, else 5000 */
   readonly connectTimeoutMs?: number;

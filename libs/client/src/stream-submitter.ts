@@ -54,7 +54,11 @@ export class StreamSubmitter implements JobSubmitter {
     private readonly options: StreamSubmitterOptions,
   ) {}
 
-  async submit(request: JobRequest): Promise<CreateJobResponse> {
+  submit(request: JobRequest): Promise<CreateJobResponse> {
+    return this.submitOnce(request, false);
+  }
+
+  private async submitOnce(request: JobRequest, reopened: boolean): Promise<CreateJobResponse> {
     if (this.closed) throw new StatusError('UNAVAILABLE', 'the client is closed: enqueue on a new client');
     if (this.unsupported) return this.options.unary.submit(request);
     const opening = (this.current ??= this.open());
@@ -66,9 +70,12 @@ export class StreamSubmitter implements JobSubmitter {
       throw err;
     }
     if (!stream.accepting) {
-      // retired (broken, idle) while this submit waited for it, or before: take a new one
+      // retired (broken, idle) while this submit waited for it, or before: take a new one, once
       if (this.current === opening) this.current = undefined;
-      return this.submit(request);
+      if (reopened) {
+        throw serviceError(status.UNAVAILABLE, 'the enqueue stream ended as soon as it was opened; nothing was sent: retry');
+      }
+      return this.submitOnce(request, true);
     }
     return stream.send(request);
   }
