@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import { Command } from 'commander';
 import { actionFactory } from './action-factory.js';
 import { addJobCommand } from './commands/add-job-command.js';
@@ -17,6 +18,8 @@ export interface CliIo {
   err(text: string): void;
   /** a note on what a command waits for; main.ts writes it on stderr only when stderr is a terminal */
   note?(text: string): void;
+  /** what `job enqueue-stream` reads (stdin); nothing when not given */
+  input?(): NodeJS.ReadableStream;
 }
 
 const GLOBAL_HELP = `
@@ -60,7 +63,7 @@ export function buildProgram(signal: AbortSignal, io: CliIo): Command {
   );
   addRunnerCommand(program, action);
   addWorkerCommand(program, action);
-  addJobCommand(program, action);
+  addJobCommand(program, action, () => io.input?.() ?? Readable.from([]));
   addJobResultCommand(program, action);
   addJobStatusCommand(program, action);
   checkRequiredAfterUnknown(program);

@@ -1,8 +1,7 @@
-import type { ServiceError } from '@grpc/grpc-js';
 import { status } from '@grpc/grpc-js';
 import { CommanderError } from 'commander';
 import { AUTH_TOKEN_ENV } from './cli-env.js';
-import { InvalidInputError, StatusError } from '../../libs/client/src/index.js';
+import { InvalidInputError, isServiceError, StatusError } from '../../libs/client/src/index.js';
 import { UsageError } from './usage-error.js';
 
 /** What the CLI prints for a failure (one line, or nothing when commander already printed it) and its exit code. */
@@ -35,10 +34,6 @@ export function errorReport(err: unknown, interrupted: boolean): ErrorReport {
   }
   const message = err instanceof Error ? err.message : String(err);
   return { line: `error: ${oneLine(message)}`, exitCode: EXIT.failure };
-}
-
-function isServiceError(err: unknown): err is ServiceError {
-  return err instanceof Error && typeof (err as Partial<ServiceError>).code === 'number' && 'details' in err;
 }
 
 /** Collapses a message onto one line. */

@@ -19,6 +19,7 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
 process.exitCode = await runCli(process.argv, interrupt.signal, {
   out: (text) => void process.stdout.write(text),
   err: (text) => void process.stderr.write(text),
+  input: () => process.stdin,
   note: (text) => {
     if (process.stderr.isTTY) process.stderr.write(text);
   },

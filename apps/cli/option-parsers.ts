@@ -3,6 +3,7 @@
  * InvalidArgumentError, which commander reports as one line naming the option (exit code 2).
  */
 import { InvalidArgumentError } from 'commander';
+import { Priority } from '../../libs/proto/src/index.js';
 
 /** A whole number >= 0 (milliseconds, counts, offsets). */
 export function parseWholeNumber(value: string): number {
@@ -69,4 +70,9 @@ export function enumParser(values: Record<string, string | number>, prefix = '')
     }
     return values[name] as number;
   };
+}
+
+/** `-p`: high, middle or low as in jobworkerp-client; medium is middle. */
+export function parsePriority(value: string): Priority {
+  return enumParser(Priority, 'PRIORITY_')(value.trim().toLowerCase() === 'middle' ? 'medium' : value);
 }

@@ -19,6 +19,11 @@ export class Printer {
     this.write(`${this.format === 'json' ? JSON.stringify(record) : renderCard(record)}\n`);
   }
 
+  /** One record on one line: its JSON, or `text` for people. */
+  line(record: CliRecord, text: string): void {
+    this.write(`${this.format === 'json' ? JSON.stringify(record) : text}\n`);
+  }
+
   /** Many records: a table of `columns` (JSON lines carry every field). */
   list(records: readonly CliRecord[], columns: readonly string[]): void {
     if (this.format === 'json') {

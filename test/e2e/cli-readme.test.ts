@@ -32,9 +32,9 @@ describe('README command-line client walkthrough', () => {
     await server?.stop();
   });
 
-  it('creates workers, runs jobs DIRECT and with --listen, and lists the results', async () => {
+  it('creates workers, runs jobs DIRECT and with --listen, lists the results and enqueues JSON lines', async () => {
     const blocks = sectionBlocks();
-    expect(blocks).toHaveLength(4);
+    expect(blocks).toHaveLength(5);
     const outputs: string[] = [];
     for (const block of blocks) {
       // every line must succeed, as a reader pasting the block would expect
@@ -42,7 +42,7 @@ describe('README command-line client walkthrough', () => {
       const { stdout } = await exec('bash', ['-c', script], { cwd: REPO_ROOT, env: { ...process.env, JOBWORKERP_AUTH_TOKEN: '' } });
       outputs.push(stdout);
     }
-    const [created, direct, listened, listed] = outputs;
+    const [created, direct, listened, listed, streamed] = outputs;
     expect(created).toMatch(/^name\s+echo$/m);
     expect(created).toMatch(/^response_type\s+DIRECT$/m);
     expect(direct).toMatch(/^status\s+SUCCESS$/m);
@@ -53,5 +53,6 @@ describe('README command-line client walkthrough', () => {
     const results = listed!.trimEnd().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(results.map((r) => r['worker_name']).sort()).toEqual(['echo', 'echo-later']);
     for (const r of results) expect(r).toMatchObject({ status: 'SUCCESS', output: ['hello\n'], args: { args: ['hello'] } });
+    expect(streamed).toMatch(/^line 1: job_id \d+\nline 2: job_id \d+\n$/);
   });
 });

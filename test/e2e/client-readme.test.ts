@@ -36,11 +36,11 @@ describe('README Node client library example', () => {
     await server?.stop();
   });
 
-  it('creates a worker, runs a job and prints its decoded output', async () => {
+  it('creates a worker, runs a job and prints its decoded output, then enqueues jobs over the stream', async () => {
     writeFileSync(file, sectionScript().replaceAll('127.0.0.1:9000', server.address));
     const env = { PATH: process.env['PATH'] ?? '/usr/bin:/bin' };
     const { stdout, stderr } = await exec(process.execPath, [file], { cwd: REPO_ROOT, env, timeout: 30_000 });
     expect(stderr).toBe('');
-    expect(stdout).toMatch(/^job \d+: \["hello client\\n"\]\n$/);
+    expect(stdout).toMatch(/^job \d+: \["hello client\\n"\]\n3 jobs enqueued\n$/);
   });
 });

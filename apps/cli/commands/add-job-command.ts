@@ -1,13 +1,14 @@
 import type { Command } from 'commander';
 import type { JobResult } from '../../../libs/proto/src/index.js';
-import { Priority, ResponseType } from '../../../libs/proto/src/index.js';
+import type { Priority } from '../../../libs/proto/src/index.js';
+import { ResponseType } from '../../../libs/proto/src/index.js';
 import type { ActionFactory } from '../action-factory.js';
 import { encodePayload } from '../../../libs/client/src/index.js';
 import { enumName } from '../enum-name.js';
 import { expectDeleted } from '../expect-deleted.js';
 import { listRecords } from '../list-records.js';
 import { addAlias } from '../alias-option.js';
-import { enumParser, parseId, parseTime, parseWholeNumber } from '../option-parsers.js';
+import { parseId, parsePriority, parseTime, parseWholeNumber } from '../option-parsers.js';
 import type { PagingOptions } from '../paging-options.js';
 import { addPagingOptions } from '../paging-options.js';
 import { StatusError } from '../../../libs/client/src/index.js';
@@ -15,6 +16,7 @@ import { UsageError } from '../usage-error.js';
 import { jobResultView } from '../views/job-result-view.js';
 import { jobView } from '../views/job-view.js';
 import { withExamples } from '../with-examples.js';
+import { addEnqueueStreamCommand } from './add-enqueue-stream-command.js';
 
 interface EnqueueOptions {
   readonly worker: string;
@@ -26,13 +28,8 @@ interface EnqueueOptions {
   readonly listen?: boolean;
 }
 
-/** `-p`: high, middle or low as in jobworkerp-client; medium is middle. */
-function parsePriority(value: string): Priority {
-  return enumParser(Priority, 'PRIORITY_')(value.trim().toLowerCase() === 'middle' ? 'medium' : value);
-}
-
-/** `job enqueue|find|list|delete|count` */
-export function addJobCommand(program: Command, action: ActionFactory): void {
+/** `job enqueue|enqueue-stream|find|list|delete|count`; `input` is what enqueue-stream reads (stdin) */
+export function addJobCommand(program: Command, action: ActionFactory, input: () => NodeJS.ReadableStream): void {
   const job = program.command('job').description('jobs: run requests waiting or running');
   withExamples(job, `jobworkerp-client job enqueue --worker echo --args '{"args":["hello"]}'`, 'jobworkerp-client job list');
 
@@ -95,6 +92,8 @@ export function addJobCommand(program: Command, action: ActionFactory): void {
     `jobworkerp-client job enqueue -w later -a '{"args":["hello"]}' --listen`,
     `jobworkerp-client job enqueue -w 3 -a '{"args":["tick"]}' -r 2030-01-02T03:04:05Z -p high -t 30000`,
   );
+
+  addEnqueueStreamCommand(job, action, input);
 
   withExamples(
     job

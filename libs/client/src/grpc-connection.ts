@@ -1,6 +1,7 @@
-import type { CallOptions, ClientReadableStream, ClientUnaryCall, ServiceError } from '@grpc/grpc-js';
+import type { CallOptions, ClientDuplexStream, ClientReadableStream, ClientUnaryCall, ServiceError } from '@grpc/grpc-js';
 import { Channel, connectivityState, credentials, Metadata } from '@grpc/grpc-js';
 import {
+  JobBatchServiceClient,
   JobResultServiceClient,
   JobServiceClient,
   JobStatusServiceClient,
@@ -41,8 +42,12 @@ export class GrpcConnection {
   readonly job: JobServiceClient;
   readonly jobResult: JobResultServiceClient;
   readonly jobStatus: JobStatusServiceClient;
+  /** jobworkerp.ext.JobBatchService (jobworkerp-ts only) */
+  readonly jobBatch: JobBatchServiceClient;
   private readonly channel: Channel;
   private ready: Promise<void> | undefined;
+  /** the calls in flight, cancelled when the signal aborts (one listener for all: no warning at 11 concurrent calls) */
+  private readonly inFlight = new Set<{ cancel(): void }>();
 
   constructor(private readonly options: ConnectionOptions) {
     const creds = credentials.createInsecure();
@@ -53,6 +58,8 @@ export class GrpcConnection {
     this.job = new JobServiceClient(options.target, creds, shared);
     this.jobResult = new JobResultServiceClient(options.target, creds, shared);
     this.jobStatus = new JobStatusServiceClient(options.target, creds, shared);
+    this.jobBatch = new JobBatchServiceClient(options.target, creds, shared);
+    options.signal.addEventListener('abort', () => this.inFlight.forEach((call) => call.cancel()), { once: true });
   }
 
   /** Calls a unary method by name: `unary(conn.worker, 'find', { value: 1 })`. */
@@ -99,6 +106,19 @@ export class GrpcConnection {
     }
   }
 
+  /**
+   * Opens a bidi stream once connected, with the auth metadata and cancelled by the abort signal. It has no deadline:
+   * a stream outlives single calls, so its user bounds each exchange itself.
+   */
+  async duplex<Req, Res>(
+    start: (metadata: Metadata, options: Partial<CallOptions>) => ClientDuplexStream<Req, Res>,
+  ): Promise<ClientDuplexStream<Req, Res>> {
+    await this.connect();
+    const call = start(this.metadata(), {});
+    call.once('status', this.cancelOnAbort(call));
+    return call;
+  }
+
   /** Closes the channel; the process can then exit. */
   close(): void {
     this.channel.close();
@@ -116,11 +136,9 @@ export class GrpcConnection {
   }
 
   private cancelOnAbort(call: { cancel(): void }): () => void {
-    const { signal } = this.options;
-    const cancel = (): void => call.cancel();
-    if (signal.aborted) cancel();
-    signal.addEventListener('abort', cancel, { once: true });
-    return () => signal.removeEventListener('abort', cancel);
+    if (this.options.signal.aborted) call.cancel();
+    this.inFlight.add(call);
+    return () => void this.inFlight.delete(call);
   }
 
   private connect(): Promise<void> {

@@ -13,7 +13,8 @@ export type {
   Ref,
   WorkerSpec,
 } from './jobworkerp-client.js';
-export { encodeValue, JobworkerpClient } from './jobworkerp-client.js';
+export { encodeValue, JobworkerpClient, MAX_BATCH_JOBS } from './jobworkerp-client.js';
+export { isServiceError, serviceError } from './service-error.js';
 export type { ConnectionOptions } from './grpc-connection.js';
 export { GrpcConnection } from './grpc-connection.js';
 export type { ResolvedWorker } from './lookups.js';

@@ -1,4 +1,5 @@
 import type { CallOptions, ClientReadableStream, Metadata } from '@grpc/grpc-js';
+import { status } from '@grpc/grpc-js';
 import type {
   CreateJobResponse,
   Job,
@@ -18,7 +19,9 @@ import type { JsonValue } from './json-value.js';
 import type { ResolvedWorker } from './lookups.js';
 import { Lookups } from './lookups.js';
 import { parseAddress } from './parse-address.js';
+import { isServiceError, serviceError } from './service-error.js';
 import { StatusError } from './status-error.js';
+import { StreamSubmitter } from './stream-submitter.js';
 
 /** How long to wait for the connection when neither connectTimeoutMs nor timeoutMs is given. */
 const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
@@ -26,12 +29,15 @@ const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
 /** How long lookups (worker names, runner schemas) are reused when lookupTtlMs is not given. */
 const DEFAULT_LOOKUP_TTL_MS = 10_000;
 
+/** The most jobs of one EnqueueBatch call (the server's limit). */
+export const MAX_BATCH_JOBS = 10_000;
+
 export interface ClientOptions {
   /** `http://host:port`, `host:port` or `host` (port 9000); plain-text HTTP/2. @default 'http://localhost:9000' */
   readonly address?: string;
   /** sent as metadata `jobworkerp-auth` on every call (for a server with AUTH_TOKEN set) */
   readonly authToken?: string;
-  /** the deadline of each call in ms; none by default */
+  /** the deadline of each call in ms (of an enqueue over the shared stream: the wait for its answer); none by default */
   readonly timeoutMs?: number;
   /** how long to wait for the connection before failing with UNAVAILABLE; @default timeoutMs, else 5000 */
   readonly connectTimeoutMs?: number;
@@ -42,6 +48,12 @@ export interface ClientOptions {
    * them at once. @default 10000
    */
   readonly lookupTtlMs?: number;
+  /**
+   * jobs.enqueue sends the jobs of non-DIRECT workers over one jobworkerp.ext.JobBatchService/EnqueueStream shared by
+   * concurrent calls, instead of a unary call each (a server without that service gets unary calls by itself).
+   * @default true
+   */
+  readonly enqueueStream?: boolean;
 }
 
 /** A worker or runner given by id (a number, or a string of digits) or by name. */
@@ -91,10 +103,7 @@ export interface Paging {
   readonly offset?: number;
 }
 
-/**
- * Sends a JobRequest. The unary Enqueue call today; the seam where a streaming submitter that batches concurrent
- * enqueues over one stream plugs in.
- */
+/** Sends a JobRequest: through the unary JobService.Enqueue, or over the shared EnqueueStream (StreamSubmitter). */
 export interface JobSubmitter {
   submit(request: JobRequest): Promise<CreateJobResponse>;
 }
@@ -114,9 +123,12 @@ export class JobworkerpClient {
   readonly conn: GrpcConnection;
   /** cached runner and worker lookups (names to ids, schemas) */
   readonly lookups: Lookups;
-  private readonly submitter: JobSubmitter;
+  /** the unary JobService.Enqueue: DIRECT workers (their answer is the result), or every job without the stream */
+  private readonly unarySubmitter: JobSubmitter;
+  /** for the jobs of non-DIRECT workers */
+  private readonly submitter: JobSubmitter & { close?(): void };
 
-  constructor(options: ClientOptions = {}, submitter?: (conn: GrpcConnection) => JobSubmitter) {
+  constructor(options: ClientOptions = {}) {
     this.conn = new GrpcConnection({
       target: parseAddress(options.address ?? 'http://localhost:9000'),
       authToken: options.authToken,
@@ -125,11 +137,19 @@ export class JobworkerpClient {
       signal: options.signal ?? new AbortController().signal,
     });
     this.lookups = new Lookups(this.conn, options.lookupTtlMs ?? DEFAULT_LOOKUP_TTL_MS);
-    this.submitter = submitter?.(this.conn) ?? { submit: (req) => this.conn.unary(this.conn.job, 'enqueue', req) };
+    this.unarySubmitter = { submit: (req) => this.conn.unary(this.conn.job, 'enqueue', req) };
+    this.submitter =
+      options.enqueueStream === false
+        ? this.unarySubmitter
+        : new StreamSubmitter(this.conn, { timeoutMs: options.timeoutMs, unary: this.unarySubmitter });
   }
 
-  /** Closes the channel; the process can then exit. */
+  /**
+   * Closes the channel; the process can then exit. Enqueues still waiting for their outcome on the stream get it;
+   * later calls fail.
+   */
   close(): void {
+    this.submitter.close?.();
     this.conn.close();
   }
 
@@ -168,19 +188,40 @@ export class JobworkerpClient {
   };
 
   readonly jobs = {
-    /** enqueues a job; a DIRECT worker's response carries the final result */
+    /**
+     * Enqueues a job; a DIRECT worker's response carries the final result. Concurrent calls for non-DIRECT workers
+     * share one stream (see ClientOptions.enqueueStream); each still gets its own outcome, and a job the server
+     * refuses rejects with the gRPC error a unary Enqueue would give. When the stream breaks, the calls waiting on it
+     * reject with UNAVAILABLE (the job may or may not be enqueued: retry, with a uniqKey to be safe); the next call
+     * opens a new stream.
+     */
     enqueue: async (req: EnqueueRequest): Promise<EnqueueResponse> => {
-      const worker = await this.lookups.resolveWorker(String(req.worker));
-      const args = await this.encodeFor(worker, req.args);
-      const res = await this.submitter.submit({
-        workerId: worker.id,
-        args,
-        uniqKey: req.uniqKey,
-        runAfterTime: req.runAfterTime,
-        priority: req.priority,
-        timeout: req.timeoutMs,
-      });
+      const { request, direct } = await this.jobRequest(req);
+      const res = await (direct ? this.unarySubmitter : this.submitter).submit(request);
       return { jobId: res.id?.value ?? 0, result: res.result };
+    },
+    /**
+     * Enqueues many jobs with JobBatchService/EnqueueBatch calls of up to MAX_BATCH_JOBS jobs each, and answers one
+     * settled outcome per job, in order: its id, or why it was not enqueued (a worker that does not exist, args the
+     * schema does not fit, the gRPC error a unary Enqueue would give). Jobs of DIRECT workers are sent with unary
+     * Enqueue calls, and their result is in the outcome. A batch call that fails as a whole fails each of its jobs
+     * with its error.
+     */
+    enqueueBatch: async (reqs: readonly EnqueueRequest[]): Promise<Array<PromiseSettledResult<EnqueueResponse>>> => {
+      const prepared = await Promise.allSettled(reqs.map((r) => this.jobRequest(r)));
+      const outcomes = new Array<Promise<EnqueueResponse>>(reqs.length);
+      const batched: Array<{ index: number; request: JobRequest }> = [];
+      prepared.forEach((p, index) => {
+        if (p.status === 'rejected') outcomes[index] = Promise.reject(p.reason as Error);
+        else if (p.value.direct) outcomes[index] = this.jobs.enqueue(reqs[index]!);
+        else batched.push({ index, request: p.value.request });
+      });
+      for (let from = 0; from < batched.length; from += MAX_BATCH_JOBS) {
+        const chunk = batched.slice(from, from + MAX_BATCH_JOBS);
+        const call = this.enqueueChunk(chunk.map((c) => c.request));
+        for (const [i, { index }] of chunk.entries()) outcomes[index] = call.then((answers) => answers[i]!);
+      }
+      return Promise.allSettled(outcomes);
     },
     find: async (id: number): Promise<Job | undefined> => (await this.conn.unary(this.conn.job, 'find', { value: id })).data,
     list: async (paging: Paging = {}): Promise<Job[]> =>
@@ -245,6 +286,39 @@ export class JobworkerpClient {
       return all;
     },
   };
+
+  /** The JobRequest of an enqueue (worker resolved, args encoded), and whether its worker is DIRECT. */
+  private async jobRequest(req: EnqueueRequest): Promise<{ request: JobRequest; direct: boolean }> {
+    const worker = await this.lookups.resolveWorker(String(req.worker));
+    const args = await this.encodeFor(worker, req.args);
+    const request: JobRequest = {
+      workerId: worker.id,
+      args,
+      uniqKey: req.uniqKey,
+      runAfterTime: req.runAfterTime,
+      priority: req.priority,
+      timeout: req.timeoutMs,
+    };
+    return { request, direct: worker.data.responseType === ResponseType.DIRECT };
+  }
+
+  /** One EnqueueBatch call: a promise per job (a server without the extension gets a unary call per job). */
+  private async enqueueChunk(jobs: JobRequest[]): Promise<Array<Promise<EnqueueResponse>>> {
+    const unary = (job: JobRequest): Promise<EnqueueResponse> =>
+      this.unarySubmitter.submit(job).then((res) => ({ jobId: res.id?.value ?? 0, result: res.result }));
+    let outcomes;
+    try {
+      ({ outcomes } = await this.conn.unary(this.conn.jobBatch, 'enqueueBatch', { jobs }));
+    } catch (err) {
+      if (isServiceError(err) && err.code === status.UNIMPLEMENTED) return jobs.map(unary);
+      throw err;
+    }
+    return jobs.map(async (_, i) => {
+      const o = outcomes[i];
+      if (o?.id !== undefined) return { jobId: o.id.value, result: undefined };
+      throw serviceError(o?.error?.code ?? status.UNKNOWN, o?.error?.message ?? 'the server answered no outcome for this job');
+    });
+  }
 
   /** A change of a worker or runner: cached lookups are dropped once it is done. */
   private async changing(call: Promise<{ isSuccess: boolean }>): Promise<boolean> {
