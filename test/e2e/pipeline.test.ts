@@ -291,7 +291,9 @@ describe('the Standalone all-in-one pipeline', () => {
       worker('sh', { periodicInterval: 400, responseType: ResponseType.NO_RESULT }),
     );
     const { id } = await enqueue(w, commandArgs('-c', `echo run >> ${log}; sleep 0.3`));
+    // RUNNING is set before the child starts: wait for the child's own line, so the delete lands mid-run
     await waitFor('the first run', async () => ((await call(c.jobStatus, 'find', id!)).status === JobStatus.RUNNING ? true : undefined));
+    await waitFor('the first run to write its line', async () => (readFileSafe(log).includes('run') ? true : undefined));
     expect((await call(c.job, 'delete', id!)).isSuccess).toBe(true);
     await sleep(1500);
     expect(readFileSafe(log).trim().split('\n')).toEqual(['run']);
