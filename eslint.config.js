@@ -8,15 +8,72 @@ import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescrip
  * core and proto only, and only apps/cli uses it.
  */
 const layers = [
-  { target: './libs/proto', from: ['./libs/client', './libs/config', './libs/core', './libs/storage', './libs/queue', './libs/runners', './libs/engine', './libs/front', './apps'] },
-  { target: './libs/config', from: ['./libs/client', './libs/core', './libs/storage', './libs/queue', './libs/runners', './libs/engine', './libs/front', './apps'] },
-  { target: './libs/core', from: ['./libs/client', './libs/config', './libs/storage', './libs/queue', './libs/runners', './libs/engine', './libs/front', './apps'] },
-  { target: './libs/storage', from: ['./libs/client', './libs/queue', './libs/runners', './libs/engine', './libs/front', './apps'] },
-  { target: './libs/queue', from: ['./libs/client', './libs/storage', './libs/runners', './libs/engine', './libs/front', './apps'] },
-  { target: './libs/runners', from: ['./libs/client', './libs/storage', './libs/queue', './libs/engine', './libs/front', './apps'] },
+  {
+    target: './libs/proto',
+    from: [
+      './libs/client',
+      './libs/config',
+      './libs/core',
+      './libs/storage',
+      './libs/queue',
+      './libs/runners',
+      './libs/engine',
+      './libs/front',
+      './apps',
+    ],
+  },
+  {
+    target: './libs/config',
+    from: [
+      './libs/client',
+      './libs/core',
+      './libs/storage',
+      './libs/queue',
+      './libs/runners',
+      './libs/engine',
+      './libs/front',
+      './apps',
+    ],
+  },
+  {
+    target: './libs/core',
+    from: [
+      './libs/client',
+      './libs/config',
+      './libs/storage',
+      './libs/queue',
+      './libs/runners',
+      './libs/engine',
+      './libs/front',
+      './apps',
+    ],
+  },
+  {
+    target: './libs/storage',
+    from: ['./libs/client', './libs/queue', './libs/runners', './libs/engine', './libs/front', './apps'],
+  },
+  {
+    target: './libs/queue',
+    from: ['./libs/client', './libs/storage', './libs/runners', './libs/engine', './libs/front', './apps'],
+  },
+  {
+    target: './libs/runners',
+    from: ['./libs/client', './libs/storage', './libs/queue', './libs/engine', './libs/front', './apps'],
+  },
   { target: './libs/engine', from: ['./libs/client', './libs/front', './apps'] },
   { target: './libs/front', from: ['./libs/client', './libs/engine', './apps'] },
-  { target: './libs/client', from: ['./libs/config', './libs/storage', './libs/queue', './libs/runners', './libs/engine', './libs/front', './apps'] },
+  {
+    target: './libs/client',
+    from: [
+      './libs/config',
+      './libs/storage',
+      './libs/queue',
+      './libs/runners',
+      './libs/engine',
+      './libs/front',
+      './apps',
+    ],
+  },
   {
     target: ['./apps/all-in-one', './apps/common', './apps/grpc-front', './apps/migrate', './apps/worker'],
     from: './libs/client',
@@ -24,7 +81,16 @@ const layers = [
 ];
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'libs/proto/src/gen/**', 'coverage/**', 'test-results/**', 'bench/results/**'] },
+  {
+    ignores: [
+      'dist/**',
+      'node_modules/**',
+      'libs/proto/src/gen/**',
+      'coverage/**',
+      'test-results/**',
+      'bench/results/**',
+    ],
+  },
   {
     files: ['**/*.ts'],
     extends: [tseslint.configs.recommendedTypeChecked],
@@ -46,7 +112,8 @@ export default tseslint.config(
         {
           patterns: [
             {
-              regex: '^(\\.\\./)+(libs/)?(proto|config|core|storage|queue|runners|engine|front|client)/src/(?!index\\.js$).+',
+              regex:
+                '^(\\.\\./)+(libs/)?(proto|config|core|storage|queue|runners|engine|front|client)/src/(?!index\\.js$).+',
               message: 'Import another lib through its src/index.js, not its internals.',
             },
           ],

@@ -15,7 +15,11 @@ export interface BacklogFigures {
 const POLL_MS = 100;
 
 /** Polls `done` until it says yes; resolves with the seconds it took, rejects after timeoutMs naming `what`. */
-export async function waitUntil(done: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<number> {
+export async function waitUntil(
+  done: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  what: string,
+): Promise<number> {
   const started = performance.now();
   while (!(await done())) {
     if (performance.now() - started > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);

@@ -23,13 +23,16 @@ export function batchingEnqueue(batchSize: number, send: EnqueueBatch): EnqueueJ
     while (waiting.length > 0) {
       const batch = waiting.slice(0, batchSize);
       waiting = waiting.slice(batchSize);
-      send(batch.map((w) => w.index)).then(
-        (ids) => {
-          if (ids.length !== batch.length) throw new Error(`a batch of ${batch.length} jobs answered ${ids.length} ids`);
-          batch.forEach((w, i) => w.resolve(ids[i]!));
-        },
-        (err: unknown) => batch.forEach((w) => w.reject(err)),
-      ).catch((err: unknown) => batch.forEach((w) => w.reject(err)));
+      send(batch.map((w) => w.index))
+        .then(
+          (ids) => {
+            if (ids.length !== batch.length)
+              throw new Error(`a batch of ${batch.length} jobs answered ${ids.length} ids`);
+            batch.forEach((w, i) => w.resolve(ids[i]!));
+          },
+          (err: unknown) => batch.forEach((w) => w.reject(err)),
+        )
+        .catch((err: unknown) => batch.forEach((w) => w.reject(err)));
     }
   };
   return (index) =>

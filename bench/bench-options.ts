@@ -65,8 +65,17 @@ export function parseBenchOptions(argv: readonly string[], defaultResultsDir: st
     .option('--direct-jobs <n>', 'sequential DIRECT round trips', positiveInt, 2000)
     .option('--memory-jobs <n>', 'jobs queued with no worker, to measure Redis memory', positiveInt, 100_000)
     .option('--batch-size <n>', 'jobs per EnqueueBatch / addBulk call in the batch scenarios', positiveInt, 100)
-    .option('--info-jobs <n>', 'jobs of each "for information" scenario (COMMAND true, store_success); default: jobs / 10', positiveInt)
-    .option('--backlog-jobs <n>', 'queue this many jobs, then drain them with one worker (e.g. 1000000); 0 = skip', nonNegativeInt, 0)
+    .option(
+      '--info-jobs <n>',
+      'jobs of each "for information" scenario (COMMAND true, store_success); default: jobs / 10',
+      positiveInt,
+    )
+    .option(
+      '--backlog-jobs <n>',
+      'queue this many jobs, then drain them with one worker (e.g. 1000000); 0 = skip',
+      nonNegativeInt,
+      0,
+    )
     .option('--results-dir <dir>', 'folder for the JSON result file', defaultResultsDir)
     .option('--redis-url <url>', 'Redis shared by every scenario', 'redis://127.0.0.1:6379')
     .option('--mysql-host <host>', 'MariaDB/MySQL host (a database is created and dropped)', '127.0.0.1')

@@ -108,14 +108,19 @@ export async function bullmqBacklog(
   timeoutMs: number,
 ): Promise<BacklogFigures> {
   return withBullmq(settings, false, async ({ connection, prefix }) => {
-    const queue = new Queue(QUEUE, { connection, prefix, defaultJobOptions: { removeOnComplete: true, removeOnFail: true } });
+    const queue = new Queue(QUEUE, {
+      connection,
+      prefix,
+      defaultJobOptions: { removeOnComplete: true, removeOnFail: true },
+    });
     let worker: NodeProcess | undefined;
     try {
       await queue.getVersion();
       const memory = await measureQueuedMemory(settings.redisUrl, prefix, jobs, concurrency, addJobs(queue, batchSize));
       worker = await startWorker(settings, prefix);
       const drainSeconds = await waitUntil(
-        async () => Object.values(await queue.getJobCounts('waiting', 'active', 'prioritized', 'delayed')).every((n) => n === 0),
+        async () =>
+          Object.values(await queue.getJobCounts('waiting', 'active', 'prioritized', 'delayed')).every((n) => n === 0),
         timeoutMs,
         `${jobs} backlog jobs to finish`,
       );

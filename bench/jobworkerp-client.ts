@@ -100,9 +100,12 @@ export class JobworkerpClient {
   async enqueueBatch(workerId: number, args: readonly Buffer[], deadlineMs: number): Promise<string[]> {
     const options = { deadline: Date.now() + deadlineMs };
     const jobs = args.map((a) => ({ workerId: { value: workerId }, args: a }));
-    const res = await unary<EnqueueBatchResponse>((cb) => this.batches.enqueueBatch({ jobs }, new Metadata(), options, cb));
+    const res = await unary<EnqueueBatchResponse>((cb) =>
+      this.batches.enqueueBatch({ jobs }, new Metadata(), options, cb),
+    );
     return res.outcomes.map((outcome, i) => {
-      if (outcome.id === undefined) throw new Error(`job ${i} of a batch was refused: ${outcome.error?.message ?? 'no reason'}`);
+      if (outcome.id === undefined)
+        throw new Error(`job ${i} of a batch was refused: ${outcome.error?.message ?? 'no reason'}`);
       return String(outcome.id.value);
     });
   }

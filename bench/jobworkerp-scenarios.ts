@@ -58,7 +58,8 @@ export async function ourThroughput<const P extends readonly ThroughputPhase[]>(
 ): Promise<{ -readonly [K in keyof P]: OurThroughput }> {
   return withDeployment(settings, mode, 'throughput', async (deployment, client) => {
     const results: OurThroughput[] = [];
-    for (const { run, variant = {} } of phases) results.push(await ourPhase(settings, deployment, client, run, variant));
+    for (const { run, variant = {} } of phases)
+      results.push(await ourPhase(settings, deployment, client, run, variant));
     // one result per phase, in order
     return results as { -readonly [K in keyof P]: OurThroughput };
   });
@@ -76,7 +77,8 @@ async function ourPhase(
     responseType: ResponseType.NO_RESULT,
   });
   // COMMAND jobs take CommandArgs: none (empty bytes); the echo plugin takes any bytes
-  const argsOf = (i: number): Buffer => (variant.worker?.command === undefined ? Buffer.from(jobPayload(i)) : Buffer.alloc(0));
+  const argsOf = (i: number): Buffer =>
+    variant.worker?.command === undefined ? Buffer.from(jobPayload(i)) : Buffer.alloc(0);
   const batchSize = variant.batchSize;
   const enqueue: EnqueueJob =
     batchSize === undefined
@@ -127,7 +129,11 @@ export async function ourBacklog(
   try {
     const workerId = await client.createEchoWorker(uniqueName('bench-backlog'), ResponseType.NO_RESULT);
     const enqueue = batchingEnqueue(batchSize, (indexes) =>
-      client.enqueueBatch(workerId, indexes.map((i) => Buffer.from(jobPayload(i))), timeoutMs),
+      client.enqueueBatch(
+        workerId,
+        indexes.map((i) => Buffer.from(jobPayload(i))),
+        timeoutMs,
+      ),
     );
     const memory = await measureQueuedMemory(settings.redisUrl, prefix, jobs, concurrency, enqueue);
     let done = 0;
@@ -140,10 +146,14 @@ export async function ourBacklog(
     try {
       // no job can finish before the worker process has started, long after the stream subscribed
       const worker = await deployment.startWorker();
-      const drainSeconds = await waitUntil(() => {
-        if (streamError !== undefined) throw streamError;
-        return done >= jobs;
-      }, timeoutMs, `${jobs} backlog jobs to finish`);
+      const drainSeconds = await waitUntil(
+        () => {
+          if (streamError !== undefined) throw streamError;
+          return done >= jobs;
+        },
+        timeoutMs,
+        `${jobs} backlog jobs to finish`,
+      );
       return { jobs, memory, drainSeconds, workerPeakRssBytes: worker.peakRssBytes() };
     } finally {
       endStream();

@@ -26,7 +26,8 @@ export function renderReport(report: BenchReport): string {
 }
 
 function renderRow(row: ReportRow): string {
-  const ratio = row.ours !== undefined && row.bullmq !== undefined && row.bullmq !== 0 ? row.ours / row.bullmq : undefined;
+  const ratio =
+    row.ours !== undefined && row.bullmq !== undefined && row.bullmq !== 0 ? row.ours / row.bullmq : undefined;
   const cells = [
     `${row.measure} (${row.unit}, ${row.better} is better)`,
     figure(row.ours, row.unit),

@@ -69,8 +69,20 @@ export function reportRows(r: BenchResults): ReportRow[] {
   const memory = bullmq.queuedMemory;
   const bullmqCpu = bullmq.throughput.cpuMsPerJob;
   const batch = (mode: Mode, ours: ThroughputFigures): ReportRow[] => [
-    row(`${mode}, EnqueueBatch vs addBulk: enqueue rate`, 'jobs/s', 'higher', ours.enqueuePerSecond, bullmq.batch.throughput.enqueuePerSecond),
-    row(`${mode}, EnqueueBatch vs addBulk: end-to-end throughput`, 'jobs/s', 'higher', ours.endToEndPerSecond, bullmq.batch.throughput.endToEndPerSecond),
+    row(
+      `${mode}, EnqueueBatch vs addBulk: enqueue rate`,
+      'jobs/s',
+      'higher',
+      ours.enqueuePerSecond,
+      bullmq.batch.throughput.enqueuePerSecond,
+    ),
+    row(
+      `${mode}, EnqueueBatch vs addBulk: end-to-end throughput`,
+      'jobs/s',
+      'higher',
+      ours.endToEndPerSecond,
+      bullmq.batch.throughput.endToEndPerSecond,
+    ),
   ];
   return [
     ...throughputRows('Scalable', scalable.throughput, bullmq.throughput),
@@ -79,7 +91,13 @@ export function reportRows(r: BenchResults): ReportRow[] {
     ...batch('Standalone', standalone.batch.throughput),
     row('Scalable: CPU time per job, all processes', 'ms', 'lower', scalable.throughput.cpuMsPerJob, bullmqCpu),
     row('Standalone: CPU time per job, all processes', 'ms', 'lower', standalone.throughput.cpuMsPerJob, bullmqCpu),
-    row('Scalable: worker process CPU time per job', 'ms', 'lower', scalable.workerCpuMsPerJob, bullmq.workerCpuMsPerJob),
+    row(
+      'Scalable: worker process CPU time per job',
+      'ms',
+      'lower',
+      scalable.workerCpuMsPerJob,
+      bullmq.workerCpuMsPerJob,
+    ),
     row(
       'Scalable, EnqueueBatch vs addBulk: worker process CPU time per job',
       'ms',
@@ -137,12 +155,36 @@ export function reportRows(r: BenchResults): ReportRow[] {
 export function infoRows(r: BenchResults): InfoRow[] {
   const { command, storeSuccess } = r.info;
   return [
-    { measure: 'Scalable, COMMAND runner (`true`): end-to-end throughput', unit: 'jobs/s', value: command.throughput.endToEndPerSecond },
-    { measure: 'Scalable, COMMAND runner (`true`): CPU time per job, all processes', unit: 'ms', value: command.throughput.cpuMsPerJob },
-    { measure: 'Scalable, COMMAND runner (`true`): worker process CPU time per job', unit: 'ms', value: command.workerCpuMsPerJob },
-    { measure: 'Scalable, store_success=true: end-to-end throughput', unit: 'jobs/s', value: storeSuccess.throughput.endToEndPerSecond },
-    { measure: 'Scalable, store_success=true: CPU time per job, all processes', unit: 'ms', value: storeSuccess.throughput.cpuMsPerJob },
-    { measure: 'Scalable, store_success=true: worker process CPU time per job', unit: 'ms', value: storeSuccess.workerCpuMsPerJob },
+    {
+      measure: 'Scalable, COMMAND runner (`true`): end-to-end throughput',
+      unit: 'jobs/s',
+      value: command.throughput.endToEndPerSecond,
+    },
+    {
+      measure: 'Scalable, COMMAND runner (`true`): CPU time per job, all processes',
+      unit: 'ms',
+      value: command.throughput.cpuMsPerJob,
+    },
+    {
+      measure: 'Scalable, COMMAND runner (`true`): worker process CPU time per job',
+      unit: 'ms',
+      value: command.workerCpuMsPerJob,
+    },
+    {
+      measure: 'Scalable, store_success=true: end-to-end throughput',
+      unit: 'jobs/s',
+      value: storeSuccess.throughput.endToEndPerSecond,
+    },
+    {
+      measure: 'Scalable, store_success=true: CPU time per job, all processes',
+      unit: 'ms',
+      value: storeSuccess.throughput.cpuMsPerJob,
+    },
+    {
+      measure: 'Scalable, store_success=true: worker process CPU time per job',
+      unit: 'ms',
+      value: storeSuccess.workerCpuMsPerJob,
+    },
   ];
 }
 

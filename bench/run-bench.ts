@@ -34,7 +34,12 @@ export async function runBench(options: BenchOptions, progress: (line: string) =
       mariadb: options.mariadb,
       database: database.name,
       workerConcurrency: options.workerConcurrency,
-      maxPending: Math.max(DEFAULT_MAX_PENDING, options.memoryJobs, options.jobs + options.warmupJobs, options.backlogJobs),
+      maxPending: Math.max(
+        DEFAULT_MAX_PENDING,
+        options.memoryJobs,
+        options.jobs + options.warmupJobs,
+        options.backlogJobs,
+      ),
       cpuProfDir: options.cpuProfDir,
     };
     const bullmq: BullmqSettings = { redisUrl: options.redisUrl, workerConcurrency: options.workerConcurrency };
@@ -46,7 +51,11 @@ export async function runBench(options: BenchOptions, progress: (line: string) =
     };
     const batchSize = options.batchSize;
     const batchRun: ThroughputRun = { ...run, concurrency: batchSize * BATCHES_IN_FLIGHT };
-    const infoRun: ThroughputRun = { ...run, jobs: options.infoJobs, warmupJobs: Math.min(run.warmupJobs, options.infoJobs) };
+    const infoRun: ThroughputRun = {
+      ...run,
+      jobs: options.infoJobs,
+      warmupJobs: Math.min(run.warmupJobs, options.infoJobs),
+    };
     const trips = options.directJobs;
     const warmupTrips = Math.min(options.warmupJobs, options.directJobs);
     const timeout = options.phaseTimeoutMs;

@@ -114,7 +114,11 @@ async function buildTarget(name) {
   }
   if (target.sqliteAddon) {
     // loaded with process.dlopen by libs/storage (sqlite-addon.ts)
-    files.push(['better_sqlite3.node', join(ROOT, 'node_modules/better-sqlite3/build/Release/better_sqlite3.node'), 0o700]);
+    files.push([
+      'better_sqlite3.node',
+      join(ROOT, 'node_modules/better-sqlite3/build/Release/better_sqlite3.node'),
+      0o700,
+    ]);
   }
   for (const dir of target.data) {
     for (const file of await filesUnder(dir)) files.push([file, join(ROOT, file), 0o600]);
@@ -151,7 +155,9 @@ async function buildTarget(name) {
     FUSE,
   ]);
   const size = (await stat(binary)).size;
-  process.stdout.write(`${relative(ROOT, binary)}: ${(size / 1024 / 1024).toFixed(1)} MiB (${files.length} embedded files)\n`);
+  process.stdout.write(
+    `${relative(ROOT, binary)}: ${(size / 1024 / 1024).toFixed(1)} MiB (${files.length} embedded files)\n`,
+  );
 }
 
 const names = process.argv.length > 2 ? process.argv.slice(2) : Object.keys(TARGETS);

@@ -21,7 +21,11 @@ try {
     return out.sort();
   };
   const fresh = list(join(tmp, 'libs/proto/src/gen')).map((f) => ['gen/' + f, join(tmp, 'libs/proto/src/gen', f)]);
-  fresh.push(['runner-schemas.ts', join(tmp, 'runner-schemas.ts')], ['index.ts', join(tmp, 'index.ts')], ['descriptor-set.ts', join(tmp, 'descriptor-set.ts')]);
+  fresh.push(
+    ['runner-schemas.ts', join(tmp, 'runner-schemas.ts')],
+    ['index.ts', join(tmp, 'index.ts')],
+    ['descriptor-set.ts', join(tmp, 'descriptor-set.ts')],
+  );
   const committed = new Set(list('libs/proto/src/gen').map((f) => 'gen/' + f));
   const stale = [];
   for (const [name, path] of fresh) {

@@ -8,7 +8,9 @@ import type { GlobalOptions } from './global-options.js';
  * closes the connection. (The root's options are read from the root itself: `optsWithGlobals()` would let a
  * global `-t` override a command's own `-t`.)
  */
-export type ActionFactory = <O>(run: (session: CliSession, options: O) => Promise<void>) => (options: O) => Promise<void>;
+export type ActionFactory = <O>(
+  run: (session: CliSession, options: O) => Promise<void>,
+) => (options: O) => Promise<void>;
 
 export function actionFactory(
   root: Command,

@@ -24,12 +24,13 @@ export function errorReport(err: unknown, interrupted: boolean): ErrorReport {
     return { line: undefined, exitCode: ok ? EXIT.ok : EXIT.usage };
   }
   if (interrupted) return { line: 'error: interrupted', exitCode: EXIT.interrupted };
-  if (err instanceof UsageError || err instanceof InvalidInputError) return { line: `error: ${oneLine(err.message)}`, exitCode: EXIT.usage };
-  if (err instanceof StatusError) return { line: `error: ${err.code}: ${oneLine(err.message)}`, exitCode: EXIT.failure };
+  if (err instanceof UsageError || err instanceof InvalidInputError)
+    return { line: `error: ${oneLine(err.message)}`, exitCode: EXIT.usage };
+  if (err instanceof StatusError)
+    return { line: `error: ${err.code}: ${oneLine(err.message)}`, exitCode: EXIT.failure };
   if (isServiceError(err)) {
     const name = status[err.code] ?? `code ${err.code}`;
-    const hint =
-      err.code === status.UNAUTHENTICATED ? ` (pass --auth-token or set ${AUTH_TOKEN_ENV})` : '';
+    const hint = err.code === status.UNAUTHENTICATED ? ` (pass --auth-token or set ${AUTH_TOKEN_ENV})` : '';
     return { line: `error: ${name}: ${oneLine(err.details || err.message)}${hint}`, exitCode: EXIT.failure };
   }
   const message = err instanceof Error ? err.message : String(err);

@@ -27,14 +27,19 @@ export function parseJobLine(text: string): EnqueueRequest {
     throw new InvalidInputError(`unknown field ${JSON.stringify(unknown[0])} (fields: ${FIELDS.join(', ')})`);
   }
   const { worker } = line;
-  if (!((typeof worker === 'string' && worker.trim() !== '') || (Number.isSafeInteger(worker) && (worker as number) > 0))) {
+  if (!(
+    (typeof worker === 'string' && worker.trim() !== '') ||
+    (Number.isSafeInteger(worker) && (worker as number) > 0)
+  )) {
     throw new InvalidInputError('"worker" must be a worker id or name');
   }
   return {
     worker: worker as string | number,
     args: line['args'] as JsonValue | undefined,
     uniqKey: field(line, 'uniqueKey', (v) => (typeof v === 'string' ? v : fail('a string'))),
-    runAfterTime: field(line, 'runAfterTime', (v) => parseTime(typeof v === 'number' || typeof v === 'string' ? String(v) : '')),
+    runAfterTime: field(line, 'runAfterTime', (v) =>
+      parseTime(typeof v === 'number' || typeof v === 'string' ? String(v) : ''),
+    ),
     priority: field(line, 'priority', (v) => parsePriority(typeof v === 'string' ? v : '')),
     timeoutMs: field(line, 'timeout', (v) => parseWholeNumber(typeof v === 'number' ? String(v) : '')),
   };

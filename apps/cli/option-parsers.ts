@@ -39,7 +39,8 @@ export function parseTime(value: string): number {
 /** A comma-separated list of worker ids or names (`3,4` or `resize,notify`). */
 export function parseList(value: string): string[] {
   const items = value.split(',').map((s) => s.trim());
-  if (items.some((s) => s === '')) throw new InvalidArgumentError('expected a comma-separated list without empty items');
+  if (items.some((s) => s === ''))
+    throw new InvalidArgumentError('expected a comma-separated list without empty items');
   return items;
 }
 

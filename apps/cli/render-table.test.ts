@@ -11,11 +11,7 @@ describe('renderTable', () => {
       ],
       ['id', 'name', 'output', 'channel'],
     );
-    expect(out.split('\n')).toEqual([
-      'ID  NAME  OUTPUT   CHANNEL',
-      '1   echo  hello',
-      '12  sh    a\\nb, c  slow',
-    ]);
+    expect(out.split('\n')).toEqual(['ID  NAME  OUTPUT   CHANNEL', '1   echo  hello', '12  sh    a\\nb, c  slow']);
   });
 });
 

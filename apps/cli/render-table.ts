@@ -9,7 +9,12 @@ export function renderTable(records: readonly CliRecord[], columns: readonly str
   ];
   const widths = columns.map((_, i) => Math.max(...rows.map((row) => width(row[i]!))));
   return rows
-    .map((row) => row.map((cell, i) => cell + ' '.repeat(widths[i]! - width(cell))).join('  ').trimEnd())
+    .map((row) =>
+      row
+        .map((cell, i) => cell + ' '.repeat(widths[i]! - width(cell)))
+        .join('  ')
+        .trimEnd(),
+    )
     .join('\n');
 }
 

@@ -20,27 +20,51 @@ function commandPaths(cmd: Command, prefix: string[] = []): string[][] {
 }
 
 describe('jobworkerp-client command line', () => {
-  const paths = commandPaths(buildProgram(new AbortController().signal, { out: () => undefined, err: () => undefined }));
+  const paths = commandPaths(
+    buildProgram(new AbortController().signal, { out: () => undefined, err: () => undefined }),
+  );
 
   it('has the commands of jobworkerp-client', () => {
     expect(paths.map((p) => p.join(' '))).toEqual(
       expect.arrayContaining([
-        'runner find', 'runner list', 'runner delete', 'runner count',
-        'worker create', 'worker find', 'worker find-by-name', 'worker list', 'worker update', 'worker delete', 'worker count',
-        'job enqueue', 'job find', 'job list', 'job delete', 'job count',
-        'job-result find', 'job-result listen', 'job-result listen-stream', 'job-result list', 'job-result list-by-job-id',
-        'job-result delete', 'job-result count',
-        'job-status find', 'job-status list',
+        'runner find',
+        'runner list',
+        'runner delete',
+        'runner count',
+        'worker create',
+        'worker find',
+        'worker find-by-name',
+        'worker list',
+        'worker update',
+        'worker delete',
+        'worker count',
+        'job enqueue',
+        'job find',
+        'job list',
+        'job delete',
+        'job count',
+        'job-result find',
+        'job-result listen',
+        'job-result listen-stream',
+        'job-result list',
+        'job-result list-by-job-id',
+        'job-result delete',
+        'job-result count',
+        'job-status find',
+        'job-status list',
       ]),
     );
   });
 
-  it.each(paths.map((p) => [p.join(' ') || '(root)', p] as const))('%s --help exits 0 and shows an example', async (_, path) => {
-    const { code, out, err } = await run(...path, '--help');
-    expect(code).toBe(0);
-    expect(err).toBe('');
-    expect(out).toMatch(/Examples:\n {2}\$ jobworkerp-client /);
-  });
+  it.each(paths.map((p) => [p.join(' ') || '(root)', p] as const))(
+    '%s --help exits 0 and shows an example',
+    async (_, path) => {
+      const { code, out, err } = await run(...path, '--help');
+      expect(code).toBe(0);
+      expect(err).toBe('');
+      expect(out).toMatch(/Examples:\n {2}\$ jobworkerp-client /);
+    },
+  );
 
   it('reports a usage error on one line with exit code 2', async () => {
     const missing = await run('worker', 'create', '-n', 'x');
@@ -65,17 +89,64 @@ describe('jobworkerp-client command line', () => {
   /** The flags of jobworkerp-client (v0.7 era), per command: every one is accepted under the same name. */
   const UPSTREAM_FLAGS: Record<string, string[]> = {
     '': ['-a', '--address', '-t', '--timeout', '-V', '--version'],
-    'worker create': ['-n', '--name', '-r', '--runner-id', '-s', '--settings', '-p', '--periodic', '-c', '--channel',
-      '-q', '--queue-type', '--response-type', '--store-success', '--store-failure', '--next-workers', '--use-static'],
-    'worker update': ['-i', '--id', '-n', '--name', '-r', '--runner-id', '-s', '--settings', '-p', '--periodic', '-c',
-      '--channel', '-q', '--queue-type', '--response-type', '--store-success', '--store-failure', '--next-workers',
-      '--use-static'],
+    'worker create': [
+      '-n',
+      '--name',
+      '-r',
+      '--runner-id',
+      '-s',
+      '--settings',
+      '-p',
+      '--periodic',
+      '-c',
+      '--channel',
+      '-q',
+      '--queue-type',
+      '--response-type',
+      '--store-success',
+      '--store-failure',
+      '--next-workers',
+      '--use-static',
+    ],
+    'worker update': [
+      '-i',
+      '--id',
+      '-n',
+      '--name',
+      '-r',
+      '--runner-id',
+      '-s',
+      '--settings',
+      '-p',
+      '--periodic',
+      '-c',
+      '--channel',
+      '-q',
+      '--queue-type',
+      '--response-type',
+      '--store-success',
+      '--store-failure',
+      '--next-workers',
+      '--use-static',
+    ],
     'worker find': ['-i', '--id'],
     'worker delete': ['-i', '--id'],
     'worker find-by-name': ['-n', '--name'],
     'worker list': ['-o', '--offset', '-l', '--limit'],
-    'job enqueue': ['-w', '--worker', '-a', '--args', '-u', '--unique-key', '-r', '--run-after-time', '-p', '--priority',
-      '-t', '--timeout'],
+    'job enqueue': [
+      '-w',
+      '--worker',
+      '-a',
+      '--args',
+      '-u',
+      '--unique-key',
+      '-r',
+      '--run-after-time',
+      '-p',
+      '--priority',
+      '-t',
+      '--timeout',
+    ],
     'job find': ['-i', '--id'],
     'job delete': ['-i', '--id'],
     'job list': ['-o', '--offset', '-l', '--limit'],
@@ -136,6 +207,8 @@ describe('jobworkerp-client command line', () => {
   it('rejects a switch value other than true or false', async () => {
     const bad = await run('worker', 'create', '-n', 'x', '-r', '1', '--store-success', 'maybe');
     expect(bad.code).toBe(2);
-    expect(bad.err).toMatch(/^error: option '--store-success \[bool\]' argument 'maybe' is invalid\. expected true or false/);
+    expect(bad.err).toMatch(
+      /^error: option '--store-success \[bool\]' argument 'maybe' is invalid\. expected true or false/,
+    );
   });
 });

@@ -62,23 +62,17 @@ export function addWorkerOptions(command: Command, mode: 'create' | 'update'): C
       .requiredOption(nameFlags, 'worker name (unique)')
       .requiredOption(runnerFlags, 'runner id or name, e.g. 1 or COMMAND (also --runner)');
   } else {
-    command.option(nameFlags, 'new worker name').option(runnerFlags, 'new runner id or name (give -s too; also --runner)');
+    command
+      .option(nameFlags, 'new worker name')
+      .option(runnerFlags, 'new runner id or name (give -s too; also --runner)');
   }
   addAlias(command, '--runner <id|name>', 'runnerId');
   command
     .option('-s, --settings <json>', "runner settings as JSON, checked against the runner's settings schema")
     .option('-p, --periodic <ms>', `run every <ms> milliseconds; 0 = not periodic${dflt('0')}`, parseWholeNumber)
     .option('-c, --channel [name]', `channel (concurrency group); no name or '' = the default channel`)
-    .option(
-      '-q, --queue-type <type>',
-      `NORMAL, WITH_BACKUP or FORCED_RDB${dflt('NORMAL')}`,
-      enumParser(QueueType),
-    )
-    .option(
-      '--response-type <type>',
-      `NO_RESULT, DIRECT or LISTEN_AFTER${dflt('DIRECT')}`,
-      enumParser(ResponseType),
-    )
+    .option('-q, --queue-type <type>', `NORMAL, WITH_BACKUP or FORCED_RDB${dflt('NORMAL')}`, enumParser(QueueType))
+    .option('--response-type <type>', `NO_RESULT, DIRECT or LISTEN_AFTER${dflt('DIRECT')}`, enumParser(ResponseType))
     .option('--store-success [bool]', 'store results of successful jobs', parseBoolean)
     .option('--store-failure [bool]', 'store results of failed jobs', parseBoolean)
     .option(
@@ -97,7 +91,11 @@ export function addWorkerOptions(command: Command, mode: 'create' | 'update'): C
     .option('--retry-type <type>', `NONE, EXPONENTIAL, LINEAR or CONSTANT${dflt('NONE')}`, enumParser(RetryType))
     .option('--retry-interval <ms>', `delay before the first retry${dflt('1000')}`, parseWholeNumber)
     .option('--retry-max-interval <ms>', `longest delay; 0 = no limit${dflt('60000')}`, parseWholeNumber)
-    .option('--retry-max-retry <n>', `retries before MAX_RETRY (default ${DEFAULT_MAX_RETRY} with a retry type)`, parseWholeNumber)
+    .option(
+      '--retry-max-retry <n>',
+      `retries before MAX_RETRY (default ${DEFAULT_MAX_RETRY} with a retry type)`,
+      parseWholeNumber,
+    )
     .option('--retry-basis <x>', `EXPONENTIAL growth factor${dflt('2')}`, parseDecimal);
 }
 
@@ -120,7 +118,9 @@ export async function applyWorkerOptions(session: CliSession, base: WorkerData, 
   const nextWorkers =
     o.nextWorkers === undefined
       ? base.nextWorkers
-      : await Promise.all(o.nextWorkers.map(async (ref) => ({ value: (await session.lookups.resolveWorker(ref)).id.value })));
+      : await Promise.all(
+          o.nextWorkers.map(async (ref) => ({ value: (await session.lookups.resolveWorker(ref)).id.value })),
+        );
   return {
     name: o.name ?? base.name,
     runnerId: { value: runner.id },

@@ -34,7 +34,12 @@ export interface FrontWiring {
   /** the job pipeline; without it the job services are not offered (they answer UNIMPLEMENTED) */
   readonly jobs?: {
     readonly system: JobSystem;
-    readonly finishWithoutRun: (job: Job, worker: Worker | undefined, status: ResultStatus, message: string) => Promise<JobResult>;
+    readonly finishWithoutRun: (
+      job: Job,
+      worker: Worker | undefined,
+      status: ResultStatus,
+      message: string,
+    ) => Promise<JobResult>;
   };
   /** told after a worker is updated or deleted */
   readonly onWorkerChanged?: (workerId: number) => void;

@@ -33,7 +33,10 @@ export async function loadPluginRunners(
   for (const { path, moduleUrl, metadata } of plugins) {
     const existing = await storage.runners.findByName(metadata.name);
     if (existing !== undefined && existing.type !== RunnerType.PLUGIN) {
-      logger.warn({ path, plugin: metadata.name, runnerId: existing.id }, 'skipped a plugin named like a runner that is not a plugin');
+      logger.warn(
+        { path, plugin: metadata.name, runnerId: existing.id },
+        'skipped a plugin named like a runner that is not a plugin',
+      );
       continue;
     }
     const row = await storage.runners.upsertByName(

@@ -5,10 +5,7 @@ import { ConfigError } from '../../libs/config/src/index.js';
  * Runs an app: start() brings it up; the first SIGINT/SIGTERM calls stop() (graceful), a second one forces exit.
  * A failed start prints one clear line and exits 1. Unhandled rejections are logged, never fatal to running jobs.
  */
-export function runApp(
-  name: string,
-  start: () => Promise<{ logger: Logger; stop: () => Promise<void> }>,
-): void {
+export function runApp(name: string, start: () => Promise<{ logger: Logger; stop: () => Promise<void> }>): void {
   let stopping = false;
   start().then(
     ({ logger, stop }) => {

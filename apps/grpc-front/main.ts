@@ -15,7 +15,9 @@ runApp('grpc-front', async () => {
   const logger = createLogger(config, 'grpc-front');
   warnUnimplementedSettings(config, logger);
   if (config.storageType === 'Standalone') {
-    throw new Error('grpc-front needs STORAGE_TYPE=Scalable (Redis and MySQL shared with workers); for one process use all-in-one');
+    throw new Error(
+      'grpc-front needs STORAGE_TYPE=Scalable (Redis and MySQL shared with workers); for one process use all-in-one',
+    );
   }
   const node = await openJobNode(config, logger);
   const server = createFrontServer({

@@ -7,7 +7,10 @@ try {
   const config = loadConfig();
   const storage = await openConfiguredStorage(config);
   await storage.close();
-  const where = config.storageType === 'Standalone' ? config.storage.sqlitePath : `${config.storage.mysql.host}:${config.storage.mysql.port}/${config.storage.mysql.database}`;
+  const where =
+    config.storageType === 'Standalone'
+      ? config.storage.sqlitePath
+      : `${config.storage.mysql.host}:${config.storage.mysql.port}/${config.storage.mysql.database}`;
   process.stdout.write(`migrations applied (${config.storageType}: ${where})\n`);
 } catch (err) {
   process.stderr.write(`migrate: ${err instanceof Error ? err.message : String(err)}\n`);

@@ -15,7 +15,9 @@ runApp('worker', async () => {
   const logger = createLogger(config, 'worker');
   warnUnimplementedSettings(config, logger);
   if (config.storageType === 'Standalone') {
-    throw new Error('worker needs STORAGE_TYPE=Scalable (Redis and MySQL shared with grpc-fronts); for one process use all-in-one');
+    throw new Error(
+      'worker needs STORAGE_TYPE=Scalable (Redis and MySQL shared with grpc-fronts); for one process use all-in-one',
+    );
   }
   const node = await openJobNode(config, logger);
   const engine = createEngine(node);

@@ -34,11 +34,16 @@ describe('bench harness smoke run', () => {
 
   it('prints every line of the table and writes the JSON result file', async () => {
     const { code, stdout, stderr } = await runBench([
-      '--jobs', '50',
-      '--warmup-jobs', '10',
-      '--direct-jobs', '20',
-      '--memory-jobs', '1000',
-      '--results-dir', resultsDir,
+      '--jobs',
+      '50',
+      '--warmup-jobs',
+      '10',
+      '--direct-jobs',
+      '20',
+      '--memory-jobs',
+      '1000',
+      '--results-dir',
+      resultsDir,
     ]);
     expect(code, stderr).toBe(0);
 

@@ -47,7 +47,12 @@ describe('jobworkerp-client job enqueue-stream', () => {
   beforeAll(async () => {
     server = await startServer();
     client = new JobworkerpClient({ address: server.address });
-    await client.workers.create({ name: 'later', runner: 'COMMAND', settings: { name: 'echo' }, responseType: ResponseType.NO_RESULT });
+    await client.workers.create({
+      name: 'later',
+      runner: 'COMMAND',
+      settings: { name: 'echo' },
+      responseType: ResponseType.NO_RESULT,
+    });
   });
   afterAll(async () => {
     client?.close();
@@ -58,7 +63,10 @@ describe('jobworkerp-client job enqueue-stream', () => {
     const runAfterTime = Date.now() + HOUR_MS; // the jobs wait, so their args can be read back
     const bad: Record<number, [string, RegExp]> = {
       7: ['{"worker":"later","args":', /^line 7: error: not valid JSON/],
-      100: ['{"worker":"nobody","args":{"args":["x"]}}', /^line 100: error: NOT_FOUND: worker "nobody" does not exist$/],
+      100: [
+        '{"worker":"nobody","args":{"args":["x"]}}',
+        /^line 100: error: NOT_FOUND: worker "nobody" does not exist$/,
+      ],
       250: ['{"worker":"later","args":{"argz":["x"]}}', /^line 250: error: args: CommandArgs has no field "argz"/],
       500: ['{"worker":"later","priority":"urgent"}', /^line 500: error: "priority": use one of/],
       750: ['{"worker":"later","colour":"red"}', /^line 750: error: unknown field "colour"/],
@@ -67,7 +75,9 @@ describe('jobworkerp-client job enqueue-stream', () => {
     const input = Array.from({ length: 1000 }, (_, i) => {
       const line = i + 1;
       const priority = ['high', 'middle', 'low'][line % 3];
-      return bad[line]?.[0] ?? JSON.stringify({ worker: 'later', args: { args: [`line-${line}`] }, runAfterTime, priority });
+      return (
+        bad[line]?.[0] ?? JSON.stringify({ worker: 'later', args: { args: [`line-${line}`] }, runAfterTime, priority })
+      );
     });
     const run = await cliWithInput(['-a', server.address, 'job', 'enqueue-stream'], `${input.join('\n')}\n`);
 
@@ -97,10 +107,20 @@ describe('jobworkerp-client job enqueue-stream', () => {
   }, 180_000);
 
   it('prints JSON lines with --format json, skips blank lines and exits 0 when every line was enqueued', async () => {
-    const lines = ['{"worker":"later","args":{"args":["a"]}}', '', '{"worker":"later","args":{"args":["b"]},"timeout":5000}'];
-    const run = await cliWithInput(['-a', server.address, '--format', 'json', 'job', 'enqueue-stream'], lines.join('\n'));
+    const lines = [
+      '{"worker":"later","args":{"args":["a"]}}',
+      '',
+      '{"worker":"later","args":{"args":["b"]},"timeout":5000}',
+    ];
+    const run = await cliWithInput(
+      ['-a', server.address, '--format', 'json', 'job', 'enqueue-stream'],
+      lines.join('\n'),
+    );
     expect(run, run.stderr).toMatchObject({ code: 0, stderr: '' });
-    const out = run.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as { line: number; job_id: number; error: null });
+    const out = run.stdout
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { line: number; job_id: number; error: null });
     expect(out.map((o) => [o.line, typeof o.job_id, o.error])).toEqual([
       [1, 'number', null],
       [3, 'number', null],

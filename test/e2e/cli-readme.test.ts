@@ -39,7 +39,10 @@ describe('README command-line client walkthrough', () => {
     for (const block of blocks) {
       // every line must succeed, as a reader pasting the block would expect
       const script = `set -euo pipefail\n${block.replaceAll('127.0.0.1:9000', server.address)}`;
-      const { stdout } = await exec('bash', ['-c', script], { cwd: REPO_ROOT, env: { ...process.env, JOBWORKERP_AUTH_TOKEN: '' } });
+      const { stdout } = await exec('bash', ['-c', script], {
+        cwd: REPO_ROOT,
+        env: { ...process.env, JOBWORKERP_AUTH_TOKEN: '' },
+      });
       outputs.push(stdout);
     }
     const [created, direct, listened, listed, streamed] = outputs;
@@ -50,9 +53,13 @@ describe('README command-line client walkthrough', () => {
     expect(listened).toMatch(/^name\s+echo-later$/m);
     expect(listened).toMatch(/^response_type\s+LISTEN_AFTER$/m);
     expect(listened).toMatch(/^output\s+hello$/m);
-    const results = listed!.trimEnd().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    const results = listed!
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(results.map((r) => r['worker_name']).sort()).toEqual(['echo', 'echo-later']);
-    for (const r of results) expect(r).toMatchObject({ status: 'SUCCESS', output: ['hello\n'], args: { args: ['hello'] } });
+    for (const r of results)
+      expect(r).toMatchObject({ status: 'SUCCESS', output: ['hello\n'], args: { args: ['hello'] } });
     expect(streamed).toMatch(/^line 1: job_id \d+\nline 2: job_id \d+\n$/);
   });
 });

@@ -51,8 +51,12 @@ describe("jobworkerp-rs README's client walkthrough, as written", () => {
       .replace('https://www.example.com/search', `http://127.0.0.1:${http.port}/search`)
       .replace('<got job id above>', jobId ?? '<no job id>');
     return new Promise((resolve) => {
-      execFile('bash', ['--norc', '-c', line], { cwd: REPO_ROOT, env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin' }, timeout: 120_000 }, (err, stdout, stderr) =>
-        resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : -1, stdout, stderr }),
+      execFile(
+        'bash',
+        ['--norc', '-c', line],
+        { cwd: REPO_ROOT, env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin' }, timeout: 120_000 },
+        (err, stdout, stderr) =>
+          resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : -1, stdout, stderr }),
       );
     });
   };
@@ -64,7 +68,10 @@ describe("jobworkerp-rs README's client walkthrough, as written", () => {
       res.setHeader('content-type', 'text/plain');
       res.end(`searched ${req.url ?? ''}`);
     });
-    [server, http] = await Promise.all([startServer({ env: { JOB_QUEUE_FETCH_INTERVAL: '500' } }), listenOnLoopback(site)]);
+    [server, http] = await Promise.all([
+      startServer({ env: { JOB_QUEUE_FETCH_INTERVAL: '500' } }),
+      listenOnLoopback(site),
+    ]);
   });
   afterAll(async () => {
     await Promise.all([server?.stop(), http?.close()]);
@@ -85,7 +92,10 @@ describe("jobworkerp-rs README's client walkthrough, as written", () => {
     expect(field(created.stdout, 'response_type')).toBe('DIRECT');
     const id = field(created.stdout, 'id')!;
     // "specify worker_id value ... created by `worker create`": the id this server gave
-    for (const command of [WALKTHROUGH.enqueueById.replace('--worker 1 ', `--worker ${id} `), WALKTHROUGH.enqueueByName]) {
+    for (const command of [
+      WALKTHROUGH.enqueueById.replace('--worker 1 ', `--worker ${id} `),
+      WALKTHROUGH.enqueueByName,
+    ]) {
       const run = await sh(command);
       expect(run, run.stderr).toMatchObject({ code: 0, stderr: '' });
       expect(field(run.stdout, 'status')).toBe('SUCCESS');
@@ -133,11 +143,21 @@ describe("jobworkerp-rs README's client walkthrough, as written", () => {
       await new Promise((r) => setTimeout(r, 500));
       const listed = await sh(`jobworkerp-client --format json job-result list-by-job-id --job-id ${jobId}`);
       expect(listed.code, listed.stderr).toBe(0);
-      runs = listed.stdout.trim() === '' ? [] : listed.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+      runs =
+        listed.stdout.trim() === ''
+          ? []
+          : listed.stdout
+              .trim()
+              .split('\n')
+              .map((l) => JSON.parse(l) as Record<string, unknown>);
     }
     expect(runs.length).toBeGreaterThanOrEqual(2);
     for (const r of runs) {
-      expect(r).toMatchObject({ status: 'SUCCESS', output: ['Hello World !\n'], args: { args: ['Hello', 'World', '!'] } });
+      expect(r).toMatchObject({
+        status: 'SUCCESS',
+        output: ['Hello World !\n'],
+        args: { args: ['Hello', 'World', '!'] },
+      });
       const due = Date.parse(r['run_after_time'] as string);
       expect(due % 3000).toBe(1000);
       expect(due).toBeGreaterThanOrEqual(enqueuedAt);
@@ -154,7 +174,18 @@ describe("jobworkerp-rs README's client walkthrough, as written", () => {
     const notes: string[] = [];
     let out = '';
     const code = await runCli(
-      ['node', 'jobworkerp-client', '-a', server.address, 'job', 'enqueue', '--worker', 'ExampleRequest', '--args', '{"method":"GET","path":"/"}'],
+      [
+        'node',
+        'jobworkerp-client',
+        '-a',
+        server.address,
+        'job',
+        'enqueue',
+        '--worker',
+        'ExampleRequest',
+        '--args',
+        '{"method":"GET","path":"/"}',
+      ],
       new AbortController().signal,
       { out: (t) => (out += t), err: (t) => notes.push(`err: ${t}`), note: (t) => notes.push(t) },
     );
@@ -179,8 +210,12 @@ describe('next_workers chaining, seen with the CLI', () => {
   let server: ServerProcess;
   const on = (...args: string[]): Promise<Run> =>
     new Promise((resolve) => {
-      execFile(process.execPath, [CLI, '-a', server.address, ...args], { cwd: REPO_ROOT, timeout: 30_000 }, (err, stdout, stderr) =>
-        resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : -1, stdout, stderr }),
+      execFile(
+        process.execPath,
+        [CLI, '-a', server.address, ...args],
+        { cwd: REPO_ROOT, timeout: 30_000 },
+        (err, stdout, stderr) =>
+          resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : -1, stdout, stderr }),
       );
     });
 
@@ -192,11 +227,33 @@ describe('next_workers chaining, seen with the CLI', () => {
   });
 
   it('fails the chained job, saying why, when the output is not args of the next runner', async () => {
-    const next = await on('worker', 'create', '--name', 'second', '--runner-id', 'COMMAND', '--settings', '{"name":"echo"}',
-      '--response-type', 'NO_RESULT', '--store-success', '--store-failure');
+    const next = await on(
+      'worker',
+      'create',
+      '--name',
+      'second',
+      '--runner-id',
+      'COMMAND',
+      '--settings',
+      '{"name":"echo"}',
+      '--response-type',
+      'NO_RESULT',
+      '--store-success',
+      '--store-failure',
+    );
     expect(next, next.stderr).toMatchObject({ code: 0 });
-    const first = await on('worker', 'create', '--name', 'first', '--runner-id', 'COMMAND', '--settings', '{"name":"echo"}',
-      '--next-workers', 'second');
+    const first = await on(
+      'worker',
+      'create',
+      '--name',
+      'first',
+      '--runner-id',
+      'COMMAND',
+      '--settings',
+      '{"name":"echo"}',
+      '--next-workers',
+      'second',
+    );
     expect(first, first.stderr).toMatchObject({ code: 0 });
     const run = await on('job', 'enqueue', '--worker', 'first', '--args', '{"args":["hello"]}');
     expect(field(run.stdout, 'status')).toBe('SUCCESS');

@@ -64,9 +64,32 @@ describe('jobworkerp-client against a real all-in-one', () => {
     [server, secured] = await Promise.all([startServer(), startServer({ env: { AUTH_TOKEN: TOKEN } })]);
     on = (...args) => cli(['-a', `http://${server.address}`, ...args]);
     const created = await Promise.all([
-      on('worker', 'create', '-n', 'echo', '-r', 'COMMAND', '-s', '{"name":"echo"}', '--store-success', '--store-failure'),
-      on('worker', 'create', '-n', 'later', '-r', '1', '-s', '{"name":"echo"}', '--response-type', 'LISTEN_AFTER',
-        '--store-success', '--store-failure'),
+      on(
+        'worker',
+        'create',
+        '-n',
+        'echo',
+        '-r',
+        'COMMAND',
+        '-s',
+        '{"name":"echo"}',
+        '--store-success',
+        '--store-failure',
+      ),
+      on(
+        'worker',
+        'create',
+        '-n',
+        'later',
+        '-r',
+        '1',
+        '-s',
+        '{"name":"echo"}',
+        '--response-type',
+        'LISTEN_AFTER',
+        '--store-success',
+        '--store-failure',
+      ),
       on('worker', 'create', '-n', 'sleeper', '-r', 'COMMAND', '-s', '{"name":"sleep"}'),
     ]);
     for (const c of created) expect(c, c.stderr).toMatchObject({ code: 0, stderr: '' });
@@ -113,7 +136,8 @@ describe('jobworkerp-client against a real all-in-one', () => {
   });
 
   it('prints aligned tables, and one stable JSON object per record with --format json', async () => {
-    for (let i = 0; i < 2; i++) expect((await on('job', 'enqueue', '-w', 'echo', '-a', '{"args":["hello"]}')).code).toBe(0);
+    for (let i = 0; i < 2; i++)
+      expect((await on('job', 'enqueue', '-w', 'echo', '-a', '{"args":["hello"]}')).code).toBe(0);
 
     const table = await on('job-result', 'list');
     expect(table.code).toBe(0);
@@ -132,17 +156,42 @@ describe('jobworkerp-client against a real all-in-one', () => {
     expect(records).toHaveLength(rows.length);
     for (const r of records) {
       expect(Object.keys(r)).toEqual([
-        'id', 'job_id', 'worker_id', 'worker_name', 'status', 'output', 'args', 'uniq_key', 'retried', 'max_retry',
-        'priority', 'timeout', 'enqueue_time', 'run_after_time', 'start_time', 'end_time', 'response_type',
-        'store_success', 'store_failure',
+        'id',
+        'job_id',
+        'worker_id',
+        'worker_name',
+        'status',
+        'output',
+        'args',
+        'uniq_key',
+        'retried',
+        'max_retry',
+        'priority',
+        'timeout',
+        'enqueue_time',
+        'run_after_time',
+        'start_time',
+        'end_time',
+        'response_type',
+        'store_success',
+        'store_failure',
       ]);
-      expect(r).toMatchObject({ status: 'SUCCESS', output: ['hello\n'], args: { args: ['hello'] }, priority: 'PRIORITY_MEDIUM' });
+      expect(r).toMatchObject({
+        status: 'SUCCESS',
+        output: ['hello\n'],
+        args: { args: ['hello'] },
+        priority: 'PRIORITY_MEDIUM',
+      });
       expect(new Date(r['end_time'] as string).toISOString()).toBe(r['end_time']);
     }
 
     const workers = jsonLines((await on('--format', 'json', 'worker', 'list')).stdout);
     expect(workers.map((w) => w['name'])).toEqual(expect.arrayContaining(['echo', 'later', 'sleeper']));
-    expect(workers.find((w) => w['name'] === 'later')).toMatchObject({ runner_name: 'COMMAND', runner_settings: { name: 'echo' }, response_type: 'LISTEN_AFTER' });
+    expect(workers.find((w) => w['name'] === 'later')).toMatchObject({
+      runner_name: 'COMMAND',
+      runner_settings: { name: 'echo' },
+      response_type: 'LISTEN_AFTER',
+    });
     expect((await on('--format', 'json', 'worker', 'count')).stdout).toBe(`{"total":${workers.length}}\n`);
   });
 
@@ -158,10 +207,14 @@ describe('jobworkerp-client against a real all-in-one', () => {
   });
 
   it('streams the results of a worker until Ctrl-C, then exits 0', async () => {
-    const child = spawn(process.execPath, [CLI, '-a', server.address, '--format', 'json', 'job-result', 'listen-stream', '-w', 'later'], {
-      cwd: REPO_ROOT,
-      env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin' },
-    });
+    const child = spawn(
+      process.execPath,
+      [CLI, '-a', server.address, '--format', 'json', 'job-result', 'listen-stream', '-w', 'later'],
+      {
+        cwd: REPO_ROOT,
+        env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin' },
+      },
+    );
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
@@ -179,34 +232,104 @@ describe('jobworkerp-client against a real all-in-one', () => {
   });
 
   it('updates a worker, and lists, finds and deletes a scheduled job', async () => {
-    const created = await on('--format', 'json', 'worker', 'create', '-n', 'quiet', '-r', 'COMMAND', '-s', '{"name":"true"}',
-      '--response-type', 'NO_RESULT', '--retry-type', 'constant');
+    const created = await on(
+      '--format',
+      'json',
+      'worker',
+      'create',
+      '-n',
+      'quiet',
+      '-r',
+      'COMMAND',
+      '-s',
+      '{"name":"true"}',
+      '--response-type',
+      'NO_RESULT',
+      '--retry-type',
+      'constant',
+    );
     expect(created.code, created.stderr).toBe(0);
     const worker = jsonLines(created.stdout)[0]!;
-    expect(worker).toMatchObject({ response_type: 'NO_RESULT', retry_policy: { type: 'CONSTANT', max_retry: 3 }, channel: null });
+    expect(worker).toMatchObject({
+      response_type: 'NO_RESULT',
+      retry_policy: { type: 'CONSTANT', max_retry: 3 },
+      channel: null,
+    });
 
-    const updated = await on('--format', 'json', 'worker', 'update', '-i', String(worker['id']), '-c', 'slow',
-      '--store-failure', '--retry-max-retry', '1');
+    const updated = await on(
+      '--format',
+      'json',
+      'worker',
+      'update',
+      '-i',
+      String(worker['id']),
+      '-c',
+      'slow',
+      '--store-failure',
+      '--retry-max-retry',
+      '1',
+    );
     expect(updated.code, updated.stderr).toBe(0);
     expect(jsonLines(updated.stdout)[0]).toMatchObject({
-      name: 'quiet', channel: 'slow', store_success: false, store_failure: true, retry_policy: { type: 'CONSTANT', max_retry: 1 },
+      name: 'quiet',
+      channel: 'slow',
+      store_success: false,
+      store_failure: true,
+      retry_policy: { type: 'CONSTANT', max_retry: 1 },
     });
     // jobworkerp-client's forms: --channel without a name (the default channel), --store-failure with a value
-    const reset = await on('--format', 'json', 'worker', 'update', '--id', String(worker['id']), '--channel', '--store-failure', 'false');
+    const reset = await on(
+      '--format',
+      'json',
+      'worker',
+      'update',
+      '--id',
+      String(worker['id']),
+      '--channel',
+      '--store-failure',
+      'false',
+    );
     expect(reset.code, reset.stderr).toBe(0);
     expect(jsonLines(reset.stdout)[0]).toMatchObject({ name: 'quiet', channel: null, store_failure: false });
-    const noRetry = await on('worker', 'update', '-i', String(worker['id']), '--retry-type', 'NONE', '--retry-interval', '5');
+    const noRetry = await on(
+      'worker',
+      'update',
+      '-i',
+      String(worker['id']),
+      '--retry-type',
+      'NONE',
+      '--retry-interval',
+      '5',
+    );
     expect(noRetry.code).toBe(2);
     expect(oneLine(noRetry)).toMatch(/retry options have no effect with retry type NONE/);
 
     const runAfter = new Date(Date.now() + 3_600_000).toISOString();
-    const enqueued = await on('--format', 'json', 'job', 'enqueue', '-w', 'quiet', '-a', '{"args":[]}', '-r', runAfter, '-p', 'high');
+    const enqueued = await on(
+      '--format',
+      'json',
+      'job',
+      'enqueue',
+      '-w',
+      'quiet',
+      '-a',
+      '{"args":[]}',
+      '-r',
+      runAfter,
+      '-p',
+      'high',
+    );
     expect(enqueued.code, enqueued.stderr).toBe(0);
     const jobId = String(jsonLines(enqueued.stdout)[0]!['job_id']);
 
     const listed = jsonLines((await on('--format', 'json', 'job', 'list')).stdout);
     expect(listed).toContainEqual(
-      expect.objectContaining({ id: Number(jobId), worker_name: 'quiet', run_after_time: runAfter, priority: 'PRIORITY_HIGH' }),
+      expect.objectContaining({
+        id: Number(jobId),
+        worker_name: 'quiet',
+        run_after_time: runAfter,
+        priority: 'PRIORITY_HIGH',
+      }),
     );
     const status = await on('job-status', 'find', '-i', jobId);
     expect(status.stdout).toMatch(/^status\s+PENDING$/m);

@@ -19,7 +19,9 @@ function sectionScript(): string {
   const start = readme.indexOf(`\n${SECTION}\n`);
   if (start < 0) throw new Error(`README has no "${SECTION}" section`);
   const end = readme.indexOf('\n## ', start + SECTION.length);
-  const blocks = [...readme.slice(start, end < 0 ? undefined : end).matchAll(/```js\n([\s\S]*?)```/g)].map((m) => m[1]!);
+  const blocks = [...readme.slice(start, end < 0 ? undefined : end).matchAll(/```js\n([\s\S]*?)```/g)].map(
+    (m) => m[1]!,
+  );
   expect(blocks).toHaveLength(1);
   return blocks[0]!;
 }

@@ -8,7 +8,14 @@ import type { sendUnaryData, ServerUnaryCall, ServiceError, UntypedServiceImplem
 import { Server, ServerCredentials, status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { EnqueueResponse } from '../../libs/client/src/index.js';
-import { InvalidInputError, JobworkerpClient, Priority, ResponseType, ResultStatus, StatusError } from '../../libs/client/src/index.js';
+import {
+  InvalidInputError,
+  JobworkerpClient,
+  Priority,
+  ResponseType,
+  ResultStatus,
+  StatusError,
+} from '../../libs/client/src/index.js';
 import type { CreateJobResponse, JobRequest, WorkerId } from '../../libs/proto/src/index.js';
 import { JobServiceService, OptionalWorkerResponse, WorkerServiceService } from '../../libs/proto/src/index.js';
 import type { ServerProcess } from '../support/server-process.js';
@@ -36,7 +43,12 @@ describe('JobworkerpClient batched enqueue against a real all-in-one', () => {
     server = await startServer();
     client = new JobworkerpClient({ address: server.address, timeoutMs: 60_000 });
     unaryOnly = new JobworkerpClient({ address: server.address, enqueueStream: false });
-    await client.workers.create({ name: 'later', runner: 'COMMAND', settings: { name: 'echo' }, responseType: ResponseType.NO_RESULT });
+    await client.workers.create({
+      name: 'later',
+      runner: 'COMMAND',
+      settings: { name: 'echo' },
+      responseType: ResponseType.NO_RESULT,
+    });
     await client.workers.create({ name: 'direct', runner: 'COMMAND', settings: { name: 'echo' } });
   }, 60_000);
   afterAll(async () => {
@@ -69,7 +81,12 @@ describe('JobworkerpClient batched enqueue against a real all-in-one', () => {
 
   it('rejects a refused job with the error a unary Enqueue gives, without disturbing the others', async () => {
     const bad = { worker: 'later', args: { args: ['x'] }, priority: 42 as Priority };
-    const taken = { worker: 'later', args: { args: ['x'] }, uniqKey: `k-${Date.now()}`, runAfterTime: Date.now() + HOUR_MS };
+    const taken = {
+      worker: 'later',
+      args: { args: ['x'] },
+      uniqKey: `k-${Date.now()}`,
+      runAfterTime: Date.now() + HOUR_MS,
+    };
     const results = await Promise.allSettled([
       client.jobs.enqueue({ worker: 'later', args: { args: ['a'] } }),
       client.jobs.enqueue(bad),
@@ -78,7 +95,9 @@ describe('JobworkerpClient batched enqueue against a real all-in-one', () => {
       client.jobs.enqueue({ worker: 'later', args: { args: ['b'] } }),
     ]);
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'rejected', 'fulfilled']);
-    const [viaStream, duplicate] = [results[1], results[3]].map((r) => (r as PromiseRejectedResult).reason as ServiceError);
+    const [viaStream, duplicate] = [results[1], results[3]].map(
+      (r) => (r as PromiseRejectedResult).reason as ServiceError,
+    );
     const viaUnary = await rejection(unaryOnly.jobs.enqueue(bad));
     expect(viaStream).toMatchObject({ code: viaUnary.code, details: viaUnary.details, message: viaUnary.message });
     expect(viaStream?.code).toBe(status.INVALID_ARGUMENT);
@@ -107,7 +126,14 @@ describe('JobworkerpClient batched enqueue against a real all-in-one', () => {
     ]);
     expect(batch).toHaveBeenCalledTimes(1);
     batch.mockRestore();
-    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'rejected', 'fulfilled', 'rejected', 'fulfilled']);
+    expect(outcomes.map((o) => o.status)).toEqual([
+      'fulfilled',
+      'rejected',
+      'rejected',
+      'fulfilled',
+      'rejected',
+      'fulfilled',
+    ]);
     const reason = (i: number): unknown => (outcomes[i] as PromiseRejectedResult).reason;
     const value = (i: number): EnqueueResponse => (outcomes[i] as PromiseFulfilledResult<EnqueueResponse>).value;
     expect(reason(1)).toMatchObject({ constructor: StatusError, code: 'NOT_FOUND' });
@@ -124,7 +150,9 @@ describe('JobworkerpClient batched enqueue against a real all-in-one', () => {
   it('refuses enqueues after close, and lets the ones in flight finish', async () => {
     const own = new JobworkerpClient({ address: server.address });
     await own.jobs.enqueue({ worker: 'later', args: { args: ['warm'] } }); // the worker looked up, the stream open
-    const calls = Array.from({ length: 200 }, (_, i) => own.jobs.enqueue({ worker: 'later', args: { args: [`c${i}`] } }));
+    const calls = Array.from({ length: 200 }, (_, i) =>
+      own.jobs.enqueue({ worker: 'later', args: { args: [`c${i}`] } }),
+    );
     await sleep(0); // the lookups are cached: every call wrote its request by now
     own.close();
     const settled = await Promise.allSettled(calls);
@@ -150,7 +178,12 @@ describe('JobworkerpClient batched enqueue when the server goes away mid-stream'
     const client = new JobworkerpClient({ address: first.address });
     const streams = vi.spyOn(client.conn.jobBatch, 'enqueueStream');
     try {
-      await client.workers.create({ name: 'later', runner: 'COMMAND', settings: { name: 'echo' }, responseType: ResponseType.NO_RESULT });
+      await client.workers.create({
+        name: 'later',
+        runner: 'COMMAND',
+        settings: { name: 'echo' },
+        responseType: ResponseType.NO_RESULT,
+      });
       const workerId = (await client.workers.resolve('later')).id.value;
       await client.jobs.enqueue({ worker: workerId, args: { args: ['warm'] } });
       const hurried = new JobworkerpClient({ address: first.address, timeoutMs: 300 });
@@ -160,9 +193,14 @@ describe('JobworkerpClient batched enqueue when the server goes away mid-stream'
       first.child.kill('SIGSTOP');
       // a call with a deadline gives up on its own
       const late = await rejection(hurried.jobs.enqueue({ worker: workerId, args: { args: ['late'] } }));
-      expect(late).toMatchObject({ code: status.DEADLINE_EXCEEDED, details: expect.stringMatching(/no outcome within 300 ms/) });
+      expect(late).toMatchObject({
+        code: status.DEADLINE_EXCEEDED,
+        details: expect.stringMatching(/no outcome within 300 ms/),
+      });
       hurried.close();
-      const calls = Array.from({ length: 300 }, (_, i) => client.jobs.enqueue({ worker: workerId, args: { args: [`${i}`] } }));
+      const calls = Array.from({ length: 300 }, (_, i) =>
+        client.jobs.enqueue({ worker: workerId, args: { args: [`${i}`] } }),
+      );
       const settled = Promise.allSettled(calls);
       await sleep(300);
       first.child.kill('SIGKILL');
@@ -195,7 +233,10 @@ describe('JobworkerpClient batched enqueue when the server goes away mid-stream'
 });
 
 describe('JobworkerpClient enqueue on a server without the batch extension', () => {
-  const WORKER = { id: { value: 5 }, data: { name: 'w', responseType: ResponseType.NO_RESULT, runnerId: { value: 1 } } };
+  const WORKER = {
+    id: { value: 5 },
+    data: { name: 'w', responseType: ResponseType.NO_RESULT, runnerId: { value: 1 } },
+  };
   let server: Server;
   let address: string;
   const received: JobRequest[] = [];
@@ -203,9 +244,14 @@ describe('JobworkerpClient enqueue on a server without the batch extension', () 
   beforeAll(async () => {
     // the upstream services only (as jobworkerp-rs): JobBatchService answers UNIMPLEMENTED
     server = new Server();
-    const find = (_: ServerUnaryCall<WorkerId, OptionalWorkerResponse>, cb: sendUnaryData<OptionalWorkerResponse>): void =>
-      cb(null, OptionalWorkerResponse.fromPartial({ data: WORKER }));
-    const enqueue = (call: ServerUnaryCall<JobRequest, CreateJobResponse>, cb: sendUnaryData<CreateJobResponse>): void => {
+    const find = (
+      _: ServerUnaryCall<WorkerId, OptionalWorkerResponse>,
+      cb: sendUnaryData<OptionalWorkerResponse>,
+    ): void => cb(null, OptionalWorkerResponse.fromPartial({ data: WORKER }));
+    const enqueue = (
+      call: ServerUnaryCall<JobRequest, CreateJobResponse>,
+      cb: sendUnaryData<CreateJobResponse>,
+    ): void => {
       received.push(call.request);
       cb(null, { id: { value: 1000 + received.length }, result: undefined });
     };
@@ -224,8 +270,13 @@ describe('JobworkerpClient enqueue on a server without the batch extension', () 
     const client = new JobworkerpClient({ address });
     try {
       const bytes = (i: number): Uint8Array => Buffer.from(`job-${i}`);
-      const first = await Promise.all(Array.from({ length: 20 }, (_, i) => client.jobs.enqueue({ worker: 5, args: bytes(i) })));
-      const batch = await client.jobs.enqueueBatch([{ worker: 5, args: bytes(20) }, { worker: 5, args: bytes(21) }]);
+      const first = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => client.jobs.enqueue({ worker: 5, args: bytes(i) })),
+      );
+      const batch = await client.jobs.enqueueBatch([
+        { worker: 5, args: bytes(20) },
+        { worker: 5, args: bytes(21) },
+      ]);
       expect(first.map((r) => r.jobId).every((id) => id > 1000)).toBe(true);
       expect(batch.map((o) => o.status)).toEqual(['fulfilled', 'fulfilled']);
       expect(received.map((r) => Buffer.from(r.args).toString()).sort()).toEqual(
@@ -246,9 +297,22 @@ describe('JobworkerpClient abort signal', () => {
     const abort = new AbortController();
     const client = new JobworkerpClient({ address: server.address, signal: abort.signal });
     try {
-      expect((await Promise.all(Array.from({ length: 30 }, () => client.runners.count()))).every((n) => n > 0)).toBe(true);
-      const worker = await client.workers.create({ name: 'later', runner: 'COMMAND', settings: { name: 'echo' }, responseType: ResponseType.LISTEN_AFTER, storeSuccess: true, storeFailure: true });
-      const { jobId } = await client.jobs.enqueue({ worker, args: { args: ['x'] }, runAfterTime: Date.now() + HOUR_MS });
+      expect((await Promise.all(Array.from({ length: 30 }, () => client.runners.count()))).every((n) => n > 0)).toBe(
+        true,
+      );
+      const worker = await client.workers.create({
+        name: 'later',
+        runner: 'COMMAND',
+        settings: { name: 'echo' },
+        responseType: ResponseType.LISTEN_AFTER,
+        storeSuccess: true,
+        storeFailure: true,
+      });
+      const { jobId } = await client.jobs.enqueue({
+        worker,
+        args: { args: ['x'] },
+        runAfterTime: Date.now() + HOUR_MS,
+      });
       const listens = Array.from({ length: 15 }, () => client.results.listen({ jobId, worker }));
       await sleep(300);
       abort.abort();

@@ -4,7 +4,14 @@
  */
 import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InvalidInputError, JobStatus, JobworkerpClient, ResponseType, ResultStatus, StatusError } from '../../libs/client/src/index.js';
+import {
+  InvalidInputError,
+  JobStatus,
+  JobworkerpClient,
+  ResponseType,
+  ResultStatus,
+  StatusError,
+} from '../../libs/client/src/index.js';
 import type { ServerProcess } from '../support/server-process.js';
 import { startServer } from '../support/server-process.js';
 
@@ -25,7 +32,12 @@ describe('JobworkerpClient against a real all-in-one', () => {
   });
 
   it('creates a worker from JSON settings and runs a DIRECT job with JSON args, decoding the result', async () => {
-    const id = await client.workers.create({ name: 'echo', runner: 'COMMAND', settings: { name: 'echo' }, storeSuccess: true });
+    const id = await client.workers.create({
+      name: 'echo',
+      runner: 'COMMAND',
+      settings: { name: 'echo' },
+      storeSuccess: true,
+    });
     const found = await client.workers.findByName('echo');
     expect(found?.id?.value).toBe(id);
     expect(found?.data?.responseType).toBe(ResponseType.DIRECT);
@@ -45,7 +57,9 @@ describe('JobworkerpClient against a real all-in-one', () => {
 
   it('rejects args the schema does not fit before sending, and names what does not exist', async () => {
     await expect(client.jobs.enqueue({ worker: 'echo', args: { argz: [] } })).rejects.toThrow(InvalidInputError);
-    await expect(client.jobs.enqueue({ worker: 'echo', args: { argz: [] } })).rejects.toThrow(/CommandArgs has no field "argz"/);
+    await expect(client.jobs.enqueue({ worker: 'echo', args: { argz: [] } })).rejects.toThrow(
+      /CommandArgs has no field "argz"/,
+    );
     await expect(client.jobs.enqueue({ worker: 'nobody' })).rejects.toMatchObject({
       constructor: StatusError,
       code: 'NOT_FOUND',
@@ -82,7 +96,11 @@ describe('JobworkerpClient against a real all-in-one', () => {
       settings: { name: 'sleep' },
       responseType: ResponseType.NO_RESULT,
     });
-    const { jobId } = await client.jobs.enqueue({ worker: 'slow', args: { args: ['30'] }, runAfterTime: Date.now() + 60_000 });
+    const { jobId } = await client.jobs.enqueue({
+      worker: 'slow',
+      args: { args: ['30'] },
+      runAfterTime: Date.now() + 60_000,
+    });
     expect(await client.status.find(jobId)).toBe(JobStatus.PENDING);
     expect((await client.status.list()).map((s) => s.jobId)).toContain(jobId);
     expect(await client.jobs.delete(jobId)).toBe(true);
@@ -97,11 +115,17 @@ describe('JobworkerpClient against a real all-in-one', () => {
       storeSuccess: true,
       storeFailure: true,
     });
-    const { jobId } = await client.jobs.enqueue({ worker: 'sleeper', args: { args: ['30'] }, runAfterTime: Date.now() + 60_000 });
+    const { jobId } = await client.jobs.enqueue({
+      worker: 'sleeper',
+      args: { args: ['30'] },
+      runAfterTime: Date.now() + 60_000,
+    });
     const hurried = new JobworkerpClient({ address: server.address, timeoutMs: 300, connectTimeoutMs: 10_000 });
     try {
       await hurried.workers.count(); // connected within the deadline
-      await expect(hurried.results.listen({ jobId, worker: 'sleeper' })).rejects.toMatchObject({ code: status.DEADLINE_EXCEEDED });
+      await expect(hurried.results.listen({ jobId, worker: 'sleeper' })).rejects.toMatchObject({
+        code: status.DEADLINE_EXCEEDED,
+      });
     } finally {
       hurried.close();
       await client.jobs.delete(jobId);
@@ -136,7 +160,9 @@ describe('JobworkerpClient lookups in a long-lived client', () => {
     try {
       const spec = { name: 'again', runner: 'COMMAND', settings: { name: 'echo' } } as const;
       const first = await client.workers.create(spec);
-      expect((await client.jobs.enqueue({ worker: 'again', args: { args: ['1'] } })).result?.data?.status).toBe(ResultStatus.SUCCESS);
+      expect((await client.jobs.enqueue({ worker: 'again', args: { args: ['1'] } })).result?.data?.status).toBe(
+        ResultStatus.SUCCESS,
+      );
       // changed by this client: its lookups are dropped at once
       expect(await client.workers.delete(first)).toBe(true);
       expect(await client.workers.find(first)).toBeUndefined();

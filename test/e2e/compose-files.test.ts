@@ -44,13 +44,16 @@ interface ComposeFile {
 
 /** compose's interpolation: ${NAME}, ${NAME:-default} (unset or empty), ${NAME-default} (unset), $$ */
 function interpolate(text: string, vars: Record<string, string>): string {
-  return text.replace(/\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?-)([^}]*))?\}/g, (match, name?: string, op?: string, fallback?: string) => {
-    if (name === undefined) return '$';
-    const value = vars[name];
-    if (op === ':-') return value === undefined || value === '' ? (fallback ?? '') : value;
-    if (op === '-') return value ?? fallback ?? '';
-    return value ?? '';
-  });
+  return text.replace(
+    /\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?-)([^}]*))?\}/g,
+    (match, name?: string, op?: string, fallback?: string) => {
+      if (name === undefined) return '$';
+      const value = vars[name];
+      if (op === ':-') return value === undefined || value === '' ? (fallback ?? '') : value;
+      if (op === '-') return value ?? fallback ?? '';
+      return value ?? '';
+    },
+  );
 }
 
 /** The variables libs/config reads: each appears there as a quoted name. */
@@ -149,7 +152,10 @@ describe('docker-compose-scalable.yml as local processes', () => {
     const cli = async (...args: string[]): Promise<Record<string, unknown>> => {
       const words = (client.entrypoint ?? []).map((w) => w.replace('//grpc-front:9000', `//${frontProcess.address}`));
       const [node, ...rest] = localCommand([...words, '--format', 'json', ...args]);
-      const { stdout } = await run(node, rest, { env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin' }, timeout: 30_000 });
+      const { stdout } = await run(node, rest, {
+        env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin' },
+        timeout: 30_000,
+      });
       return JSON.parse(stdout) as Record<string, unknown>;
     };
     await cli('worker', 'create', '-n', 'echo', '-r', 'COMMAND', '-s', '{"name":"echo"}', '--store-success');

@@ -7,13 +7,7 @@ import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { credentials, Metadata, status, makeGenericClientConstructor } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  CommandRunnerSettings,
-  QueueType,
-  ResponseType,
-  RetryType,
-  RunnerType,
-} from '../../libs/proto/src/index.js';
+import { CommandRunnerSettings, QueueType, ResponseType, RetryType, RunnerType } from '../../libs/proto/src/index.js';
 import type { WorkerData } from '../../libs/proto/src/index.js';
 import { purgeRedisNamespace } from '../../libs/queue/src/index.js';
 import type { Clients } from '../support/grpc-clients.js';
@@ -48,7 +42,12 @@ describe('reflection and health', () => {
 
   it('lists every jobworkerp service and grpc.health.v1.Health through reflection', async () => {
     const { stdout } = await exec(BUF, [
-      'curl', '--protocol', 'grpc', '--http2-prior-knowledge', '--list-services', `http://${server.address}`,
+      'curl',
+      '--protocol',
+      'grpc',
+      '--http2-prior-knowledge',
+      '--list-services',
+      `http://${server.address}`,
     ]);
     const services = stdout.trim().split('\n');
     for (const s of [
@@ -66,7 +65,12 @@ describe('reflection and health', () => {
 
   it('lists runners with buf curl through reflection', async () => {
     const { stdout } = await exec(BUF, [
-      'curl', '--protocol', 'grpc', '--http2-prior-knowledge', '-d', '{}',
+      'curl',
+      '--protocol',
+      'grpc',
+      '--http2-prior-knowledge',
+      '-d',
+      '{}',
       `http://${server.address}/jobworkerp.service.RunnerService/FindList`,
     ]);
     expect(stdout).toContain('"name": "COMMAND"');
@@ -75,8 +79,13 @@ describe('reflection and health', () => {
 
   it('answers health checks', async () => {
     const { stdout } = await exec(BUF, [
-      'curl', '--protocol', 'grpc', '--http2-prior-knowledge',
-      '-d', '{}', `http://${server.address}/grpc.health.v1.Health/Check`,
+      'curl',
+      '--protocol',
+      'grpc',
+      '--http2-prior-knowledge',
+      '-d',
+      '{}',
+      `http://${server.address}/grpc.health.v1.Health/Check`,
     ]);
     expect(JSON.parse(stdout)).toEqual({ status: 'SERVING' });
   });
@@ -143,7 +152,13 @@ describe.each([
     const found = (await call(c.worker, 'find', { value: id })).data;
     expect(found?.data?.name).toBe('echo-a');
     expect(CommandRunnerSettings.decode(found!.data!.runnerSettings).name).toBe('echo');
-    expect(found?.data?.retryPolicy).toEqual({ type: RetryType.CONSTANT, interval: 100, maxInterval: 0, maxRetry: 2, basis: 2 });
+    expect(found?.data?.retryPolicy).toEqual({
+      type: RetryType.CONSTANT,
+      interval: 100,
+      maxInterval: 0,
+      maxRetry: 2,
+      basis: 2,
+    });
     expect((await call(c.worker, 'findByName', { name: 'echo-a' })).data?.id?.value).toBe(id);
     expect((await call(c.worker, 'findByName', { name: 'nope' })).data).toBeUndefined();
 
@@ -195,7 +210,11 @@ describe.each([
     expect(shortPeriod.details).toMatch(/JOB_QUEUE_FETCH_INTERVAL/);
 
     const forcedDirect = await grpcError(
-      call(c.worker, 'create', commandWorker('x5', { queueType: QueueType.FORCED_RDB, responseType: ResponseType.DIRECT })),
+      call(
+        c.worker,
+        'create',
+        commandWorker('x5', { queueType: QueueType.FORCED_RDB, responseType: ResponseType.DIRECT }),
+      ),
     );
     expect(forcedDirect.code).toBe(status.INVALID_ARGUMENT);
 
@@ -205,11 +224,23 @@ describe.each([
     expect(listenNoStore.details).toMatch(/LISTEN_AFTER needs store_success and store_failure/);
 
     const badBasis = await grpcError(
-      call(c.worker, 'create', commandWorker('x7', { retryPolicy: { type: RetryType.EXPONENTIAL, interval: 10, maxInterval: 0, maxRetry: 1, basis: 0.5 } })),
+      call(
+        c.worker,
+        'create',
+        commandWorker('x7', {
+          retryPolicy: { type: RetryType.EXPONENTIAL, interval: 10, maxInterval: 0, maxRetry: 1, basis: 0.5 },
+        }),
+      ),
     );
     expect(badBasis.details).toMatch(/basis/);
     // basis is only checked for EXPONENTIAL
-    await call(c.worker, 'create', commandWorker('x8', { retryPolicy: { type: RetryType.LINEAR, interval: 10, maxInterval: 0, maxRetry: 1, basis: 0.5 } }));
+    await call(
+      c.worker,
+      'create',
+      commandWorker('x8', {
+        retryPolicy: { type: RetryType.LINEAR, interval: 10, maxInterval: 0, maxRetry: 1, basis: 0.5 },
+      }),
+    );
 
     const missing = await grpcError(call(c.worker, 'update', { id: { value: 123456 }, data: commandWorker('zz') }));
     expect(missing.code).toBe(status.NOT_FOUND);
@@ -295,7 +326,14 @@ describe('wire compatibility with the upstream field numbers', () => {
     // RetryPolicy { type(1)=LINEAR(2), interval(2)=250, max_interval(3)=1000, max_retry(4)=3, basis(5)=1.5f }
     const basis = Buffer.alloc(4);
     basis.writeFloatLE(1.5);
-    const retry = [...varintField(1, 2), ...varintField(2, 250), ...varintField(3, 1000), ...varintField(4, 3), ...field(5, 5), ...basis];
+    const retry = [
+      ...varintField(1, 2),
+      ...varintField(2, 250),
+      ...varintField(3, 1000),
+      ...varintField(4, 3),
+      ...field(5, 5),
+      ...basis,
+    ];
     // WorkerData per jobworkerp v0.7.0
     const workerData = Buffer.from([
       ...lenDelim(1, utf8('wire-worker')), // name
@@ -320,9 +358,15 @@ describe('wire compatibility with the upstream field numbers', () => {
     const worker = readFields(found.get(1)![0] as Buffer);
     const data = readFields(worker.get(2)![0] as Buffer);
     expect((data.get(1)![0] as Buffer).toString()).toBe('wire-worker');
-    expect(readFields(data.get(3)![0] as Buffer).get(1)![0]!.toString()).toBe('echo');
+    expect(
+      readFields(data.get(3)![0] as Buffer)
+        .get(1)![0]!
+        .toString(),
+    ).toBe('echo');
     const policy = readFields(data.get(4)![0] as Buffer);
-    expect([policy.get(1)![0], policy.get(2)![0], policy.get(3)![0], policy.get(4)![0], policy.get(5)![0]]).toEqual([2, 250, 1000, 3, 1.5]);
+    expect([policy.get(1)![0], policy.get(2)![0], policy.get(3)![0], policy.get(4)![0], policy.get(5)![0]]).toEqual([
+      2, 250, 1000, 3, 1.5,
+    ]);
     expect((data.get(6)![0] as Buffer).toString()).toBe('wire-channel');
     expect(data.get(7)![0]).toBe(1);
     expect(data.get(8)![0]).toBe(2);
@@ -365,18 +409,32 @@ describe('AUTH_TOKEN', () => {
   it('lets health checks through without the token', async () => {
     // reflection needs the token too, so the probe brings its own schema
     const { stdout } = await exec(BUF, [
-      'curl', '--protocol', 'grpc', '--http2-prior-knowledge',
-      '--schema', join(REPO_ROOT, 'proto/grpc/health/v1/health.proto'),
-      '-d', '{}', `http://${server.address}/grpc.health.v1.Health/Check`,
+      'curl',
+      '--protocol',
+      'grpc',
+      '--http2-prior-knowledge',
+      '--schema',
+      join(REPO_ROOT, 'proto/grpc/health/v1/health.proto'),
+      '-d',
+      '{}',
+      `http://${server.address}/grpc.health.v1.Health/Check`,
     ]);
     expect(JSON.parse(stdout)).toEqual({ status: 'SERVING' });
   });
 
   it('serves reflection to buf curl when it sends the token', async () => {
     const { stdout } = await exec(BUF, [
-      'curl', '--protocol', 'grpc', '--http2-prior-knowledge',
-      '-H', 'jobworkerp-auth: s3cret-token', '--reflect-header', 'jobworkerp-auth: s3cret-token',
-      '-d', '{}', `http://${server.address}/jobworkerp.service.RunnerService/Count`,
+      'curl',
+      '--protocol',
+      'grpc',
+      '--http2-prior-knowledge',
+      '-H',
+      'jobworkerp-auth: s3cret-token',
+      '--reflect-header',
+      'jobworkerp-auth: s3cret-token',
+      '-d',
+      '{}',
+      `http://${server.address}/jobworkerp.service.RunnerService/Count`,
     ]);
     expect(JSON.parse(stdout)).toEqual({ total: '6' });
   });

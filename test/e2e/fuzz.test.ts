@@ -57,12 +57,29 @@ interface Rpc {
 /** Valid requests worth mutating, beyond the empty one every method has. */
 const SEEDS: Record<string, readonly Uint8Array[]> = {
   '/jobworkerp.service.JobService/Enqueue': [
-    JobServiceService.enqueue.requestSerialize({ workerName: 'fz', args: commandArgs('x'), uniqKey: 'k', timeout: 1000 }),
-    JobServiceService.enqueue.requestSerialize({ workerId: { value: 1 }, args: commandArgs('a', 'b'), runAfterTime: Date.now() + 5000 }),
+    JobServiceService.enqueue.requestSerialize({
+      workerName: 'fz',
+      args: commandArgs('x'),
+      uniqKey: 'k',
+      timeout: 1000,
+    }),
+    JobServiceService.enqueue.requestSerialize({
+      workerId: { value: 1 },
+      args: commandArgs('a', 'b'),
+      runAfterTime: Date.now() + 5000,
+    }),
   ],
   '/jobworkerp.service.WorkerService/Create': [
-    WorkerServiceService.create.requestSerialize(commandWorkerData('fz', 'echo', { responseType: ResponseType.DIRECT })),
-    WorkerServiceService.create.requestSerialize(commandWorkerData('fz-later', 'true', { responseType: ResponseType.LISTEN_AFTER, storeSuccess: true, storeFailure: true })),
+    WorkerServiceService.create.requestSerialize(
+      commandWorkerData('fz', 'echo', { responseType: ResponseType.DIRECT }),
+    ),
+    WorkerServiceService.create.requestSerialize(
+      commandWorkerData('fz-later', 'true', {
+        responseType: ResponseType.LISTEN_AFTER,
+        storeSuccess: true,
+        storeFailure: true,
+      }),
+    ),
   ],
   '/jobworkerp.service.JobResultService/Listen': [
     JobResultServiceService.listen.requestSerialize({ jobId: { value: 1 }, workerName: 'fz-later', timeout: 100 }),
@@ -82,28 +99,58 @@ function rpcs(): Rpc[] {
 // --- byte-level protobuf pieces ---
 
 const interestingInts = fc.constantFrom(
-  0n, 1n, -1n, 127n, 128n, 2n ** 31n - 1n, 2n ** 31n, 2n ** 32n, 2n ** 53n - 1n, 2n ** 53n, 2n ** 62n, 2n ** 63n - 1n,
-  2n ** 63n, 2n ** 64n - 1n,
+  0n,
+  1n,
+  -1n,
+  127n,
+  128n,
+  2n ** 31n - 1n,
+  2n ** 31n,
+  2n ** 32n,
+  2n ** 53n - 1n,
+  2n ** 53n,
+  2n ** 62n,
+  2n ** 63n - 1n,
+  2n ** 63n,
+  2n ** 64n - 1n,
 );
 const strings = fc.oneof(
   fc.string({ maxLength: 40 }),
-  fc.constantFrom("'; DROP TABLE worker; --", '../../../../bin/echo', '%_\\', '\u0000', '\u202e😀', 'echo', 'true', ' '),
+  fc.constantFrom(
+    "'; DROP TABLE worker; --",
+    '../../../../bin/echo',
+    '%_\\',
+    '\u0000',
+    '\u202e😀',
+    'echo',
+    'true',
+    ' ',
+  ),
   fc.string({ minLength: 200, maxLength: 400 }),
 );
 
 /** One protobuf field with any wire type, including ones no message declares and lengths that lie. */
 const fieldBytes: fc.Arbitrary<number[]> = fc.oneof(
-  fc.tuple(fc.integer({ min: 1, max: 20 }), fc.oneof(interestingInts, fc.bigInt({ min: -(2n ** 63n), max: 2n ** 64n - 1n }))).map(([f, v]) => [...tag(f, 0), ...varint(v)]),
+  fc
+    .tuple(
+      fc.integer({ min: 1, max: 20 }),
+      fc.oneof(interestingInts, fc.bigInt({ min: -(2n ** 63n), max: 2n ** 64n - 1n })),
+    )
+    .map(([f, v]) => [...tag(f, 0), ...varint(v)]),
   fc.tuple(fc.integer({ min: 1, max: 20 }), strings).map(([f, s]) => {
     const b = [...Buffer.from(s, 'utf8')];
     return [...tag(f, 2), ...varint(BigInt(b.length)), ...b];
   }),
-  fc.tuple(fc.integer({ min: 1, max: 20 }), fc.uint8Array({ maxLength: 32 }), fc.constantFrom(1n, 1000n, 2n ** 32n + 3n)).map(([f, b, extra]) => [
-    ...tag(f, 2), ...varint(BigInt(b.length) + extra), ...b,
-  ]),
-  fc.tuple(fc.integer({ min: 1, max: 20 }), fc.constantFrom(1, 5), fc.uint8Array({ minLength: 8, maxLength: 8 })).map(([f, wire, b]) => [
-    ...tag(f, wire), ...(wire === 1 ? b : b.slice(0, 4)),
-  ]),
+  fc
+    .tuple(
+      fc.integer({ min: 1, max: 20 }),
+      fc.uint8Array({ maxLength: 32 }),
+      fc.constantFrom(1n, 1000n, 2n ** 32n + 3n),
+    )
+    .map(([f, b, extra]) => [...tag(f, 2), ...varint(BigInt(b.length) + extra), ...b]),
+  fc
+    .tuple(fc.integer({ min: 1, max: 20 }), fc.constantFrom(1, 5), fc.uint8Array({ minLength: 8, maxLength: 8 }))
+    .map(([f, wire, b]) => [...tag(f, wire), ...(wire === 1 ? b : b.slice(0, 4))]),
   fc.tuple(fc.integer({ min: 0, max: 2 ** 29 - 1 }), fc.constantFrom(3, 4, 6, 7)).map(([f, wire]) => tag(f, wire)),
   // an 11-byte varint
   fc.integer({ min: 1, max: 20 }).map((f) => [...tag(f, 0), ...new Array<number>(10).fill(0xff), 0x01]),
@@ -169,8 +216,14 @@ function send(client: Client, rpc: Rpc, bytes: Uint8Array): Promise<Outcome> {
   return new Promise((resolve) => {
     const done = (code: status, details: string): void => resolve({ path: rpc.path, code, details });
     if (!rpc.responseStream) {
-      client.makeUnaryRequest(rpc.path, identity, identity, request, new Metadata(), { deadline }, (err: ServiceError | null) =>
-        err === null ? done(status.OK, '') : done(err.code, err.details),
+      client.makeUnaryRequest(
+        rpc.path,
+        identity,
+        identity,
+        request,
+        new Metadata(),
+        { deadline },
+        (err: ServiceError | null) => (err === null ? done(status.OK, '') : done(err.code, err.details)),
       );
       return;
     }
@@ -202,7 +255,9 @@ describe('protobuf fuzzing of every RPC', () => {
     const all = rpcs();
     expect(all.length).toBe(27);
     const plan = fc.sample(
-      fc.integer({ min: 0, max: all.length - 1 }).chain((i) => requestFor(all[i]!).map((bytes) => ({ rpc: all[i]!, bytes }))),
+      fc
+        .integer({ min: 0, max: all.length - 1 })
+        .chain((i) => requestFor(all[i]!).map((bytes) => ({ rpc: all[i]!, bytes }))),
       { seed: SEED, numRuns: MESSAGES },
     );
     expect(plan.length).toBe(MESSAGES);
@@ -226,8 +281,11 @@ describe('protobuf fuzzing of every RPC', () => {
     const internal = outcomes.filter((o) => o.code === status.INTERNAL || o.code === status.UNKNOWN);
     expect(internal.slice(0, 5)).toEqual([]);
     // only calls that wait for a result may run into their deadline
-    const waiting = new Set(['/jobworkerp.service.JobService/Enqueue', '/jobworkerp.service.JobResultService/Listen',
-      '/jobworkerp.service.JobResultService/ListenStreamByWorker']);
+    const waiting = new Set([
+      '/jobworkerp.service.JobService/Enqueue',
+      '/jobworkerp.service.JobResultService/Listen',
+      '/jobworkerp.service.JobResultService/ListenStreamByWorker',
+    ]);
     const late = outcomes.filter((o) => o.code === status.DEADLINE_EXCEEDED && !waiting.has(o.path));
     expect(late.slice(0, 5)).toEqual([]);
     expect(outcomes.filter((o) => o.details.length > 2_100).slice(0, 5)).toEqual([]);
@@ -242,10 +300,14 @@ describe('protobuf fuzzing of every RPC', () => {
     expect(answer.status).toBe(HealthCheckResponse_ServingStatus.SERVING);
     const c = connect(server.address);
     try {
-      const worker = await call(c.worker, 'create', commandWorkerData('after-fuzz', 'echo', {
-        responseType: ResponseType.DIRECT,
-        runnerSettings: commandSettings('echo'),
-      }));
+      const worker = await call(
+        c.worker,
+        'create',
+        commandWorkerData('after-fuzz', 'echo', {
+          responseType: ResponseType.DIRECT,
+          runnerSettings: commandSettings('echo'),
+        }),
+      );
       const res = await call(c.job, 'enqueue', { workerId: worker.id, args: commandArgs('still', 'alive') });
       expect(res.result?.data?.status).toBe(ResultStatus.SUCCESS);
       expect(Buffer.from(res.result?.data?.output?.items[0] ?? []).toString()).toBe('still alive\n');

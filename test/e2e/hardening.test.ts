@@ -68,14 +68,28 @@ describe('an all-in-one with short connection limits and a token', () => {
   it('stores runner settings encrypted (SECRETS_KEY) and still returns them whole to a client with the token', async () => {
     const password = 'smtp-password-e2e';
     const settings = Buffer.from(
-      MailRunnerSettings.encode({ host: 'smtp.example.com', port: 587, username: 'u', password, starttls: true, secure: false }).finish(),
+      MailRunnerSettings.encode({
+        host: 'smtp.example.com',
+        port: 587,
+        username: 'u',
+        password,
+        starttls: true,
+        secure: false,
+      }).finish(),
     );
-    const created = await call(c.worker, 'create', workerData({ name: 'mail', runnerId: { value: 6 }, runnerSettings: settings }), md());
+    const created = await call(
+      c.worker,
+      'create',
+      workerData({ name: 'mail', runnerId: { value: 6 }, runnerSettings: settings }),
+      md(),
+    );
     const found = await call(c.worker, 'find', created.id!, md());
     expect(Buffer.from(found.data?.data?.runnerSettings ?? [])).toEqual(settings);
     const db = new BetterSqlite3(join(server.dataDir, 'jobworkerp.sqlite3'), { readonly: true });
     try {
-      const row = db.prepare('SELECT runner_settings FROM worker WHERE name = ?').get('mail') as { runner_settings: Buffer };
+      const row = db.prepare('SELECT runner_settings FROM worker WHERE name = ?').get('mail') as {
+        runner_settings: Buffer;
+      };
       expect(row.runner_settings.includes(Buffer.from(password))).toBe(false);
     } finally {
       db.close();

@@ -21,7 +21,11 @@ import { startServer } from '../support/server-process.js';
 import { commandArgs, commandWorkerData } from '../support/worker-data.js';
 
 /** Enqueues `count` jobs of `workerId`; resolves with what each call answered. */
-const enqueueMany = (c: Clients, workerIds: readonly number[], count: number): Promise<Array<ServiceError | undefined>> =>
+const enqueueMany = (
+  c: Clients,
+  workerIds: readonly number[],
+  count: number,
+): Promise<Array<ServiceError | undefined>> =>
   Promise.all(
     Array.from({ length: count }, (_, i) =>
       call(c.job, 'enqueue', { workerId: { value: workerIds[i % workerIds.length]! }, args: commandArgs('x') }).then(
@@ -61,7 +65,9 @@ describe('input limits: Standalone all-in-one', () => {
   let c: Clients;
 
   beforeAll(async () => {
-    server = await startServer({ env: { LOG_LEVEL: 'info', JOB_QUEUE_MAX_PENDING: '4', JOB_QUEUE_MAX_PENDING_TOTAL: '6' } });
+    server = await startServer({
+      env: { LOG_LEVEL: 'info', JOB_QUEUE_MAX_PENDING: '4', JOB_QUEUE_MAX_PENDING_TOTAL: '6' },
+    });
     c = connect(server.address);
   });
   afterAll(async () => {
@@ -70,12 +76,18 @@ describe('input limits: Standalone all-in-one', () => {
   });
 
   it('refuses a uniq_key longer than the 255-character column, and finishes one of 255', async () => {
-    const worker = await call(c.worker, 'create', commandWorkerData('later', 'echo', {
-      responseType: ResponseType.LISTEN_AFTER,
-      storeSuccess: true,
-      storeFailure: true,
-    }));
-    const tooLong = await grpcError(call(c.job, 'enqueue', { workerId: worker.id, args: commandArgs('a'), uniqKey: 'k'.repeat(300) }));
+    const worker = await call(
+      c.worker,
+      'create',
+      commandWorkerData('later', 'echo', {
+        responseType: ResponseType.LISTEN_AFTER,
+        storeSuccess: true,
+        storeFailure: true,
+      }),
+    );
+    const tooLong = await grpcError(
+      call(c.job, 'enqueue', { workerId: worker.id, args: commandArgs('a'), uniqKey: 'k'.repeat(300) }),
+    );
     expect(tooLong.code).toBe(status.INVALID_ARGUMENT);
     expect(tooLong.details).toBe('uniq_key must be at most 255 characters, got 300');
     // counted in characters, as the column counts them
@@ -103,11 +115,18 @@ describe('input limits: Standalone all-in-one', () => {
   });
 
   it('refuses COMMAND settings without an executable at Create and Update, naming the field', async () => {
-    const create = await grpcError(call(c.worker, 'create', { ...commandWorkerData('empty', 'x'), runnerSettings: Buffer.alloc(0) }));
+    const create = await grpcError(
+      call(c.worker, 'create', { ...commandWorkerData('empty', 'x'), runnerSettings: Buffer.alloc(0) }),
+    );
     expect(create.code).toBe(status.INVALID_ARGUMENT);
     expect(create.details).toContain('runner_settings.name must be set');
     const ok = await call(c.worker, 'create', commandWorkerData('fine', 'echo'));
-    const update = await grpcError(call(c.worker, 'update', { id: ok.id, data: { ...commandWorkerData('fine', 'x'), runnerSettings: Buffer.alloc(0) } }));
+    const update = await grpcError(
+      call(c.worker, 'update', {
+        id: ok.id,
+        data: { ...commandWorkerData('fine', 'x'), runnerSettings: Buffer.alloc(0) },
+      }),
+    );
     expect(update.code).toBe(status.INVALID_ARGUMENT);
     expect(update.details).toContain('runner_settings.name must be set');
   });
@@ -116,8 +135,14 @@ describe('input limits: Standalone all-in-one', () => {
     const client = new Client(server.address, credentials.createInsecure());
     const raw = (bytes: number[]): Promise<ServiceError> =>
       new Promise((resolve, reject) => {
-        client.makeUnaryRequest('/jobworkerp.service.JobService/Enqueue', (b: Buffer) => b, (b: Buffer) => b, Buffer.from(bytes), new Metadata(), {}, (err: ServiceError | null) =>
-          err === null ? reject(new Error('expected an error')) : resolve(err),
+        client.makeUnaryRequest(
+          '/jobworkerp.service.JobService/Enqueue',
+          (b: Buffer) => b,
+          (b: Buffer) => b,
+          Buffer.from(bytes),
+          new Metadata(),
+          {},
+          (err: ServiceError | null) => (err === null ? reject(new Error('expected an error')) : resolve(err)),
         );
       });
     try {
@@ -133,14 +158,27 @@ describe('input limits: Standalone all-in-one', () => {
   });
 
   it('logs a DIRECT call its client gave up at info level, without a stack', async () => {
-    const worker = await call(c.worker, 'create', commandWorkerData('slow', 'sleep', { responseType: ResponseType.DIRECT }));
+    const worker = await call(
+      c.worker,
+      'create',
+      commandWorkerData('slow', 'sleep', { responseType: ResponseType.DIRECT }),
+    );
     const err = await new Promise<ServiceError>((resolve) => {
-      c.job.enqueue({ workerId: worker.id, args: commandArgs('2') }, new Metadata(), { deadline: Date.now() + 300 }, (e) => resolve(e!));
+      c.job.enqueue(
+        { workerId: worker.id, args: commandArgs('2') },
+        new Metadata(),
+        { deadline: Date.now() + 300 },
+        (e) => resolve(e!),
+      );
     });
     expect(err.code).toBe(status.DEADLINE_EXCEEDED);
     const until = Date.now() + 10_000;
-    while (!server.output().includes('the client cancelled its call') && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
-    const lines = server.output().split('\n').filter((l) => l.includes('cancelled'));
+    while (!server.output().includes('the client cancelled its call') && Date.now() < until)
+      await new Promise((r) => setTimeout(r, 50));
+    const lines = server
+      .output()
+      .split('\n')
+      .filter((l) => l.includes('cancelled'));
     expect(lines.some((l) => l.includes('"level":30') && l.includes('the client cancelled its call'))).toBe(true);
     expect(lines.filter((l) => /"level":(40|50)/.test(l))).toEqual([]);
     expect(lines.join('\n')).not.toContain('    at ');
@@ -149,7 +187,8 @@ describe('input limits: Standalone all-in-one', () => {
   it('caps the backlog of the whole process, not only per channel', async () => {
     // start from an empty queue: jobs of the tests above may still run
     const until = Date.now() + 20_000;
-    while ((await call(c.job, 'count', {})).total > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+    while ((await call(c.job, 'count', {})).total > 0 && Date.now() < until)
+      await new Promise((r) => setTimeout(r, 100));
     await expectTotalCap(c);
   });
 });
@@ -174,7 +213,11 @@ describe('input limits: Scalable grpc-front', () => {
     // outputs larger than one MariaDB packet can hold make results the database refuses
     worker = await startServer({
       app: 'worker',
-      env: { ...scalableEnv(db.name, keyPrefix), COMMAND_MAX_OUTPUT_BYTES: String(20 * 1024 * 1024), JOB_LEASE_MS: '3000' },
+      env: {
+        ...scalableEnv(db.name, keyPrefix),
+        COMMAND_MAX_OUTPUT_BYTES: String(20 * 1024 * 1024),
+        JOB_LEASE_MS: '3000',
+      },
     });
     c = connect(front.address);
   });
@@ -195,18 +238,26 @@ describe('input limits: Scalable grpc-front', () => {
     const big = Buffer.from(CommandArgs.encode({ args: ['x'.repeat(limit)] }).finish());
     const err = await grpcError(call(c.job, 'enqueue', { workerId: worker.id, args: big }));
     expect(err.code).toBe(status.INVALID_ARGUMENT);
-    expect(err.details).toBe(`args must be at most ${limit} bytes (what the mysql database can store), got ${big.length}`);
-    const key = await grpcError(call(c.job, 'enqueue', { workerId: worker.id, args: commandArgs('a'), uniqKey: 'k'.repeat(256) }));
+    expect(err.details).toBe(
+      `args must be at most ${limit} bytes (what the mysql database can store), got ${big.length}`,
+    );
+    const key = await grpcError(
+      call(c.job, 'enqueue', { workerId: worker.id, args: commandArgs('a'), uniqKey: 'k'.repeat(256) }),
+    );
     expect(key.code).toBe(status.INVALID_ARGUMENT);
     expect(key.details).toBe('uniq_key must be at most 255 characters, got 256');
   });
 
   it('ends a job whose result the database refuses with OTHER_ERROR, releasing its uniq_key', async () => {
-    const w = await call(c.worker, 'create', commandWorkerData('huge-output', 'head', {
-      responseType: ResponseType.LISTEN_AFTER,
-      storeSuccess: true,
-      storeFailure: true,
-    }));
+    const w = await call(
+      c.worker,
+      'create',
+      commandWorkerData('huge-output', 'head', {
+        responseType: ResponseType.LISTEN_AFTER,
+        storeSuccess: true,
+        storeFailure: true,
+      }),
+    );
     const args = commandArgs('-c', String(17 * 1024 * 1024), '/dev/zero');
     const job = await call(c.job, 'enqueue', { workerId: w.id, args, uniqKey: 'poison' });
     const result = await call(c.jobResult, 'listen', { jobId: job.id!, workerId: w.id, timeout: 60_000 });
@@ -214,7 +265,11 @@ describe('input limits: Scalable grpc-front', () => {
     expect(Buffer.from(result.data?.output?.items[0] ?? []).toString()).toContain('storing the result failed 3 times');
     expect(worker.output()).toContain('giving up a job whose result cannot be stored');
     // the key is free, and the job is not run again
-    const again = await call(c.job, 'enqueue', { workerId: w.id, args: commandArgs('-c', '1', '/dev/zero'), uniqKey: 'poison' });
+    const again = await call(c.job, 'enqueue', {
+      workerId: w.id,
+      args: commandArgs('-c', '1', '/dev/zero'),
+      uniqKey: 'poison',
+    });
     const second = await call(c.jobResult, 'listen', { jobId: again.id!, workerId: w.id, timeout: 30_000 });
     expect(second.data?.status).toBe(ResultStatus.SUCCESS);
     expect((await call(c.job, 'find', job.id!)).data).toBeUndefined();

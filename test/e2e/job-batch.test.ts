@@ -100,10 +100,16 @@ describe.each([
     for (;;) {
       const results = await collect(c.jobResult.findList({ limit: 10_000 }));
       const outputs = new Map(
-        results.map((r) => [r.data!.jobId!.value, Buffer.from(r.data!.output?.items[0] ?? []).toString().trim()]),
+        results.map((r) => [
+          r.data!.jobId!.value,
+          Buffer.from(r.data!.output?.items[0] ?? [])
+            .toString()
+            .trim(),
+        ]),
       );
       if (ids.every((id) => outputs.has(id))) return outputs;
-      if (Date.now() > until) throw new Error(`only ${ids.filter((id) => outputs.has(id)).length} of ${ids.length} jobs ran`);
+      if (Date.now() > until)
+        throw new Error(`only ${ids.filter((id) => outputs.has(id)).length} of ${ids.length} jobs ran`);
       await sleep(200);
     }
   }
@@ -169,13 +175,20 @@ describe.each([
     const requests = Array.from({ length: MAX_BATCH_JOBS + 1 }, () => job('batch-echo', 'too many'));
     const err: ServiceError = await grpcError(enqueueBatch(batch, requests));
     expect(err.code).toBe(status.INVALID_ARGUMENT);
-    expect(err.details).toBe(`a batch holds at most ${MAX_BATCH_JOBS} jobs, this one ${MAX_BATCH_JOBS + 1}: split it, or use EnqueueStream`);
+    expect(err.details).toBe(
+      `a batch holds at most ${MAX_BATCH_JOBS} jobs, this one ${MAX_BATCH_JOBS + 1}: split it, or use EnqueueStream`,
+    );
     expect((await call(c.job, 'count', {})).total).toBeLessThanOrEqual(before);
   });
 
   it('is listed by reflection', async () => {
     const { stdout } = await exec(join(REPO_ROOT, 'node_modules', '.bin', 'buf'), [
-      'curl', '--protocol', 'grpc', '--http2-prior-knowledge', '--list-services', `http://${address}`,
+      'curl',
+      '--protocol',
+      'grpc',
+      '--http2-prior-knowledge',
+      '--list-services',
+      `http://${address}`,
     ]);
     expect(stdout.trim().split('\n')).toContain('jobworkerp.ext.JobBatchService');
   });

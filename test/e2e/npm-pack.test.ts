@@ -28,7 +28,10 @@ describe('npm pack, installed into an empty project', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'jw-pack-'));
-    const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', dir], { cwd: REPO_ROOT, timeout: 120_000 });
+    const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', dir], {
+      cwd: REPO_ROOT,
+      timeout: 120_000,
+    });
     packed = (JSON.parse(stdout) as (typeof packed)[])[0]!;
 
     // better-sqlite3's addon as a prebuild, named as prebuild-install looks for it
@@ -88,12 +91,19 @@ describe('npm pack, installed into an empty project', () => {
       env: { SQLITE_URL: join(project, 'data/jobworkerp.sqlite3') },
       startTimeoutMs: 60_000,
     });
-    const { stdout } = await run(join(bin, 'jobworkerp-healthcheck'), [server.address], { cwd: project, timeout: 30_000 });
+    const { stdout } = await run(join(bin, 'jobworkerp-healthcheck'), [server.address], {
+      cwd: project,
+      timeout: 30_000,
+    });
     expect(stdout.trim()).toBe(`${server.address}: SERVING`);
 
     const main = await run(
       process.execPath,
-      ['--input-type=module', '-e', "import { JobServiceClient } from 'jobworkerp-ts'; console.log(typeof JobServiceClient);"],
+      [
+        '--input-type=module',
+        '-e',
+        "import { JobServiceClient } from 'jobworkerp-ts'; console.log(typeof JobServiceClient);",
+      ],
       { cwd: project, timeout: 30_000 },
     );
     expect(main.stdout.trim()).toBe('function');

@@ -80,7 +80,10 @@ describe('Scalable: Redis and MariaDB outages while jobs flow', () => {
     processes.push(await startServer({ app: 'grpc-front', env }));
     processes.push(...(await Promise.all([startServer({ app: 'worker', env }), startServer({ app: 'worker', env })])));
     clients = connect(processes[0]!.address);
-    for (const [kind, queueType] of [['normal', QueueType.NORMAL], ['backup', QueueType.WITH_BACKUP]] as const) {
+    for (const [kind, queueType] of [
+      ['normal', QueueType.NORMAL],
+      ['backup', QueueType.WITH_BACKUP],
+    ] as const) {
       const data: WorkerData = {
         name: `outage-${kind}`,
         runnerId: { value: 1 },
@@ -129,7 +132,11 @@ describe('Scalable: Redis and MariaDB outages while jobs flow', () => {
     const log = join(workDir, `${name}.runs`);
     const gate = join(workDir, `${name}.gate`);
     const lines = (word: string): number =>
-      existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter((l) => l === word).length : 0;
+      existsSync(log)
+        ? readFileSync(log, 'utf8')
+            .split('\n')
+            .filter((l) => l === word).length
+        : 0;
     const gated = await call(clients!.job, 'enqueue', {
       workerId: { value: workerIds.normal! },
       args: shell(`echo start >> ${log}; while [ ! -e ${gate} ]; do sleep 0.05; done; echo end >> ${log}`),
@@ -143,7 +150,12 @@ describe('Scalable: Redis and MariaDB outages while jobs flow', () => {
     const probe = await attemptEnqueue(clients!.job, probeKind, request(probeKind));
     const upAt = Date.now();
     await service.start();
-    return { outage: { downAt, upAt, readyAt: Date.now() }, probe, gatedJobId: gated.id!.value, gatedRuns: () => lines('end') };
+    return {
+      outage: { downAt, upAt, readyAt: Date.now() },
+      probe,
+      gatedJobId: gated.id!.value,
+      gatedRuns: () => lines('end'),
+    };
   }
 
   /**
@@ -164,12 +176,18 @@ describe('Scalable: Redis and MariaDB outages while jobs flow', () => {
     const wrong = (a: EnqueueAttempt<Kind>): boolean =>
       a.code !== status.UNAVAILABLE || !message.test(a.message ?? '') || a.endedAt - a.startedAt > FAIL_WITHIN_MS;
     expect(wrong(probe) ? describeCall(probe) : 'ok', 'the probe made while the service was down').toBe('ok');
-    expect(flow.accepted().filter((a) => a.endedAt < outage.downAt).length, 'calls accepted before the outage').toBeGreaterThan(0);
+    expect(
+      flow.accepted().filter((a) => a.endedAt < outage.downAt).length,
+      'calls accepted before the outage',
+    ).toBeGreaterThan(0);
     const acceptedWhileDown = flow
       .accepted()
       .filter((a) => a.startedAt >= outage.downAt && a.endedAt <= outage.upAt && needsService(a.kind));
     expect(acceptedWhileDown.map(describeCall), 'calls accepted while the service was down').toEqual([]);
-    expect(flow.failed().filter(wrong).map(describeCall), 'failures not UNAVAILABLE naming the service in time').toEqual([]);
+    expect(
+      flow.failed().filter(wrong).map(describeCall),
+      'failures not UNAVAILABLE naming the service in time',
+    ).toEqual([]);
     for (const kind of KINDS) {
       const after = flow.accepted().filter((a) => a.kind === kind && a.startedAt >= outage.readyAt);
       expect(after.length, `${kind} jobs accepted after the restart`).toBeGreaterThan(0);
@@ -195,15 +213,27 @@ describe('Scalable: Redis and MariaDB outages while jobs flow', () => {
       if (jobIds.every((id) => rows.has(id)) || Date.now() > deadline) break;
       await sleep(500);
     }
-    expect(jobIds.filter((id) => !rows.has(id)), 'accepted jobs without a result').toEqual([]);
-    expect(jobIds.filter((id) => rows.get(id)!.n !== 1), 'accepted jobs with more than one result').toEqual([]);
+    expect(
+      jobIds.filter((id) => !rows.has(id)),
+      'accepted jobs without a result',
+    ).toEqual([]);
+    expect(
+      jobIds.filter((id) => rows.get(id)!.n !== 1),
+      'accepted jobs with more than one result',
+    ).toEqual([]);
     const notSuccess = jobIds.filter((id) => rows.get(id)!.statuses !== '0');
-    expect(notSuccess.map((id) => `${id}: ${rows.get(id)!.statuses}`), 'results other than SUCCESS').toEqual([]);
+    expect(
+      notSuccess.map((id) => `${id}: ${rows.get(id)!.statuses}`),
+      'results other than SUCCESS',
+    ).toEqual([]);
   }
 
   function expectProcessesAlive(): void {
     for (const p of processes) {
-      expect({ exitCode: p.child.exitCode, signal: p.child.signalCode }, p.output()).toEqual({ exitCode: null, signal: null });
+      expect({ exitCode: p.child.exitCode, signal: p.child.signalCode }, p.output()).toEqual({
+        exitCode: null,
+        signal: null,
+      });
     }
   }
 
@@ -248,9 +278,13 @@ describe('Scalable: Redis and MariaDB outages while jobs flow', () => {
     expectProcessesAlive();
     const texts = [...failures, ...processes.map((p) => p.output())];
     for (const secret of [REDIS_PASSWORD, MYSQL_ACCOUNT.password]) {
-      expect(texts.filter((t) => t.includes(secret)), 'messages and outputs holding a password').toEqual([]);
+      expect(
+        texts.filter((t) => t.includes(secret)),
+        'messages and outputs holding a password',
+      ).toEqual([]);
     }
-    for (const p of processes) expect(p.output()).not.toMatch(/unhandled rejection|uncaught exception|unexpected error/i);
+    for (const p of processes)
+      expect(p.output()).not.toMatch(/unhandled rejection|uncaught exception|unexpected error/i);
   });
 });
 

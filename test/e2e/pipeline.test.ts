@@ -7,14 +7,7 @@ import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobResult, WorkerData } from '../../libs/proto/src/index.js';
-import {
-  JobStatus,
-  Priority,
-  QueueType,
-  ResponseType,
-  ResultStatus,
-  RetryType,
-} from '../../libs/proto/src/index.js';
+import { JobStatus, Priority, QueueType, ResponseType, ResultStatus, RetryType } from '../../libs/proto/src/index.js';
 import type { Clients } from '../support/grpc-clients.js';
 import { call, collect, connect, grpcError } from '../support/grpc-clients.js';
 import type { ServerProcess } from '../support/server-process.js';
@@ -40,8 +33,7 @@ describe('the Standalone all-in-one pipeline', () => {
   let server: ServerProcess;
   let c: Clients;
 
-  const createWorker = async (data: WorkerData): Promise<number> =>
-    (await call(c.worker, 'create', data)).id!.value;
+  const createWorker = async (data: WorkerData): Promise<number> => (await call(c.worker, 'create', data)).id!.value;
   const enqueue = (workerId: number, a: Buffer, extra: Record<string, unknown> = {}) =>
     call(c.job, 'enqueue', { workerId: { value: workerId }, args: a, ...extra });
   const waitFor = async <T>(what: string, fn: () => Promise<T | undefined>, ms = 10_000): Promise<T> => {
@@ -98,7 +90,9 @@ describe('the Standalone all-in-one pipeline', () => {
 
   it('retries with the policy and ends with MAX_RETRY after max_retry retries', async () => {
     const w = await createWorker(
-      worker('false', { retryPolicy: { type: RetryType.EXPONENTIAL, interval: 50, maxInterval: 120, maxRetry: 2, basis: 3 } }),
+      worker('false', {
+        retryPolicy: { type: RetryType.EXPONENTIAL, interval: 50, maxInterval: 120, maxRetry: 2, basis: 3 },
+      }),
     );
     const started = Date.now();
     const res = await enqueue(w, commandArgs());
@@ -136,7 +130,10 @@ describe('the Standalone all-in-one pipeline', () => {
     );
     const script = `echo start $(date +%s%N) >> ${log}; sleep 0.3; echo end $(date +%s%N) >> ${log}`;
     for (let i = 0; i < 6; i++) await enqueue(w, commandArgs('-c', script));
-    const ends = (): number => readFileSafe(log).split('\n').filter((l) => l.startsWith('end')).length;
+    const ends = (): number =>
+      readFileSafe(log)
+        .split('\n')
+        .filter((l) => l.startsWith('end')).length;
     await waitFor('six runs', async () => (ends() === 6 ? true : undefined));
     const events = readFileSafe(log)
       .trim()
@@ -161,7 +158,11 @@ describe('the Standalone all-in-one pipeline', () => {
     await enqueue(blocker, commandArgs('0.4'));
     await enqueue(blocker, commandArgs('0.4'));
     await sleep(100);
-    for (const [p, label] of [[Priority.PRIORITY_LOW, 'low'], [Priority.PRIORITY_MEDIUM, 'medium'], [Priority.PRIORITY_HIGH, 'high']] as const) {
+    for (const [p, label] of [
+      [Priority.PRIORITY_LOW, 'low'],
+      [Priority.PRIORITY_MEDIUM, 'medium'],
+      [Priority.PRIORITY_HIGH, 'high'],
+    ] as const) {
       await enqueue(w, commandArgs('-c', `echo ${label} >> ${log}`), { priority: p });
     }
     await waitFor('three runs', async () => (readFileSafe(log).trim().split('\n').length === 3 ? true : undefined));
@@ -193,7 +194,9 @@ describe('the Standalone all-in-one pipeline', () => {
   it('gives LISTEN_AFTER results to every listener, also to one that arrives after the result', async () => {
     const w = await createWorker(worker('sh', { responseType: ResponseType.LISTEN_AFTER }));
     const { id } = await enqueue(w, commandArgs('-c', 'sleep 0.3; echo done'));
-    const early = [1, 2, 3].map(() => call(c.jobResult, 'listen', { jobId: id!, workerId: { value: w }, timeout: 5000 }));
+    const early = [1, 2, 3].map(() =>
+      call(c.jobResult, 'listen', { jobId: id!, workerId: { value: w }, timeout: 5000 }),
+    );
     const results = await Promise.all(early);
     for (const r of results) expect(text(r)).toBe('done\n');
     await sleep(100);
@@ -232,24 +235,32 @@ describe('the Standalone all-in-one pipeline', () => {
     const err = await grpcError(enqueue(w, commandArgs('0.1'), { uniqKey: 'only-one' }));
     expect(err.code).toBe(status.ALREADY_EXISTS);
     expect(err.details).toMatch(/only-one/);
-    await waitFor('the first to finish', async () => ((await call(c.jobStatus, 'find', first.id!)).status === undefined ? true : undefined));
+    await waitFor('the first to finish', async () =>
+      (await call(c.jobStatus, 'find', first.id!)).status === undefined ? true : undefined,
+    );
     await enqueue(w, commandArgs('0'), { uniqKey: 'only-one' });
   });
 
   it('reports PENDING, RUNNING and WAIT_RESULT truthfully, and no status once finished', async () => {
     const w = await createWorker(worker('sleep', { responseType: ResponseType.NO_RESULT, channel: 'pair' }));
     const a = await enqueue(w, commandArgs('0.6'));
-    await waitFor('RUNNING', async () => ((await call(c.jobStatus, 'find', a.id!)).status === JobStatus.RUNNING ? true : undefined));
+    await waitFor('RUNNING', async () =>
+      (await call(c.jobStatus, 'find', a.id!)).status === JobStatus.RUNNING ? true : undefined,
+    );
     const all = await collect(c.jobStatus.findAll({}));
     expect(all.find((s) => s.id?.value === a.id!.value)?.status).toBe(JobStatus.RUNNING);
-    await waitFor('finished', async () => ((await call(c.jobStatus, 'find', a.id!)).status === undefined ? true : undefined));
+    await waitFor('finished', async () =>
+      (await call(c.jobStatus, 'find', a.id!)).status === undefined ? true : undefined,
+    );
   });
 
   it('cancels a pending job and aborts a running one (killing its child) with CANCELLED', async () => {
     const marker = join(server.dataDir, 'cancel-marker');
     const w = await createWorker(worker('sh', { responseType: ResponseType.LISTEN_AFTER }));
     const running = await enqueue(w, commandArgs('-c', `sleep 1.5; touch ${marker}`));
-    await waitFor('RUNNING', async () => ((await call(c.jobStatus, 'find', running.id!)).status === JobStatus.RUNNING ? true : undefined));
+    await waitFor('RUNNING', async () =>
+      (await call(c.jobStatus, 'find', running.id!)).status === JobStatus.RUNNING ? true : undefined,
+    );
     const listening = call(c.jobResult, 'listen', { jobId: running.id!, workerId: { value: w }, timeout: 5000 });
     expect((await call(c.job, 'delete', running.id!)).isSuccess).toBe(true);
     const result = await listening;
@@ -265,9 +276,7 @@ describe('the Standalone all-in-one pipeline', () => {
   });
 
   it('runs a periodic worker on its interval and stops the series when the job is deleted', async () => {
-    const w = await createWorker(
-      worker('echo', { periodicInterval: 400, responseType: ResponseType.NO_RESULT }),
-    );
+    const w = await createWorker(worker('echo', { periodicInterval: 400, responseType: ResponseType.NO_RESULT }));
     const stream = c.jobResult.listenStreamByWorker({ workerId: { value: w } });
     const got: JobResult[] = [];
     stream.on('data', (r: JobResult) => got.push(r));
@@ -287,13 +296,15 @@ describe('the Standalone all-in-one pipeline', () => {
 
   it('stops a periodic series deleted while a run is in progress', async () => {
     const log = join(server.dataDir, 'periodic-running.log');
-    const w = await createWorker(
-      worker('sh', { periodicInterval: 400, responseType: ResponseType.NO_RESULT }),
-    );
+    const w = await createWorker(worker('sh', { periodicInterval: 400, responseType: ResponseType.NO_RESULT }));
     const { id } = await enqueue(w, commandArgs('-c', `echo run >> ${log}; sleep 0.3`));
     // RUNNING is set before the child starts: wait for the child's own line, so the delete lands mid-run
-    await waitFor('the first run', async () => ((await call(c.jobStatus, 'find', id!)).status === JobStatus.RUNNING ? true : undefined));
-    await waitFor('the first run to write its line', async () => (readFileSafe(log).includes('run') ? true : undefined));
+    await waitFor('the first run', async () =>
+      (await call(c.jobStatus, 'find', id!)).status === JobStatus.RUNNING ? true : undefined,
+    );
+    await waitFor('the first run to write its line', async () =>
+      readFileSafe(log).includes('run') ? true : undefined,
+    );
     expect((await call(c.job, 'delete', id!)).isSuccess).toBe(true);
     await sleep(1500);
     expect(readFileSafe(log).trim().split('\n')).toEqual(['run']);
@@ -363,10 +374,23 @@ describe('restart of the all-in-one', () => {
     const first = await startServer({ env: { SHUTDOWN_GRACE_PERIOD_MS: '200' } });
     const dataDir = first.dataDir;
     let c = connect(first.address);
-    const w = (await call(c.worker, 'create', worker('sh', { queueType: QueueType.WITH_BACKUP, responseType: ResponseType.NO_RESULT }))).id!.value;
+    const w = (
+      await call(
+        c.worker,
+        'create',
+        worker('sh', { queueType: QueueType.WITH_BACKUP, responseType: ResponseType.NO_RESULT }),
+      )
+    ).id!.value;
     const marker = join(dataDir, 'backup-ran');
-    const job = await call(c.job, 'enqueue', { workerId: { value: w }, args: commandArgs('-c', `sleep 2; echo ok >> ${marker}`) });
-    const delayed = await call(c.job, 'enqueue', { workerId: { value: w }, args: commandArgs('-c', 'true'), runAfterTime: Date.now() + 600_000 });
+    const job = await call(c.job, 'enqueue', {
+      workerId: { value: w },
+      args: commandArgs('-c', `sleep 2; echo ok >> ${marker}`),
+    });
+    const delayed = await call(c.job, 'enqueue', {
+      workerId: { value: w },
+      args: commandArgs('-c', 'true'),
+      runAfterTime: Date.now() + 600_000,
+    });
     await sleep(300);
     c.close();
     // SIGKILL: the process dies mid-run, nothing is cleaned up
@@ -396,7 +420,10 @@ describe('graceful shutdown of the all-in-one', () => {
     const c = connect(server.address);
     const marker = join(server.dataDir, 'drained');
     const w = (await call(c.worker, 'create', worker('sh', { responseType: ResponseType.NO_RESULT }))).id!.value;
-    const job = await call(c.job, 'enqueue', { workerId: { value: w }, args: commandArgs('-c', `sleep 0.5; echo done > ${marker}`) });
+    const job = await call(c.job, 'enqueue', {
+      workerId: { value: w },
+      args: commandArgs('-c', `sleep 0.5; echo done > ${marker}`),
+    });
     await sleep(150);
     expect((await call(c.jobStatus, 'find', job.id!)).status).toBe(JobStatus.RUNNING);
     c.close();
@@ -411,8 +438,17 @@ describe('graceful shutdown of the all-in-one', () => {
     const first = await startServer({ env: { SHUTDOWN_GRACE_PERIOD_MS: '200' } });
     let c = connect(first.address);
     const log = join(first.dataDir, 'attempts.log');
-    const w = (await call(c.worker, 'create', worker('sh', { queueType: QueueType.WITH_BACKUP, responseType: ResponseType.NO_RESULT }))).id!.value;
-    await call(c.job, 'enqueue', { workerId: { value: w }, args: commandArgs('-c', `echo start >> ${log}; sleep 3; echo end >> ${log}`) });
+    const w = (
+      await call(
+        c.worker,
+        'create',
+        worker('sh', { queueType: QueueType.WITH_BACKUP, responseType: ResponseType.NO_RESULT }),
+      )
+    ).id!.value;
+    await call(c.job, 'enqueue', {
+      workerId: { value: w },
+      args: commandArgs('-c', `echo start >> ${log}; sleep 3; echo end >> ${log}`),
+    });
     await sleep(300);
     c.close();
     const started = Date.now();

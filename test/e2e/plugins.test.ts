@@ -105,7 +105,9 @@ describe('plugin runners in the all-in-one', () => {
     });
     const res = await enqueue(w, encodeFromObject(hello.jobArgsProto, { name: 'Ada' }));
     expect(res.result?.data?.status).toBe(ResultStatus.SUCCESS);
-    expect(decodeToObject(hello.resultOutputProto!, res.result!.data!.output!.items[0]!)).toEqual({ message: 'Hi, Ada!' });
+    expect(decodeToObject(hello.resultOutputProto!, res.result!.data!.output!.items[0]!)).toEqual({
+      message: 'Hi, Ada!',
+    });
 
     const nameless = await enqueue(w, encodeFromObject(hello.jobArgsProto, {}));
     expect(nameless.result?.data?.status).toBe(ResultStatus.FATAL_ERROR);

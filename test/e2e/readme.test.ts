@@ -36,7 +36,9 @@ describe('README quick start', () => {
     expect(commands).toHaveLength(3);
     const outputs: string[] = [];
     for (const command of commands) {
-      const { stdout } = await exec('bash', ['-c', command.replaceAll('127.0.0.1:9000', server.address)], { cwd: REPO_ROOT });
+      const { stdout } = await exec('bash', ['-c', command.replaceAll('127.0.0.1:9000', server.address)], {
+        cwd: REPO_ROOT,
+      });
       outputs.push(stdout);
     }
     const [runners, created, enqueued] = outputs;
@@ -53,13 +55,16 @@ describe('README quick start', () => {
     const token = /'jobworkerp-auth: ([^']+)'/.exec(command!)![1]!;
     const secured = await startServer({ env: { AUTH_TOKEN: token } });
     try {
-      const run = (cmd: string) => exec('bash', ['-c', cmd.replaceAll('127.0.0.1:9000', secured.address)], { cwd: REPO_ROOT });
+      const run = (cmd: string) =>
+        exec('bash', ['-c', cmd.replaceAll('127.0.0.1:9000', secured.address)], { cwd: REPO_ROOT });
       const { stdout } = await run(command!);
       expect(stdout).toContain('"name": "COMMAND"');
       // the README's reason for --reflect-header: without it the same command fails
       const withoutReflectHeader = command!.replace(/--reflect-header '[^']*'/, '');
       expect(withoutReflectHeader).not.toContain('--reflect-header');
-      await expect(run(withoutReflectHeader)).rejects.toMatchObject({ stderr: expect.stringMatching(/failed to find service named/) });
+      await expect(run(withoutReflectHeader)).rejects.toMatchObject({
+        stderr: expect.stringMatching(/failed to find service named/),
+      });
     } finally {
       await secured.stop();
     }

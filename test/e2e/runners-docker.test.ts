@@ -20,7 +20,9 @@ const text = (r: JobResult | undefined, i = 0): string => Buffer.from(r?.data?.o
 const settings = (s: Partial<DockerRunnerSettings>): Buffer =>
   Buffer.from(DockerRunnerSettings.encode({ env: [], volumes: [], entrypoint: [], ...s }).finish());
 const args = (a: Partial<DockerArgs>): Buffer =>
-  Buffer.from(DockerArgs.encode({ exposedPorts: [], env: [], cmd: [], volumes: [], entrypoint: [], shell: [], ...a }).finish());
+  Buffer.from(
+    DockerArgs.encode({ exposedPorts: [], env: [], cmd: [], volumes: [], entrypoint: [], shell: [], ...a }).finish(),
+  );
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 describe('the DOCKER runner against a Docker Engine API socket', () => {
@@ -59,12 +61,16 @@ describe('the DOCKER runner against a Docker Engine API socket', () => {
   });
 
   it('pulls the image, runs the container with the settings and args, returns stdout and removes it', async () => {
-    const w = await createWorker(settings({ fromImage: 'acme/tool', tag: '2', env: ['MODE=test'], workingDir: '/work' }));
+    const w = await createWorker(
+      settings({ fromImage: 'acme/tool', tag: '2', env: ['MODE=test'], workingDir: '/work' }),
+    );
     const res = await enqueue(w, args({ cmd: ['out:hello from a container', 'err:a warning'], env: ['JOB=1'] }));
     expect(res.result?.data?.status).toBe(ResultStatus.SUCCESS);
     expect(text(res.result)).toBe('hello from a container\n');
 
-    expect(engine.callsTo('POST', /^\/images\/create$/).map((call) => call.query.get('fromImage'))).toEqual(['acme/tool']);
+    expect(engine.callsTo('POST', /^\/images\/create$/).map((call) => call.query.get('fromImage'))).toEqual([
+      'acme/tool',
+    ]);
     expect(creates()).toMatchObject([
       { Image: 'acme/tool:2', Env: ['MODE=test', 'JOB=1'], WorkingDir: '/work', HostConfig: { GroupAdd: ['999'] } },
     ]);

@@ -25,7 +25,14 @@ import { call, connect } from '../support/grpc-clients.js';
 import { listenOnLoopback } from '../support/http-listen.js';
 import type { ServerProcess } from '../support/server-process.js';
 import { startServer } from '../support/server-process.js';
-import { COMMAND_RUNNER_ID, commandArgs, commandSettings, constantRetry, NO_RETRY, workerData } from '../support/worker-data.js';
+import {
+  COMMAND_RUNNER_ID,
+  commandArgs,
+  commandSettings,
+  constantRetry,
+  NO_RETRY,
+  workerData,
+} from '../support/worker-data.js';
 
 const BOT_TOKEN = 'xoxb-e2e-0123456789-secret';
 const SMTP_USER = 'jobs-mailer';

@@ -94,7 +94,9 @@ describe.each([
     const outcomes = await Promise.allSettled(
       Array.from({ length: 64 }, (_, i) => call(b.job, 'enqueue', { workerId: w, args: commandArgs(`burst${i}`) })),
     );
-    const failed = outcomes.filter((o) => o.status === 'rejected').map((o) => String((o as PromiseRejectedResult).reason));
+    const failed = outcomes
+      .filter((o) => o.status === 'rejected')
+      .map((o) => String((o as PromiseRejectedResult).reason));
     expect(failed).toEqual([]);
   });
 
@@ -107,8 +109,11 @@ describe.each([
     const started = Date.now();
     const err = await grpcError(
       new Promise((resolve, reject) => {
-        b.job.enqueue({ workerId: slow, args: commandArgs('3') }, new Metadata(), { deadline: Date.now() + 300 }, (e, r) =>
-          e === null ? resolve(r) : reject(e),
+        b.job.enqueue(
+          { workerId: slow, args: commandArgs('3') },
+          new Metadata(),
+          { deadline: Date.now() + 300 },
+          (e, r) => (e === null ? resolve(r) : reject(e)),
         );
       }),
     );

@@ -57,7 +57,10 @@ describe('Scalable: 2 fronts, 3 workers, a worker killed mid-run', () => {
     const workerId = (await call(clients[0]!.worker, 'create', workerData)).id!;
     const log = join(logDir, 'runs.log');
     const script = (token: string): Buffer =>
-      commandArgs('-c', `echo "s ${token} $(date +%s%N)" >> ${log}; sleep 0.01; echo "e ${token} $(date +%s%N)" >> ${log}`);
+      commandArgs(
+        '-c',
+        `echo "s ${token} $(date +%s%N)" >> ${log}; sleep 0.01; echo "e ${token} $(date +%s%N)" >> ${log}`,
+      );
 
     // enqueue through both fronts, 32 calls in flight
     const jobIds: number[] = [];
@@ -103,7 +106,10 @@ describe('Scalable: 2 fronts, 3 workers, a worker killed mid-run', () => {
       expect(missing, `jobs without a result: ${missing.length}`).toEqual([]);
       const duplicated = rows.filter((r) => Number(r.n) !== 1);
       expect(duplicated, 'jobs with more than one final result').toEqual([]);
-      expect(rows.every((r) => r.statuses === '0'), 'every result is SUCCESS').toBe(true);
+      expect(
+        rows.every((r) => r.statuses === '0'),
+        'every result is SUCCESS',
+      ).toBe(true);
     } finally {
       await conn.end();
     }

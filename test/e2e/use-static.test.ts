@@ -38,7 +38,9 @@ describe('use_static workers', () => {
   /** runs `count` jobs of 20 ms at once (so that both slots of the channel are busy) and returns their outputs */
   const runJobs = async (workerId: number, count: number): Promise<string[]> => {
     const results = await Promise.all(
-      Array.from({ length: count }, () => call(c.job, 'enqueue', { workerId: { value: workerId }, args: Buffer.from('20') })),
+      Array.from({ length: count }, () =>
+        call(c.job, 'enqueue', { workerId: { value: workerId }, args: Buffer.from('20') }),
+      ),
     );
     expect(results.map((r) => r.result?.data?.status)).toEqual(results.map(() => ResultStatus.SUCCESS));
     return results.map((r) => Buffer.from(r.result?.data?.output?.items[0] ?? []).toString());
@@ -78,7 +80,10 @@ describe('use_static workers', () => {
     expect(loadsIn('first.log')).toHaveLength(CONCURRENCY);
 
     // the update drops the pool: new instances load the new settings, once per slot again
-    const updated = await call(c.worker, 'update', { id: { value: workerId }, data: countingWorker('static-counting', 'second.log', true) });
+    const updated = await call(c.worker, 'update', {
+      id: { value: workerId },
+      data: countingWorker('static-counting', 'second.log', true),
+    });
     expect(updated.isSuccess).toBe(true);
     await runJobs(workerId, 24);
     expect(loadsIn('second.log')).toHaveLength(CONCURRENCY);

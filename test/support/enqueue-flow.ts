@@ -66,7 +66,9 @@ export class EnqueueFlow<K extends string> {
     while (seen() < count) {
       if (Date.now() > deadline) {
         const last = this.attempts.slice(-3).map((a) => a.message ?? `job ${a.jobId}`);
-        throw new Error(`only ${seen()} of ${count} Enqueue calls succeeded within ${timeoutMs} ms; last: ${last.join(' | ')}`);
+        throw new Error(
+          `only ${seen()} of ${count} Enqueue calls succeeded within ${timeoutMs} ms; last: ${last.join(' | ')}`,
+        );
       }
       await sleep(50);
     }

@@ -52,7 +52,9 @@ interface LiveContainer extends FakeContainer {
   kill(): void;
 }
 
-export async function startFakeDockerEngine(options: { images?: string[]; pullable?: string[] } = {}): Promise<FakeDockerEngine> {
+export async function startFakeDockerEngine(
+  options: { images?: string[]; pullable?: string[] } = {},
+): Promise<FakeDockerEngine> {
   const dir = mkdtempSync(join(tmpdir(), 'jw-docker-'));
   const socketPath = join(dir, 'docker.sock');
   const images = new Set((options.images ?? []).map(normalize));
@@ -94,7 +96,8 @@ export async function startFakeDockerEngine(options: { images?: string[]; pullab
     const match = /^\/containers\/([0-9a-f]+)(?:\/(start|logs|wait|kill))?$/.exec(path);
     const container = match?.[1] === undefined ? undefined : containers.get(match[1]);
     if (match === null) return json(res, 404, { message: `page not found: ${path}` });
-    if (container === undefined || container.removed) return json(res, 404, { message: `No such container: ${match[1]}` });
+    if (container === undefined || container.removed)
+      return json(res, 404, { message: `No such container: ${match[1]}` });
     switch (`${req.method} ${match[2] ?? ''}`) {
       case 'POST start':
         return start(container, res);
@@ -103,7 +106,8 @@ export async function startFakeDockerEngine(options: { images?: string[]; pullab
       case 'POST wait':
         return wait(container, res);
       case 'POST kill':
-        if (container.state !== 'running') return json(res, 409, { message: `Container ${container.id} is not running` });
+        if (container.state !== 'running')
+          return json(res, 409, { message: `Container ${container.id} is not running` });
         container.kill();
         return empty(res);
       case 'DELETE ':
@@ -129,7 +133,9 @@ export async function startFakeDockerEngine(options: { images?: string[]; pullab
       return;
     }
     if (!pullable.has(image) && !images.has(image)) {
-      return json(res, 404, { message: `pull access denied for ${name}, repository does not exist or may require 'docker login'` });
+      return json(res, 404, {
+        message: `pull access denied for ${name}, repository does not exist or may require 'docker login'`,
+      });
     }
     images.add(image);
     res.writeHead(200, { 'content-type': 'application/json' });
@@ -138,7 +144,8 @@ export async function startFakeDockerEngine(options: { images?: string[]; pullab
   }
 
   function create(config: Record<string, unknown>, res: ServerResponse): void {
-    if (engine.failCreateWith !== undefined) return json(res, engine.failCreateWith, { message: 'engine is having a bad day' });
+    if (engine.failCreateWith !== undefined)
+      return json(res, engine.failCreateWith, { message: 'engine is having a bad day' });
     const image = normalize(String(config['Image']));
     if (!images.has(image)) return json(res, 404, { message: `No such image: ${image}` });
     const id = randomBytes(32).toString('hex');

@@ -60,7 +60,13 @@ export async function startMariaDbServer(account: MariaDbAccount): Promise<Maria
     ...asUser,
   ]);
   const connect = (database?: string): Promise<Connection> =>
-    createConnection({ host: '127.0.0.1', port, user: 'root', connectTimeout: 2_000, ...(database === undefined ? {} : { database }) });
+    createConnection({
+      host: '127.0.0.1',
+      port,
+      user: 'root',
+      connectTimeout: 2_000,
+      ...(database === undefined ? {} : { database }),
+    });
   const answers = async (): Promise<boolean> => {
     const conn = await connect();
     try {

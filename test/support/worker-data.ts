@@ -31,7 +31,9 @@ export function constantRetry(interval: number, maxRetry: number): RetryPolicy {
 }
 
 /** A WorkerData with the given fields and the neutral defaults above for the rest. */
-export function workerData(fields: Pick<WorkerData, 'name' | 'runnerId' | 'runnerSettings'> & Partial<WorkerData>): WorkerData {
+export function workerData(
+  fields: Pick<WorkerData, 'name' | 'runnerId' | 'runnerSettings'> & Partial<WorkerData>,
+): WorkerData {
   return {
     retryPolicy: NO_RETRY,
     periodicInterval: 0,
@@ -58,5 +60,10 @@ export function commandArgs(...args: string[]): Buffer {
 
 /** A COMMAND worker running `executable`, with the neutral defaults unless `fields` say otherwise. */
 export function commandWorkerData(name: string, executable: string, fields: Partial<WorkerData> = {}): WorkerData {
-  return workerData({ name, runnerId: { value: COMMAND_RUNNER_ID }, runnerSettings: commandSettings(executable), ...fields });
+  return workerData({
+    name,
+    runnerId: { value: COMMAND_RUNNER_ID },
+    runnerSettings: commandSettings(executable),
+    ...fields,
+  });
 }

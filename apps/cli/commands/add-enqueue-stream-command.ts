@@ -18,7 +18,9 @@ const LISTED_FAILURES = 10;
 export function addEnqueueStreamCommand(job: Command, action: ActionFactory, input: () => NodeJS.ReadableStream): void {
   const cmd = job
     .command('enqueue-stream')
-    .description('enqueue a job per JSON line of stdin, over one stream; prints a job id or an error per line, in order');
+    .description(
+      'enqueue a job per JSON line of stdin, over one stream; prints a job id or an error per line, in order',
+    );
   cmd.addHelpText(
     'after',
     '\nEach line: {"worker": id|name, "args": {...}, "uniqueKey"?, "runAfterTime"?, "priority"?, "timeout"?}\n' +
@@ -38,7 +40,9 @@ export function addEnqueueStreamCommand(job: Command, action: ActionFactory, inp
           if (text.trim() === '') continue;
           // never rejects: a failure is the line's output
           const outcome = (async () => s.client.jobs.enqueue(parseJobLine(text)))().then(
-            ({ jobId }) => () => s.print.line({ line, job_id: jobId, error: null }, `line ${line}: job_id ${jobId}`),
+            ({ jobId }) =>
+              () =>
+                s.print.line({ line, job_id: jobId, error: null }, `line ${line}: job_id ${jobId}`),
             (err: unknown) => () => {
               failed.push(line);
               const report = errorReport(err, s.signal.aborted).line ?? 'error';

@@ -31,7 +31,11 @@ interface EnqueueOptions {
 /** `job enqueue|enqueue-stream|find|list|delete|count`; `input` is what enqueue-stream reads (stdin) */
 export function addJobCommand(program: Command, action: ActionFactory, input: () => NodeJS.ReadableStream): void {
   const job = program.command('job').description('jobs: run requests waiting or running');
-  withExamples(job, `jobworkerp-client job enqueue --worker echo --args '{"args":["hello"]}'`, 'jobworkerp-client job list');
+  withExamples(
+    job,
+    `jobworkerp-client job enqueue --worker echo --args '{"args":["hello"]}'`,
+    'jobworkerp-client job list',
+  );
 
   const enqueue = job.command('enqueue');
   enqueue.addHelpText(
@@ -40,7 +44,9 @@ export function addJobCommand(program: Command, action: ActionFactory, input: ()
       'before the command: jobworkerp-client -t 60000 job enqueue -w echo -t 5000',
   );
   enqueue
-    .description('run a job: prints the result of a DIRECT worker (of a LISTEN_AFTER one with --listen), else the job id')
+    .description(
+      'run a job: prints the result of a DIRECT worker (of a LISTEN_AFTER one with --listen), else the job id',
+    )
     .requiredOption('-w, --worker <id|name>', 'worker id or name (all digits = id)')
     .option('-a, --args <json>', "job args as JSON for the runner's args schema (raw text when it has none)")
     .option('-u, --unique-key <key>', 'reject the job while another with this key is unfinished (also --uniq-key)')
@@ -70,7 +76,8 @@ export function addJobCommand(program: Command, action: ActionFactory, input: ()
         if (runner?.data === undefined) throw new StatusError('NOT_FOUND', `runner ${runnerId} does not exist`);
         const args = o.args === undefined ? undefined : encodePayload(runner.data.jobArgsProto, o.args, '-a/--args');
         const name = JSON.stringify(worker.data.name);
-        if (responseType === ResponseType.DIRECT) s.note(`waiting for the result of the job (worker ${name} is DIRECT)...\n`);
+        if (responseType === ResponseType.DIRECT)
+          s.note(`waiting for the result of the job (worker ${name} is DIRECT)...\n`);
         const res = await s.client.jobs.enqueue({
           worker: worker.id.value,
           args,
@@ -104,7 +111,10 @@ export function addJobCommand(program: Command, action: ActionFactory, input: ()
         action<{ id: number }>(async (s, o) => {
           const found = (await s.conn.unary(s.conn.job, 'find', { value: o.id })).data;
           if (found === undefined) {
-            throw new StatusError('NOT_FOUND', `job ${o.id} does not exist or has finished; see job-result list-by-job-id`);
+            throw new StatusError(
+              'NOT_FOUND',
+              `job ${o.id} does not exist or has finished; see job-result list-by-job-id`,
+            );
           }
           s.print.one(await jobView.record(found, s.lookups));
         }),

@@ -12,7 +12,9 @@ import { withExamples } from '../with-examples.js';
 
 /** `job-result find|listen|listen-stream|list|list-by-job-id|delete|count` */
 export function addJobResultCommand(program: Command, action: ActionFactory): void {
-  const jobResult = program.command('job-result').description('job results: stored results, and listening for new ones');
+  const jobResult = program
+    .command('job-result')
+    .description('job results: stored results, and listening for new ones');
   withExamples(jobResult, 'jobworkerp-client job-result list', 'jobworkerp-client job-result listen-stream -w later');
 
   withExamples(
@@ -35,7 +37,11 @@ export function addJobResultCommand(program: Command, action: ActionFactory): vo
     .description('wait for the final result of a job of a LISTEN_AFTER worker (also one that already finished)')
     .requiredOption('-j, --job-id <id>', 'job id', parseId)
     .requiredOption('-w, --worker <id|name>', 'worker id or name')
-    .option('-t, --timeout <ms>', 'give up after this many ms (server side; default: a day; also --listen-timeout)', parseWholeNumber);
+    .option(
+      '-t, --timeout <ms>',
+      'give up after this many ms (server side; default: a day; also --listen-timeout)',
+      parseWholeNumber,
+    );
   addAlias(listen, '--listen-timeout <ms>', 'timeout', parseWholeNumber);
   withExamples(
     listen.action(
@@ -60,7 +66,9 @@ export function addJobResultCommand(program: Command, action: ActionFactory): vo
           const worker = await s.lookups.resolveWorker(o.worker);
           s.note(`listening for the results of worker ${JSON.stringify(worker.data.name)}; Ctrl-C ends...\n`);
           try {
-            await s.client.results.listenStream(worker.id.value, async (r) => s.print.item(await jobResultView.record(r, s.lookups)));
+            await s.client.results.listenStream(worker.id.value, async (r) =>
+              s.print.item(await jobResultView.record(r, s.lookups)),
+            );
           } catch (err) {
             if (s.signal.aborted) return; // Ctrl-C is how this command ends
             throw err;
@@ -74,7 +82,11 @@ export function addJobResultCommand(program: Command, action: ActionFactory): vo
   withExamples(
     addPagingOptions(jobResult.command('list').description('list stored results')).action(
       action<PagingOptions>((s, o) =>
-        listRecords(s, (md, opts) => s.conn.jobResult.findList({ limit: o.limit, offset: o.offset }, md, opts), jobResultView),
+        listRecords(
+          s,
+          (md, opts) => s.conn.jobResult.findList({ limit: o.limit, offset: o.offset }, md, opts),
+          jobResultView,
+        ),
       ),
     ),
     'jobworkerp-client job-result list -l 20',
@@ -87,7 +99,11 @@ export function addJobResultCommand(program: Command, action: ActionFactory): vo
       .requiredOption('-j, --job-id <id>', 'job id', parseId)
       .action(
         action<{ jobId: number }>((s, o) =>
-          listRecords(s, (md, opts) => s.conn.jobResult.findListByJobId({ jobId: { value: o.jobId } }, md, opts), jobResultView),
+          listRecords(
+            s,
+            (md, opts) => s.conn.jobResult.findListByJobId({ jobId: { value: o.jobId } }, md, opts),
+            jobResultView,
+          ),
         ),
       ),
     'jobworkerp-client job-result list-by-job-id -j 7',

@@ -11,7 +11,9 @@ import { withExamples } from '../with-examples.js';
 
 /** `runner find|list|delete|count` */
 export function addRunnerCommand(program: Command, action: ActionFactory): void {
-  const runner = program.command('runner').description('runners: the kinds of work (COMMAND, HTTP_REQUEST, plugins, ...)');
+  const runner = program
+    .command('runner')
+    .description('runners: the kinds of work (COMMAND, HTTP_REQUEST, plugins, ...)');
   withExamples(runner, 'jobworkerp-client runner list');
 
   withExamples(
@@ -30,12 +32,15 @@ export function addRunnerCommand(program: Command, action: ActionFactory): void 
   );
 
   withExamples(
-    addPagingOptions(runner.command('list').description('list runners'))
-      .action(
-        action<PagingOptions>((s, o) =>
-          listRecords(s, (md, opts) => s.conn.runner.findList({ limit: o.limit, offset: o.offset }, md, opts), runnerView),
+    addPagingOptions(runner.command('list').description('list runners')).action(
+      action<PagingOptions>((s, o) =>
+        listRecords(
+          s,
+          (md, opts) => s.conn.runner.findList({ limit: o.limit, offset: o.offset }, md, opts),
+          runnerView,
         ),
       ),
+    ),
     'jobworkerp-client runner list',
     'jobworkerp-client --format json runner list -l 10',
   );
@@ -58,9 +63,7 @@ export function addRunnerCommand(program: Command, action: ActionFactory): void 
     runner
       .command('count')
       .description('count runners')
-      .action(
-        action(async (s) => s.print.one({ total: (await s.conn.unary(s.conn.runner, 'count', {})).total })),
-      ),
+      .action(action(async (s) => s.print.one({ total: (await s.conn.unary(s.conn.runner, 'count', {})).total }))),
     'jobworkerp-client runner count',
   );
 }

@@ -14,7 +14,11 @@ import { addWorkerOptions, applyWorkerOptions, NEW_WORKER } from '../worker-opti
 /** `worker create|find|find-by-name|list|update|delete|count` */
 export function addWorkerCommand(program: Command, action: ActionFactory): void {
   const worker = program.command('worker').description('workers: named, configured uses of a runner');
-  withExamples(worker, `jobworkerp-client worker create -n echo -r COMMAND -s '{"name":"echo"}'`, 'jobworkerp-client worker list');
+  withExamples(
+    worker,
+    `jobworkerp-client worker create -n echo -r COMMAND -s '{"name":"echo"}'`,
+    'jobworkerp-client worker list',
+  );
 
   withExamples(
     addWorkerOptions(worker.command('create').description('create a worker and show it'), 'create').action(
@@ -50,7 +54,8 @@ export function addWorkerCommand(program: Command, action: ActionFactory): void 
       .action(
         action<{ name: string }>(async (s, o) => {
           const found = await s.lookups.workerByName(o.name);
-          if (found === undefined) throw new StatusError('NOT_FOUND', `worker ${JSON.stringify(o.name)} does not exist`);
+          if (found === undefined)
+            throw new StatusError('NOT_FOUND', `worker ${JSON.stringify(o.name)} does not exist`);
           s.print.one(await workerView.record(found, s.lookups));
         }),
       ),
@@ -60,7 +65,11 @@ export function addWorkerCommand(program: Command, action: ActionFactory): void 
   withExamples(
     addPagingOptions(worker.command('list').description('list workers')).action(
       action<PagingOptions>((s, o) =>
-        listRecords(s, (md, opts) => s.conn.worker.findList({ limit: o.limit, offset: o.offset }, md, opts), workerView),
+        listRecords(
+          s,
+          (md, opts) => s.conn.worker.findList({ limit: o.limit, offset: o.offset }, md, opts),
+          workerView,
+        ),
       ),
     ),
     'jobworkerp-client worker list',

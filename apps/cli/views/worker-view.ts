@@ -6,7 +6,16 @@ import type { RecordView } from './record-view.js';
 
 /** A worker, its runner settings decoded with the runner's settings schema. */
 export const workerView: RecordView<Worker> = {
-  columns: ['id', 'name', 'runner_name', 'runner_settings', 'response_type', 'queue_type', 'channel', 'periodic_interval'],
+  columns: [
+    'id',
+    'name',
+    'runner_name',
+    'runner_settings',
+    'response_type',
+    'queue_type',
+    'channel',
+    'periodic_interval',
+  ],
   record: async (w, lookups) => {
     const d = w.data;
     const runner = d?.runnerId === undefined ? undefined : await lookups.runner(d.runnerId.value);

@@ -21,7 +21,10 @@ describe('encodePayload / decodePayload', () => {
 
   it('reports bad JSON with the parse message, as invalid input', () => {
     expect(() => encodePayload(commandArgsProto, '{"args":', '-a/--args')).toThrow(
-      expect.objectContaining({ name: 'InvalidInputError', message: expect.stringMatching(/^-a\/--args is not valid JSON: /) }),
+      expect.objectContaining({
+        name: 'InvalidInputError',
+        message: expect.stringMatching(/^-a\/--args is not valid JSON: /),
+      }),
     );
   });
 

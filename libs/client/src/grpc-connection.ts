@@ -1,4 +1,10 @@
-import type { CallOptions, ClientDuplexStream, ClientReadableStream, ClientUnaryCall, ServiceError } from '@grpc/grpc-js';
+import type {
+  CallOptions,
+  ClientDuplexStream,
+  ClientReadableStream,
+  ClientUnaryCall,
+  ServiceError,
+} from '@grpc/grpc-js';
 import { Channel, connectivityState, credentials, Metadata } from '@grpc/grpc-js';
 import {
   JobBatchServiceClient,
@@ -27,7 +33,12 @@ export interface ConnectionOptions {
 }
 
 type Callback<Res> = (err: ServiceError | null, res: Res) => void;
-type UnaryMethod<Req, Res> = (req: Req, md: Metadata, options: Partial<CallOptions>, cb: Callback<Res>) => ClientUnaryCall;
+type UnaryMethod<Req, Res> = (
+  req: Req,
+  md: Metadata,
+  options: Partial<CallOptions>,
+  cb: Callback<Res>,
+) => ClientUnaryCall;
 type ReqOf<F> = F extends UnaryMethod<infer Req, unknown> ? Req : never;
 type ResOf<F> = F extends UnaryMethod<never, infer Res> ? Res : never;
 
@@ -63,7 +74,11 @@ export class GrpcConnection {
   }
 
   /** Calls a unary method by name: `unary(conn.worker, 'find', { value: 1 })`. */
-  async unary<C extends object, K extends keyof C & string>(client: C, method: K, req: ReqOf<C[K]>): Promise<ResOf<C[K]>> {
+  async unary<C extends object, K extends keyof C & string>(
+    client: C,
+    method: K,
+    req: ReqOf<C[K]>,
+  ): Promise<ResOf<C[K]>> {
     await this.connect();
     const fn = client[method] as unknown as UnaryMethod<ReqOf<C[K]>, ResOf<C[K]>>;
     return new Promise((resolve, reject) => {

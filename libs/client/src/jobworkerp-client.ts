@@ -160,7 +160,8 @@ export class JobworkerpClient {
     resolve: async (ref: Ref): Promise<{ id: number; data: RunnerData }> => this.lookups.resolveRunner(String(ref)),
     list: async (paging: Paging = {}): Promise<Runner[]> =>
       this.collect((md, o) => this.conn.runner.findList({ limit: paging.limit, offset: paging.offset }, md, o)),
-    delete: async (id: number): Promise<boolean> => this.changing(this.conn.unary(this.conn.runner, 'delete', { value: id })),
+    delete: async (id: number): Promise<boolean> =>
+      this.changing(this.conn.unary(this.conn.runner, 'delete', { value: id })),
     count: async (): Promise<number> => (await this.conn.unary(this.conn.runner, 'count', {})).total,
   };
 
@@ -183,7 +184,8 @@ export class JobworkerpClient {
     resolve: async (ref: Ref): Promise<ResolvedWorker> => this.lookups.resolveWorker(String(ref)),
     list: async (paging: Paging = {}): Promise<Worker[]> =>
       this.collect((md, o) => this.conn.worker.findList({ limit: paging.limit, offset: paging.offset }, md, o)),
-    delete: async (id: number): Promise<boolean> => this.changing(this.conn.unary(this.conn.worker, 'delete', { value: id })),
+    delete: async (id: number): Promise<boolean> =>
+      this.changing(this.conn.unary(this.conn.worker, 'delete', { value: id })),
     count: async (): Promise<number> => (await this.conn.unary(this.conn.worker, 'count', {})).total,
   };
 
@@ -223,11 +225,13 @@ export class JobworkerpClient {
       }
       return Promise.allSettled(outcomes);
     },
-    find: async (id: number): Promise<Job | undefined> => (await this.conn.unary(this.conn.job, 'find', { value: id })).data,
+    find: async (id: number): Promise<Job | undefined> =>
+      (await this.conn.unary(this.conn.job, 'find', { value: id })).data,
     list: async (paging: Paging = {}): Promise<Job[]> =>
       this.collect((md, o) => this.conn.job.findList({ limit: paging.limit, offset: paging.offset }, md, o)),
     /** cancels a job: a pending one is dropped, a running one aborted, a periodic series stopped */
-    delete: async (id: number): Promise<boolean> => (await this.conn.unary(this.conn.job, 'delete', { value: id })).isSuccess,
+    delete: async (id: number): Promise<boolean> =>
+      (await this.conn.unary(this.conn.job, 'delete', { value: id })).isSuccess,
     count: async (): Promise<number> => (await this.conn.unary(this.conn.job, 'count', {})).total,
   };
 
@@ -268,7 +272,9 @@ export class JobworkerpClient {
       return {
         result,
         args: decodePayload(runner?.jobArgsProto, d?.args ?? Buffer.alloc(0)),
-        output: (d?.output?.items ?? []).map((item) => decodePayload(success ? runner?.resultOutputProto : undefined, item)),
+        output: (d?.output?.items ?? []).map((item) =>
+          decodePayload(success ? runner?.resultOutputProto : undefined, item),
+        ),
       };
     },
   };
@@ -316,7 +322,10 @@ export class JobworkerpClient {
     return jobs.map(async (_, i) => {
       const o = outcomes[i];
       if (o?.id !== undefined) return { jobId: o.id.value, result: undefined };
-      throw serviceError(o?.error?.code ?? status.UNKNOWN, o?.error?.message ?? 'the server answered no outcome for this job');
+      throw serviceError(
+        o?.error?.code ?? status.UNKNOWN,
+        o?.error?.message ?? 'the server answered no outcome for this job',
+      );
     });
   }
 
@@ -348,7 +357,9 @@ export class JobworkerpClient {
           ? Buffer.from(spec.settings)
           : encodeValue(runner.data.runnerSettingsProto, spec.settings, 'settings');
     const nextWorkers = await Promise.all(
-      (spec.nextWorkers ?? []).map(async (ref) => ({ value: (await this.lookups.resolveWorker(String(ref))).id.value })),
+      (spec.nextWorkers ?? []).map(async (ref) => ({
+        value: (await this.lookups.resolveWorker(String(ref))).id.value,
+      })),
     );
     return {
       name: spec.name,
@@ -366,7 +377,9 @@ export class JobworkerpClient {
     };
   }
 
-  private async collect<T>(start: (metadata: Metadata, options: Partial<CallOptions>) => ClientReadableStream<T>): Promise<T[]> {
+  private async collect<T>(
+    start: (metadata: Metadata, options: Partial<CallOptions>) => ClientReadableStream<T>,
+  ): Promise<T[]> {
     const all: T[] = [];
     await this.conn.stream(start, (item) => void all.push(item));
     return all;

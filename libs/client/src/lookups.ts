@@ -32,11 +32,19 @@ export class Lookups {
   ) {}
 
   runner(id: number): Promise<Runner | undefined> {
-    return this.cached(this.runners, id, async () => (await this.conn.unary(this.conn.runner, 'find', { value: id })).data);
+    return this.cached(
+      this.runners,
+      id,
+      async () => (await this.conn.unary(this.conn.runner, 'find', { value: id })).data,
+    );
   }
 
   worker(id: number): Promise<Worker | undefined> {
-    return this.cached(this.workers, id, async () => (await this.conn.unary(this.conn.worker, 'find', { value: id })).data);
+    return this.cached(
+      this.workers,
+      id,
+      async () => (await this.conn.unary(this.conn.worker, 'find', { value: id })).data,
+    );
   }
 
   workerByName(name: string): Promise<Worker | undefined> {

@@ -73,7 +73,10 @@ export class StreamSubmitter implements JobSubmitter {
       // retired (broken, idle) while this submit waited for it, or before: take a new one, once
       if (this.current === opening) this.current = undefined;
       if (reopened) {
-        throw serviceError(status.UNAVAILABLE, 'the enqueue stream ended as soon as it was opened; nothing was sent: retry');
+        throw serviceError(
+          status.UNAVAILABLE,
+          'the enqueue stream ended as soon as it was opened; nothing was sent: retry',
+        );
       }
       return this.submitOnce(request, true);
     }
@@ -83,7 +86,10 @@ export class StreamSubmitter implements JobSubmitter {
   /** Ends the write side of the open stream: what is in flight still gets its outcome. Later submits are refused. */
   close(): void {
     this.closed = true;
-    void this.current?.then((s) => s.end(), () => undefined);
+    void this.current?.then(
+      (s) => s.end(),
+      () => undefined,
+    );
     this.current = undefined;
   }
 
@@ -137,7 +143,9 @@ class OpenStream {
     private readonly onRetired: (err: ServiceError | undefined, waiting: readonly JobRequestWaiter[]) => void,
   ) {
     call.on('data', (outcome: EnqueueOutcome) => this.answer(outcome));
-    call.on('error', (err: Error) => this.retire(isServiceError(err) ? err : serviceError(status.UNKNOWN, err.message)));
+    call.on('error', (err: Error) =>
+      this.retire(isServiceError(err) ? err : serviceError(status.UNKNOWN, err.message)),
+    );
     call.on('end', () => this.retire(undefined));
     this.idleAfterwards();
   }
@@ -155,7 +163,9 @@ class OpenStream {
         const ms = this.timeoutMs;
         waiter.timer = setTimeout(() => {
           settle(waiter, () =>
-            reject(serviceError(status.DEADLINE_EXCEEDED, `no outcome within ${ms} ms; the job may or may not be enqueued`)),
+            reject(
+              serviceError(status.DEADLINE_EXCEEDED, `no outcome within ${ms} ms; the job may or may not be enqueued`),
+            ),
           );
         }, ms);
       }

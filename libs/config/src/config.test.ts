@@ -27,7 +27,10 @@ describe('loadConfig', () => {
 
   it('caps the backlog per channel and in total (twice the per-channel cap unless set)', () => {
     expect(load({}).queue).toMatchObject({ maxPendingPerChannel: 100_000, maxPendingTotal: 200_000 });
-    expect(load({ JOB_QUEUE_MAX_PENDING: '10' }).queue).toMatchObject({ maxPendingPerChannel: 10, maxPendingTotal: 20 });
+    expect(load({ JOB_QUEUE_MAX_PENDING: '10' }).queue).toMatchObject({
+      maxPendingPerChannel: 10,
+      maxPendingTotal: 20,
+    });
     expect(load({ JOB_QUEUE_MAX_PENDING_TOTAL: '5000' }).queue.maxPendingTotal).toBe(5000);
     expect(() => load({ JOB_QUEUE_MAX_PENDING_TOTAL: '0' })).toThrow('JOB_QUEUE_MAX_PENDING_TOTAL');
   });
@@ -50,7 +53,8 @@ describe('loadConfig', () => {
     }
     expect(err).toBeInstanceOf(ConfigError);
     const message = (err as Error).message;
-    for (const name of ['STORAGE_TYPE', 'JOB_QUEUE_FETCH_INTERVAL', 'GRPC_ADDR', 'USE_GRPC_WEB']) expect(message).toContain(name);
+    for (const name of ['STORAGE_TYPE', 'JOB_QUEUE_FETCH_INTERVAL', 'GRPC_ADDR', 'USE_GRPC_WEB'])
+      expect(message).toContain(name);
   });
 
   it('accepts the STORAGE_REFLESH_FROM_RDB alias and a DATABASE_URL without echoing its password', () => {
@@ -83,15 +87,28 @@ describe('loadConfig', () => {
       maxConnectionAgeMs: 0,
       maxConnectionAgeGraceMs: 0,
     });
-    expect(() => load({ GRPC_KEEPALIVE_TIME_MS: String(2 ** 31) })).toThrow(/GRPC_KEEPALIVE_TIME_MS=2147483648 must be a whole number from 0 to 2147483647/);
+    expect(() => load({ GRPC_KEEPALIVE_TIME_MS: String(2 ** 31) })).toThrow(
+      /GRPC_KEEPALIVE_TIME_MS=2147483648 must be a whole number from 0 to 2147483647/,
+    );
     expect(() => load({ GRPC_MAX_CONNECTIONS: '0' })).toThrow(/GRPC_MAX_CONNECTIONS/);
     for (const name of ['SHUTDOWN_GRACE_PERIOD_MS', 'JOB_LEASE_MS', 'JOB_QUEUE_FETCH_INTERVAL']) {
-      expect(() => load({ [name]: String(2 ** 31) }), name).toThrow(new RegExp(`${name}=2147483648 must be a whole number from`));
+      expect(() => load({ [name]: String(2 ** 31) }), name).toThrow(
+        new RegExp(`${name}=2147483648 must be a whole number from`),
+      );
     }
   });
 
   it('gives COMMAND children PATH, HOME, LANG and the allowlisted variables only', () => {
-    const env = { PATH: '/bin', HOME: '/root', LANG: 'C', AUTH_TOKEN: 'tok', MYSQL_PASSWORD: 'pw', TZ: 'UTC', LC_ALL: 'C', LC_TIME: 'C' };
+    const env = {
+      PATH: '/bin',
+      HOME: '/root',
+      LANG: 'C',
+      AUTH_TOKEN: 'tok',
+      MYSQL_PASSWORD: 'pw',
+      TZ: 'UTC',
+      LC_ALL: 'C',
+      LC_TIME: 'C',
+    };
     expect(load(env).worker.commandEnv).toEqual({ PATH: '/bin', HOME: '/root', LANG: 'C' });
     expect(load({ ...env, COMMAND_ENV_ALLOWLIST: 'TZ, LC_*, MISSING' }).worker.commandEnv).toEqual({
       PATH: '/bin',
@@ -112,9 +129,13 @@ describe('loadConfig', () => {
     expect(() => load({ SECRETS_KEY: short })).toThrow(/SECRETS_KEY must be 32 random bytes/);
     expect(() => load({ SECRETS_KEY: short })).not.toThrow(new RegExp(short));
     const other = 'cd'.repeat(32);
-    expect(load({ SECRETS_KEY: hex, SECRETS_KEY_PREVIOUS: `${other}, ${Buffer.from(hex, 'hex').toString('base64')}` }).storage)
-      .toMatchObject({ secretsKeyHex: hex, previousSecretsKeysHex: [other, hex] });
-    expect(() => load({ SECRETS_KEY: hex, SECRETS_KEY_PREVIOUS: short })).toThrow(/SECRETS_KEY_PREVIOUS must be 32 random bytes/);
+    expect(
+      load({ SECRETS_KEY: hex, SECRETS_KEY_PREVIOUS: `${other}, ${Buffer.from(hex, 'hex').toString('base64')}` })
+        .storage,
+    ).toMatchObject({ secretsKeyHex: hex, previousSecretsKeysHex: [other, hex] });
+    expect(() => load({ SECRETS_KEY: hex, SECRETS_KEY_PREVIOUS: short })).toThrow(
+      /SECRETS_KEY_PREVIOUS must be 32 random bytes/,
+    );
   });
 
   it('reads a .env file under the environment', () => {

@@ -230,7 +230,9 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       sqlitePath: r.sqlitePath(),
       mysql: r.mysql(),
       secretsKeyHex: r.secretsKey('SECRETS_KEY', r.optional('SECRETS_KEY')),
-      previousSecretsKeysHex: r.list('SECRETS_KEY_PREVIOUS').flatMap((key) => r.secretsKey('SECRETS_KEY_PREVIOUS', key) ?? []),
+      previousSecretsKeysHex: r
+        .list('SECRETS_KEY_PREVIOUS')
+        .flatMap((key) => r.secretsKey('SECRETS_KEY_PREVIOUS', key) ?? []),
     },
     redis: {
       url: r.string('REDIS_URL', 'redis://127.0.0.1:6379'),
@@ -310,7 +312,12 @@ class Reader {
 
   list(name: string): string[] {
     const v = this.optional(name);
-    return v === undefined ? [] : v.split(',').map((s) => s.trim()).filter((s) => s !== '');
+    return v === undefined
+      ? []
+      : v
+          .split(',')
+          .map((s) => s.trim())
+          .filter((s) => s !== '');
   }
 
   bool(name: string, fallback: boolean): boolean {
@@ -341,7 +348,9 @@ class Reader {
   authToken(): string | undefined {
     const raw = this.env['AUTH_TOKEN'];
     if (raw !== undefined && raw !== '' && raw.trim() === '') {
-      this.problems.push('AUTH_TOKEN holds only spaces; set a real token, or leave it unset (or empty) to turn auth off');
+      this.problems.push(
+        'AUTH_TOKEN holds only spaces; set a real token, or leave it unset (or empty) to turn auth off',
+      );
     }
     return this.optional('AUTH_TOKEN');
   }

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { CommandArgs } from '../../proto/src/index.js';
-import { commandArgsProto, commandSettingsProto, httpRequestArgsProto, httpRequestSettingsProto } from '../../proto/src/index.js';
+import {
+  commandArgsProto,
+  commandSettingsProto,
+  httpRequestArgsProto,
+  httpRequestSettingsProto,
+} from '../../proto/src/index.js';
 import { InvalidArgumentError } from './errors.js';
 import { TimeOrderedIdGenerator } from './ids.js';
 import { TtlCache } from './ttl-cache.js';
@@ -8,7 +13,10 @@ import { RetryType } from './model.js';
 import { firstPeriodicRunTime, nextPeriodicRunTime, retryDelayMs, shouldRetry } from './retry.js';
 import { checkBytesAgainstSchema, decodeToObject, encodeFromObject } from './schema.js';
 
-const policy = (type: RetryType, extra: Partial<{ interval: number; maxInterval: number; maxRetry: number; basis: number }> = {}) => ({
+const policy = (
+  type: RetryType,
+  extra: Partial<{ interval: number; maxInterval: number; maxRetry: number; basis: number }> = {},
+) => ({
   type,
   interval: 100,
   maxInterval: 0,
@@ -73,7 +81,7 @@ describe('TimeOrderedIdGenerator', () => {
     const low = high.withNodeId(2);
     const first = low.next();
     expect(first).toBeGreaterThan(last);
-    expect(first % 2 ** 13 >> 7).toBe(2);
+    expect((first % 2 ** 13) >> 7).toBe(2);
   });
 });
 
@@ -92,14 +100,27 @@ describe('runner schemas', () => {
   });
 
   it('converts JSON to bytes and back, naming unknown fields', () => {
-    const bytes = encodeFromObject(httpRequestArgsProto, { method: 'GET', path: '/x', headers: [{ key: 'a', value: 'b' }] });
-    expect(decodeToObject(httpRequestArgsProto, bytes)).toMatchObject({ method: 'GET', path: '/x', headers: [{ key: 'a', value: 'b' }] });
+    const bytes = encodeFromObject(httpRequestArgsProto, {
+      method: 'GET',
+      path: '/x',
+      headers: [{ key: 'a', value: 'b' }],
+    });
+    expect(decodeToObject(httpRequestArgsProto, bytes)).toMatchObject({
+      method: 'GET',
+      path: '/x',
+      headers: [{ key: 'a', value: 'b' }],
+    });
     expect(() => encodeFromObject(httpRequestArgsProto, { methd: 'GET' }, 'args')).toThrow(/no field "methd"/);
-    expect(() => encodeFromObject(httpRequestArgsProto, { headers: [{ k: 1 }] }, 'args')).toThrow(/args.headers\[0\]: KeyValue has no field "k"/);
+    expect(() => encodeFromObject(httpRequestArgsProto, { headers: [{ k: 1 }] }, 'args')).toThrow(
+      /args.headers\[0\]: KeyValue has no field "k"/,
+    );
     expect(Buffer.from(encodeFromObject('', 'raw text')).toString()).toBe('raw text');
     // JSON (camelCase) names reach the same fields as proto names
     const camel = encodeFromObject(httpRequestArgsProto, { method: 'POST', queries: [{ key: 'q', value: '1' }] });
-    expect(decodeToObject(httpRequestArgsProto, camel)).toMatchObject({ method: 'POST', queries: [{ key: 'q', value: '1' }] });
+    expect(decodeToObject(httpRequestArgsProto, camel)).toMatchObject({
+      method: 'POST',
+      queries: [{ key: 'q', value: '1' }],
+    });
     const settings = encodeFromObject(httpRequestSettingsProto, { baseUrl: 'http://x' });
     expect(decodeToObject(httpRequestSettingsProto, settings)).toEqual({ base_url: 'http://x' });
   });

@@ -49,7 +49,12 @@ export function firstPeriodicRunTime(runAfterTime: number, intervalMs: number, n
  * previous + interval, advanced to the next future multiple of the interval when ticks were missed (missed ticks are
  * skipped, not replayed).
  */
-export function nextPeriodicRunTime(previousRunAfter: number, startTime: number, intervalMs: number, now: number): number {
+export function nextPeriodicRunTime(
+  previousRunAfter: number,
+  startTime: number,
+  intervalMs: number,
+  now: number,
+): number {
   const base = previousRunAfter > 0 ? previousRunAfter : startTime;
   let next = base + intervalMs;
   if (next <= now) {

@@ -21,7 +21,9 @@ export function firstMessageType(protoText: string, what = 'schema'): MessageTyp
   try {
     parsed = protobuf.parse(protoText, { keepCase: true });
   } catch (err) {
-    throw new InvalidArgumentError(`${what} is not valid proto source: ${clip((err as Error).message)}`, { cause: err });
+    throw new InvalidArgumentError(`${what} is not valid proto source: ${clip((err as Error).message)}`, {
+      cause: err,
+    });
   }
   const type = findFirstType(parsed.root);
   if (type === undefined) throw new InvalidArgumentError(`${what} declares no message`);

@@ -25,7 +25,9 @@ export function validateWorker(spec: WorkerSpec, runner: Runner, options: Worker
       );
     }
     if (spec.responseType === ResponseType.DIRECT) {
-      throw new InvalidArgumentError('a periodic worker cannot use response_type DIRECT; use NO_RESULT or LISTEN_AFTER');
+      throw new InvalidArgumentError(
+        'a periodic worker cannot use response_type DIRECT; use NO_RESULT or LISTEN_AFTER',
+      );
     }
   }
   if (spec.queueType === QueueType.FORCED_RDB && spec.responseType === ResponseType.DIRECT) {

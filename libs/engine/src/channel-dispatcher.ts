@@ -99,7 +99,10 @@ export class ChannelDispatcher {
     const all = (): Promise<unknown> => Promise.allSettled([...this.running.values()].map((r) => r.done));
     const graceOver = sleep(graceMs, 'grace', { ref: false });
     if ((await Promise.race([all().then(() => 'drained'), graceOver])) === 'grace') {
-      this.deps.logger.warn({ channel: this.deps.channel, jobs: this.running.size }, 'grace period over: aborting jobs');
+      this.deps.logger.warn(
+        { channel: this.deps.channel, jobs: this.running.size },
+        'grace period over: aborting jobs',
+      );
       for (const r of this.running.values()) r.controller.abort(new ShutdownAbortError());
       await all();
     }
@@ -164,7 +167,12 @@ export class ChannelDispatcher {
       return;
     }
     if (cancelled) {
-      await processor.finishWithoutRun(job, await this.deps.findWorker(job.workerId), ResultStatus.CANCELLED, `job ${job.id} was cancelled`);
+      await processor.finishWithoutRun(
+        job,
+        await this.deps.findWorker(job.workerId),
+        ResultStatus.CANCELLED,
+        `job ${job.id} was cancelled`,
+      );
       await queue.ack(claim);
       return;
     }
@@ -202,8 +210,14 @@ export class ChannelDispatcher {
 
     let next: 'retry' | 'final';
     try {
-      const runners = worker.useStatic ? this.deps.staticRunners.source(worker, definition, this.deps.concurrency) : undefined;
-      const outcome = await executeJob(job, worker, definition, { signal: controller.signal, logger: this.deps.logger, runners });
+      const runners = worker.useStatic
+        ? this.deps.staticRunners.source(worker, definition, this.deps.concurrency)
+        : undefined;
+      const outcome = await executeJob(job, worker, definition, {
+        signal: controller.signal,
+        logger: this.deps.logger,
+        runners,
+      });
       finishing = true;
       if (outcome.status === 'lease-lost') return;
       if (outcome.status === 'shutdown') {

@@ -96,7 +96,12 @@ export class Engine {
       fetchIntervalMs: options.fetchIntervalMs,
       leaseMs: options.leaseMs,
       onCancelled: async (job: Job) => {
-        await this.processor.finishWithoutRun(job, await findWorker(job.workerId), ResultStatus.CANCELLED, `job ${job.id} was cancelled`);
+        await this.processor.finishWithoutRun(
+          job,
+          await findWorker(job.workerId),
+          ResultStatus.CANCELLED,
+          `job ${job.id} was cancelled`,
+        );
       },
       logger,
     });

@@ -1,7 +1,15 @@
 /** executeJob with an explicit runner source: how each ending gives the runner back. */
 import { describe, expect, it } from 'vitest';
 import type { Job, Worker } from '../../core/src/index.js';
-import { NO_RETRY, Priority, QueueType, ResponseType, ResultStatus, RunnerType, silentLogger } from '../../core/src/index.js';
+import {
+  NO_RETRY,
+  Priority,
+  QueueType,
+  ResponseType,
+  ResultStatus,
+  RunnerType,
+  silentLogger,
+} from '../../core/src/index.js';
 import type { Runner, RunnerDefinition } from '../../runners/src/index.js';
 import { RunnerError } from '../../runners/src/index.js';
 import { executeJob } from './executor.js';
@@ -62,7 +70,11 @@ function sourceOf(run: Runner['run'], loadMs = 0): { source: RunnerSource; relea
 }
 
 const execute = (source: RunnerSource, timeout = 0) =>
-  executeJob(job(timeout), worker, definition, { signal: new AbortController().signal, logger: silentLogger, runners: source });
+  executeJob(job(timeout), worker, definition, {
+    signal: new AbortController().signal,
+    logger: silentLogger,
+    runners: source,
+  });
 
 describe('executeJob with a runner source', () => {
   it('gives the runner back as reusable after a result or a RunnerError', async () => {

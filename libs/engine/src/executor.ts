@@ -46,7 +46,9 @@ export async function executeJob(
   if (options.signal.aborted) onOuterAbort();
   else options.signal.addEventListener('abort', onOuterAbort, { once: true });
   const cancelTimer =
-    job.timeout > 0 ? startDeadlineTimer(job.timeout, () => controller.abort(new JobTimeoutError(job.timeout))) : undefined;
+    job.timeout > 0
+      ? startDeadlineTimer(job.timeout, () => controller.abort(new JobTimeoutError(job.timeout)))
+      : undefined;
 
   const finish = (status: Outcome['status'], output: Uint8Array[]): Outcome => ({
     status,
@@ -55,7 +57,9 @@ export async function executeJob(
     endTime: now(),
   });
 
-  const acquiring = (options.runners ?? freshRunnerSource(definition, worker.runnerSettings)).acquire(controller.signal);
+  const acquiring = (options.runners ?? freshRunnerSource(definition, worker.runnerSettings)).acquire(
+    controller.signal,
+  );
   let lease: RunnerLease | undefined;
   /** the run ended in a way that leaves the runner fit for another job */
   let reusable = false;
@@ -65,7 +69,11 @@ export async function executeJob(
       lease = acquired;
       controller.signal.throwIfAborted();
       try {
-        const output = await acquired.runner.run(job.args, { signal: controller.signal, jobId: job.id, timeoutMs: job.timeout });
+        const output = await acquired.runner.run(job.args, {
+          signal: controller.signal,
+          jobId: job.id,
+          timeoutMs: job.timeout,
+        });
         reusable = true;
         return output;
       } catch (err) {

@@ -107,7 +107,12 @@ export class RdbPoller {
     const channelByWorker = new Map(workers.map((w) => [w.id, channelOf(w)]));
     const now = this.now();
     const limit = this.deps.batchSize ?? 500;
-    const due = await rows.findDue({ dueBefore: now + fetchIntervalMs, now, workerIds: [...channelByWorker.keys()], limit });
+    const due = await rows.findDue({
+      dueBefore: now + fetchIntervalMs,
+      now,
+      workerIds: [...channelByWorker.keys()],
+      limit,
+    });
     for (const job of due) {
       if (this.scheduled.has(job.id) || (await this.deps.queue.find(job.id)) !== undefined) continue;
       const hold = Math.max(job.runAfterTime, now) + fetchIntervalMs + leaseMs;
@@ -115,7 +120,10 @@ export class RdbPoller {
       const channel = channelByWorker.get(job.workerId);
       if (channel === undefined) continue;
       const claimed: Job = { ...job, grabbedUntilTime: hold };
-      const cancel = startDeadlineTimer(Math.max(0, job.runAfterTime - this.now()), () => void this.bring(claimed, channel));
+      const cancel = startDeadlineTimer(
+        Math.max(0, job.runAfterTime - this.now()),
+        () => void this.bring(claimed, channel),
+      );
       this.scheduled.set(job.id, cancel);
     }
     return due.length >= limit;

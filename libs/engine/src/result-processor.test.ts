@@ -66,7 +66,8 @@ async function harness(refuse: () => Error, databaseAnswers: boolean): Promise<H
   expect(await state.acquireUniqKey('the-key', job.id)).toBe(true);
   const inserts: JobResult[] = [];
   const errors: string[] = [];
-  const note = (obj: object | string, msg?: string): void => void errors.push(typeof obj === 'string' ? obj : (msg ?? ''));
+  const note = (obj: object | string, msg?: string): void =>
+    void errors.push(typeof obj === 'string' ? obj : (msg ?? ''));
   const noop = (): void => undefined;
   const logger: Logger = { trace: noop, debug: noop, info: noop, warn: noop, error: note, child: () => logger };
   const deps: ResultProcessorDeps = {
@@ -95,16 +96,23 @@ async function harness(refuse: () => Error, databaseAnswers: boolean): Promise<H
 describe('ResultProcessor with a result the database refuses', () => {
   it.each([
     ['a value too long', () => new InvalidArgumentError('uniq_key is too long for the database; shorten it')],
-    ['a dropped connection while the database answers', () => new UnavailableError('database unavailable: write ECONNRESET')],
+    [
+      'a dropped connection while the database answers',
+      () => new UnavailableError('database unavailable: write ECONNRESET'),
+    ],
   ])('ends the job with a published OTHER_ERROR result and frees its uniq_key (%s)', async (_what, refuse) => {
     const h = await harness(refuse, true);
     const listened = h.bus.waitForJob(job.id, 5000);
     expect(await h.processor.process(job, worker, run, undefined)).toBe('final');
     const result = await listened;
     expect(result.status).toBe(ResultStatus.OTHER_ERROR);
-    expect(Buffer.from(result.output[0] ?? []).toString()).toContain(`storing the result failed ${FINISH_ATTEMPTS} times`);
+    expect(Buffer.from(result.output[0] ?? []).toString()).toContain(
+      `storing the result failed ${FINISH_ATTEMPTS} times`,
+    );
     // stored without the args and uniq_key the database may refuse
-    expect(h.inserts.map((r) => [r.status, r.args.length, r.uniqKey])).toEqual([[ResultStatus.OTHER_ERROR, 0, undefined]]);
+    expect(h.inserts.map((r) => [r.status, r.args.length, r.uniqKey])).toEqual([
+      [ResultStatus.OTHER_ERROR, 0, undefined],
+    ]);
     expect(await h.state.getStatus(job.id)).toBeUndefined();
     expect(await h.state.acquireUniqKey('the-key', 43)).toBe(true);
     expect(h.errors.some((line) => line.includes('giving up a job'))).toBe(true);

@@ -98,7 +98,8 @@ export class ResultProcessor {
         const cancelled = await state.isCancelled(job.id);
         if (!cancelled && shouldRetry(worker.retryPolicy, job.retried)) {
           if (await this.tried('persisting the retry', () => this.persistRetry(job, worker, run, heldUntil))) {
-            if (worker.storeFailure) await this.tried('storing the result', () => this.store(this.resultOf(job, worker, run, status)));
+            if (worker.storeFailure)
+              await this.tried('storing the result', () => this.store(this.resultOf(job, worker, run, status)));
             return 'retry';
           }
           status = ResultStatus.CANCELLED;
@@ -160,12 +161,20 @@ export class ResultProcessor {
       { jobId: job.id, workerId: worker.id, step: poison.step, err: poison.failure },
       `giving up a job whose result cannot be stored: ended with OTHER_ERROR, uniq_key released`,
     );
-    const final = this.resultOf(job, worker, { ...run, status: ResultStatus.OTHER_ERROR, output: [Buffer.from(message)] }, ResultStatus.OTHER_ERROR);
+    const final = this.resultOf(
+      job,
+      worker,
+      { ...run, status: ResultStatus.OTHER_ERROR, output: [Buffer.from(message)] },
+      ResultStatus.OTHER_ERROR,
+    );
     const slim: JobResult = { ...final, args: Buffer.alloc(0), uniqKey: undefined };
     const storeSlim = storesResult(worker, ResultStatus.OTHER_ERROR)
       ? (): Promise<boolean> =>
           this.store(slim).catch((err: unknown) => {
-            this.deps.logger.error({ err, jobId: job.id }, 'could not store the OTHER_ERROR result of a poison job either');
+            this.deps.logger.error(
+              { err, jobId: job.id },
+              'could not store the OTHER_ERROR result of a poison job either',
+            );
             return true;
           })
       : undefined;
@@ -174,7 +183,12 @@ export class ResultProcessor {
   }
 
   /** A final result without a run (cancelled while pending, worker gone): released and published like any other. */
-  async finishWithoutRun(job: Job, worker: Worker | undefined, status: ResultStatus, message: string): Promise<JobResult> {
+  async finishWithoutRun(
+    job: Job,
+    worker: Worker | undefined,
+    status: ResultStatus,
+    message: string,
+  ): Promise<JobResult> {
     const now = this.now();
     const run: RunRecord = { status, output: [Buffer.from(message)], startTime: now, endTime: now };
     const result = this.resultOf(job, worker, run, status);
@@ -187,7 +201,12 @@ export class ResultProcessor {
     return result;
   }
 
-  private async persistRetry(job: Job, worker: Worker, run: RunRecord, heldUntil: number | undefined): Promise<boolean> {
+  private async persistRetry(
+    job: Job,
+    worker: Worker,
+    run: RunRecord,
+    heldUntil: number | undefined,
+  ): Promise<boolean> {
     const { rows, state } = this.deps;
     const runAfterTime = run.endTime + retryDelayMs(worker.retryPolicy, job.retried);
     const retried = job.retried + 1;
@@ -219,14 +238,24 @@ export class ResultProcessor {
       (await (storeInstead ?? (() => this.tried('storing the result', () => this.store(result))))());
 
     let continues = false;
-    if (worker !== undefined && worker.periodicInterval > 0 && result.status !== ResultStatus.CANCELLED && heldUntil !== undefined) {
+    if (
+      worker !== undefined &&
+      worker.periodicInterval > 0 &&
+      result.status !== ResultStatus.CANCELLED &&
+      heldUntil !== undefined
+    ) {
       const next = nextPeriodicRunTime(job.runAfterTime, result.startTime, worker.periodicInterval, this.now());
       continues = (await state.isCancelled(job.id)) ? false : await rows.rescheduleIfHeld(job.id, heldUntil, next, 0);
     }
     if (continues) {
       await state.setStatus(job.id, JobStatus.PENDING);
     } else {
-      if (worker === undefined || worker.queueType !== QueueType.NORMAL || job.grabbedUntilTime !== undefined || worker.periodicInterval > 0) {
+      if (
+        worker === undefined ||
+        worker.queueType !== QueueType.NORMAL ||
+        job.grabbedUntilTime !== undefined ||
+        worker.periodicInterval > 0
+      ) {
         await rows.delete(job.id);
       }
       await state.deleteStatus(job.id);
@@ -237,7 +266,8 @@ export class ResultProcessor {
     // kept for late listeners (LISTEN_AFTER) and for DIRECT waiters in other processes whose subscription may still
     // be on its way
     await bus.publish(result, { keep: worker?.responseType !== ResponseType.NO_RESULT });
-    if (worker !== undefined && result.status === ResultStatus.SUCCESS) await this.enqueueNextWorkers(job, worker, result);
+    if (worker !== undefined && result.status === ResultStatus.SUCCESS)
+      await this.enqueueNextWorkers(job, worker, result);
   }
 
   /**
@@ -250,7 +280,10 @@ export class ResultProcessor {
       return true;
     } catch (err) {
       if (!(err instanceof AlreadyExistsError)) throw err;
-      this.deps.logger.info({ jobId: result.jobId, retried: result.retried }, 'this attempt already has a result; not stored again');
+      this.deps.logger.info(
+        { jobId: result.jobId, retried: result.retried },
+        'this attempt already has a result; not stored again',
+      );
       return false;
     }
   }
@@ -316,12 +349,17 @@ export class ResultProcessor {
   }
 }
 
-
 /**
  * Why an output item of `job` cannot be the args of a job of `next` (undefined when it can): the bytes are passed on
  * as they are, so they must be a valid args message of the next worker's runner.
  */
-function unfitArgs(definition: RunnerDefinition | undefined, args: Uint8Array, job: Job, worker: Worker, next: Worker): string | undefined {
+function unfitArgs(
+  definition: RunnerDefinition | undefined,
+  args: Uint8Array,
+  job: Job,
+  worker: Worker,
+  next: Worker,
+): string | undefined {
   if (definition === undefined) return undefined;
   try {
     checkBytesAgainstSchema(definition.argsProto, args, `the output bytes of job ${job.id} (worker "${worker.name}")`);

@@ -37,7 +37,9 @@ beforeAll(async () => {
     services: [
       {
         definition,
-        implementation: { Echo: (call: { request: Buffer }, cb: (e: null, r: Buffer) => void) => cb(null, call.request) },
+        implementation: {
+          Echo: (call: { request: Buffer }, cb: (e: null, r: Buffer) => void) => cb(null, call.request),
+        },
       },
     ],
     logger: silentLogger,
@@ -53,7 +55,9 @@ afterAll(async () => {
 const call = (token: string): Promise<number> => {
   const md = new Metadata();
   md.set(AUTH_METADATA_KEY, token);
-  return new Promise((resolve) => client.Echo(Buffer.from('x'), md, (err) => resolve(err === null ? status.OK : err.code)));
+  return new Promise((resolve) =>
+    client.Echo(Buffer.from('x'), md, (err) => resolve(err === null ? status.OK : err.code)),
+  );
 };
 
 describe('authInterceptor', () => {

@@ -16,7 +16,9 @@ function recordingLogger(lines: Logged[]): Logger {
   const at =
     (level: string) =>
     (obj: object | string, msg?: string): void => {
-      lines.push(typeof obj === 'string' ? { level, obj: {}, msg: obj } : { level, obj: obj as Record<string, unknown>, msg });
+      lines.push(
+        typeof obj === 'string' ? { level, obj: {}, msg: obj } : { level, obj: obj as Record<string, unknown>, msg },
+      );
     };
   const logger: Logger = {
     trace: at('trace'),
@@ -71,7 +73,10 @@ describe('WorkerResolver', () => {
 
   it('quotes a name of legal length whole', async () => {
     const none = async (): Promise<undefined> => undefined;
-    const resolver = new WorkerResolver({ workers: { find: none, findByName: none }, runners: { find: none } } as never);
+    const resolver = new WorkerResolver({
+      workers: { find: none, findByName: none },
+      runners: { find: none },
+    } as never);
     const name = 'é'.repeat(128);
     await expect(resolver.resolve({ workerName: name })).rejects.toThrow(`worker "${name}" does not exist`);
   });

@@ -83,7 +83,9 @@ function client(port: number): LimitsClient {
 }
 
 const echo = (c: LimitsClient, text: string): Promise<string> =>
-  new Promise((resolve, reject) => c.Echo(Buffer.from(text), (err, res) => (err ? reject(err) : resolve(res?.toString() ?? ''))));
+  new Promise((resolve, reject) =>
+    c.Echo(Buffer.from(text), (err, res) => (err ? reject(err) : resolve(res?.toString() ?? ''))),
+  );
 
 /** Runs Hold for `ms` and resolves with what it answered, or the status code it ended with. */
 function hold(c: LimitsClient, ms: number): Promise<string | number> {

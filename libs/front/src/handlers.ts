@@ -71,4 +71,3 @@ export function serverStream<Req, Res>(
 function malformedError(request: unknown): InvalidArgumentError | undefined {
   return request instanceof MalformedRequest ? new InvalidArgumentError(request.problem) : undefined;
 }
-

@@ -23,7 +23,12 @@ export interface JobServicesDeps {
   /** how long a cancellation mark lives; also how long LISTEN_AFTER results are kept */
   readonly resultExpireMs: number;
   /** finishes a job that never ran (cancelled while pending): stores, publishes and releases it */
-  readonly finishWithoutRun: (job: Job, worker: Worker | undefined, status: ResultStatus, message: string) => Promise<JobResult>;
+  readonly finishWithoutRun: (
+    job: Job,
+    worker: Worker | undefined,
+    status: ResultStatus,
+    message: string,
+  ) => Promise<JobResult>;
   /** restores WITH_BACKUP jobs from the RDB into the queue */
   readonly restore: (includeGrabbed: boolean, limit: number | undefined) => Promise<number>;
 }

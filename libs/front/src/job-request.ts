@@ -38,7 +38,9 @@ export async function jobFromRequest(
   }
   const priority = req.priority ?? Priority.PRIORITY_MEDIUM;
   if (!PRIORITIES.has(priority)) {
-    throw new InvalidArgumentError(`priority ${priority} is unknown; use PRIORITY_HIGH, PRIORITY_MEDIUM or PRIORITY_LOW`);
+    throw new InvalidArgumentError(
+      `priority ${priority} is unknown; use PRIORITY_HIGH, PRIORITY_MEDIUM or PRIORITY_LOW`,
+    );
   }
   const uniqKey = req.uniqKey === undefined || req.uniqKey === '' ? undefined : req.uniqKey;
   if (uniqKey !== undefined) checkMaxChars(uniqKey, MAX_UNIQ_KEY_CHARS, 'uniq_key');

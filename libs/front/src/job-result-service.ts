@@ -59,7 +59,9 @@ export function jobResultService(deps: JobServicesDeps, resolver: WorkerResolver
     listenStreamByWorker: serverStream(name('ListenStreamByWorker'), logger, async function* (req, signal) {
       const worker = await resolver.resolve(req);
       if (worker.responseType === ResponseType.DIRECT) {
-        throw new InvalidArgumentError(`worker "${worker.name}" is DIRECT: its results go only to the caller of Enqueue`);
+        throw new InvalidArgumentError(
+          `worker "${worker.name}" is DIRECT: its results go only to the caller of Enqueue`,
+        );
       }
       const pending: JobResult[] = [];
       let wake: (() => void) | undefined;

@@ -14,7 +14,8 @@ export function jobService(deps: JobServicesDeps, resolver: WorkerResolver): Job
   const { storage, queue, state, bus, router, ids, logger } = deps;
   const name = (m: string): string => `JobService/${m}`;
 
-  const findJob = async (id: number): Promise<Job | undefined> => (await queue.find(id)) ?? (await storage.jobs.find(id));
+  const findJob = async (id: number): Promise<Job | undefined> =>
+    (await queue.find(id)) ?? (await storage.jobs.find(id));
 
   return {
     enqueue: unary(name('Enqueue'), logger, async (req, call) => {

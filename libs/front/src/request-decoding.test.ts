@@ -9,8 +9,16 @@ describe('withCheckedDecoding', () => {
   const enqueue = withCheckedDecoding(JobServiceService)['enqueue']!;
 
   it.each([
-    ['timeout 2^64 − 1', field(7, 2n ** 64n - 1n), 'timeout is 18446744073709551615, out of range: it must be between 0 and 9007199254740991'],
-    ['run_after_time 2^62', field(5, 2n ** 62n), 'run_after_time is 4611686018427387904, out of range: it must be between -9007199254740991 and 9007199254740991'],
+    [
+      'timeout 2^64 − 1',
+      field(7, 2n ** 64n - 1n),
+      'timeout is 18446744073709551615, out of range: it must be between 0 and 9007199254740991',
+    ],
+    [
+      'run_after_time 2^62',
+      field(5, 2n ** 62n),
+      'run_after_time is 4611686018427387904, out of range: it must be between -9007199254740991 and 9007199254740991',
+    ],
   ])('names the field and its range for %s', (_what, bytes, expected) => {
     const decoded = enqueue.requestDeserialize(Buffer.from(bytes));
     expect(decoded).toBeInstanceOf(MalformedRequest);

@@ -74,7 +74,9 @@ export function describeUndecodable(path: string, bytes: Uint8Array, err: unknow
   const field = firstUnsafeLong(type, message, '');
   if (field !== undefined) {
     const { path: name, value, unsigned } = field;
-    const range = unsigned ? `0 and ${Number.MAX_SAFE_INTEGER}` : `${-Number.MAX_SAFE_INTEGER} and ${Number.MAX_SAFE_INTEGER}`;
+    const range = unsigned
+      ? `0 and ${Number.MAX_SAFE_INTEGER}`
+      : `${-Number.MAX_SAFE_INTEGER} and ${Number.MAX_SAFE_INTEGER}`;
     return `${name} is ${value}, out of range: it must be between ${range} (2^53 − 1 is the largest)`;
   }
   return `the request is not a valid protobuf ${type.name}: ${reason}`;

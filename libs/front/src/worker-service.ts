@@ -32,7 +32,8 @@ export function workerService(deps: WorkerServiceDeps): WorkerServiceServer {
   const name = (m: string): string => `WorkerService/${m}`;
 
   const checked = async (spec: WorkerSpec, selfId?: number): Promise<WorkerSpec> => {
-    if (spec.runnerId <= 0) throw new InvalidArgumentError('runner_id is required; list runners with RunnerService.FindList');
+    if (spec.runnerId <= 0)
+      throw new InvalidArgumentError('runner_id is required; list runners with RunnerService.FindList');
     const runner = await storage.runners.find(spec.runnerId);
     if (runner === undefined) {
       throw new InvalidArgumentError(

@@ -55,8 +55,12 @@ export class JobRouter {
     const route = routeOf(job, worker, now);
     // RDB rows are polled by run_after_time > 0: a row that is due now gets "now"; a periodic series starts on the
     // grid its run_after_time sets
-    const runAfterTime = worker.periodicInterval > 0 ? firstPeriodicRunTime(job.runAfterTime, worker.periodicInterval, now) : job.runAfterTime;
-    const stored: Job = route === 'rdb' && runAfterTime === 0 ? { ...job, runAfterTime: now } : { ...job, runAfterTime };
+    const runAfterTime =
+      worker.periodicInterval > 0
+        ? firstPeriodicRunTime(job.runAfterTime, worker.periodicInterval, now)
+        : job.runAfterTime;
+    const stored: Job =
+      route === 'rdb' && runAfterTime === 0 ? { ...job, runAfterTime: now } : { ...job, runAfterTime };
 
     if (job.uniqKey !== undefined && !(await state.acquireUniqKey(job.uniqKey, job.id))) {
       throw new AlreadyExistsError(`a job with uniq_key ${quote(job.uniqKey)} is not finished yet`);

@@ -44,9 +44,7 @@ export class MemoryJobStateStore implements JobStateStore {
 
   async listStatuses(): Promise<Array<{ jobId: number; status: JobStatus }>> {
     this.assertOpen();
-    return [...this.statuses]
-      .sort(([a], [b]) => a - b)
-      .map(([jobId, status]) => ({ jobId, status }));
+    return [...this.statuses].sort(([a], [b]) => a - b).map(([jobId, status]) => ({ jobId, status }));
   }
 
   async acquireUniqKey(uniqKey: string, jobId: number): Promise<boolean> {

@@ -1,5 +1,10 @@
 import type { Job } from '../../core/src/index.js';
-import { AlreadyExistsError, InvalidArgumentError, startDeadlineTimer, UnavailableError } from '../../core/src/index.js';
+import {
+  AlreadyExistsError,
+  InvalidArgumentError,
+  startDeadlineTimer,
+  UnavailableError,
+} from '../../core/src/index.js';
 import { Deque } from './deque.js';
 import { LeaseHeap } from './lease-heap.js';
 import type { ClaimedJob, ClaimOptions, JobQueue } from './ports.js';
@@ -113,7 +118,8 @@ export class MemoryQueue implements JobQueue {
   async claim(channel: string, options: ClaimOptions): Promise<ClaimedJob[]> {
     this.assertOpen();
     const { max, waitMs, leaseMs, signal } = options;
-    if (!Number.isSafeInteger(max) || max < 1) throw new InvalidArgumentError(`max must be a positive integer, got ${max}`);
+    if (!Number.isSafeInteger(max) || max < 1)
+      throw new InvalidArgumentError(`max must be a positive integer, got ${max}`);
     if (!(waitMs >= 0)) throw new InvalidArgumentError(`waitMs must be >= 0, got ${waitMs}`);
     assertLeaseMs(leaseMs);
 
@@ -189,7 +195,8 @@ export class MemoryQueue implements JobQueue {
 
   async list(offset: number, limit: number): Promise<Job[]> {
     this.assertOpen();
-    if (!Number.isSafeInteger(offset) || offset < 0) throw new InvalidArgumentError(`offset must be >= 0, got ${offset}`);
+    if (!Number.isSafeInteger(offset) || offset < 0)
+      throw new InvalidArgumentError(`offset must be >= 0, got ${offset}`);
     if (!Number.isSafeInteger(limit) || limit < 0) throw new InvalidArgumentError(`limit must be >= 0, got ${limit}`);
     const ids = [...this.waitingJobs.keys(), ...this.leasedJobs.keys()].sort((a, b) => a - b);
     return ids.slice(offset, offset + limit).map((id) => this.jobById(id) as Job);

@@ -133,7 +133,9 @@ export class NodeIdLease implements IdGenerator {
     if (this.stateValue === 'held') {
       const started = performance.now();
       try {
-        const kept = await this.connection.run((c) => c.eval(CLAIM_OR_KEEP, 1, this.key(this.nodeIdValue), this.token, String(this.ttlMs)));
+        const kept = await this.connection.run((c) =>
+          c.eval(CLAIM_OR_KEEP, 1, this.key(this.nodeIdValue), this.token, String(this.ttlMs)),
+        );
         if (this.stateValue !== 'held') return;
         if (kept === 1) {
           this.validUntil = started + this.ttlMs;
@@ -147,7 +149,9 @@ export class NodeIdLease implements IdGenerator {
           this.schedule(this.retryMs);
           return;
         }
-        this.markLost(`no renewal succeeded within ${this.ttlMs} ms: ${err instanceof Error ? err.message : String(err)}`);
+        this.markLost(
+          `no renewal succeeded within ${this.ttlMs} ms: ${err instanceof Error ? err.message : String(err)}`,
+        );
       }
     }
     try {
@@ -174,7 +178,9 @@ export class NodeIdLease implements IdGenerator {
     const first = this.nodeIdValue >= 0 ? this.nodeIdValue : Math.floor(Math.random() * NODE_ID_COUNT);
     for (let i = 0; i < NODE_ID_COUNT; i++) {
       const nodeId = (first + i) % NODE_ID_COUNT;
-      const got = await this.connection.run((c) => c.eval(CLAIM_OR_KEEP, 1, this.key(nodeId), this.token, String(this.ttlMs)));
+      const got = await this.connection.run((c) =>
+        c.eval(CLAIM_OR_KEEP, 1, this.key(nodeId), this.token, String(this.ttlMs)),
+      );
       if (this.stateValue === 'released') return false;
       if (got !== 1) continue;
       if (this.generator === undefined) this.generator = new TimeOrderedIdGenerator(nodeId);

@@ -51,7 +51,7 @@ describe.each(backends)('Redis adapters of two processes on $name', ({ redis }) 
     await purgeRedisNamespace(options, keyPrefix);
   });
 
-  it("a Listen on the front gets a result the worker kept before the call, and one it publishes later", async () => {
+  it('a Listen on the front gets a result the worker kept before the call, and one it publishes later', async () => {
     await start();
     const early = testJobResult(1, 7);
     await worker.bus.publish(early, { keep: true });

@@ -29,7 +29,10 @@ export interface RedisAdapters {
 /** Makes the queue, state store and result bus of a Scalable process; each opens its own connections. */
 export function createRedisAdapters(options: RedisAdaptersOptions): RedisAdapters {
   const { redis, keyPrefix, onHandlerError } = options;
-  const queue = new RedisQueue({ redis, keyPrefix, maxPendingPerChannel: options.maxPendingPerChannel,
+  const queue = new RedisQueue({
+    redis,
+    keyPrefix,
+    maxPendingPerChannel: options.maxPendingPerChannel,
     maxPendingTotal: options.maxPendingTotal,
   });
   const state = new RedisJobStateStore({ redis, keyPrefix, onHandlerError });

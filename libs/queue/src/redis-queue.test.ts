@@ -106,7 +106,9 @@ describe.each(backends)('RedisQueue on $name', ({ redis }) => {
     const total = 2_000;
     const priorities = [Priority.PRIORITY_LOW, Priority.PRIORITY_MEDIUM, Priority.PRIORITY_HIGH];
     const outcomes = await Promise.allSettled(
-      Array.from({ length: total }, (_, i) => producer.enqueue(testJob(i + 1, { priority: priorities[i % 3] }), channel)),
+      Array.from({ length: total }, (_, i) =>
+        producer.enqueue(testJob(i + 1, { priority: priorities[i % 3] }), channel),
+      ),
     );
     expect(outcomes.filter((outcome) => outcome.status === 'fulfilled')).toHaveLength(total);
 

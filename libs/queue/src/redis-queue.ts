@@ -153,7 +153,8 @@ export class RedisQueue implements JobQueue {
     const started = performance.now();
     this.assertOpen();
     const { max, waitMs, leaseMs, signal } = options;
-    if (!Number.isSafeInteger(max) || max < 1) throw new InvalidArgumentError(`max must be a positive integer, got ${max}`);
+    if (!Number.isSafeInteger(max) || max < 1)
+      throw new InvalidArgumentError(`max must be a positive integer, got ${max}`);
     if (!(waitMs >= 0)) throw new InvalidArgumentError(`waitMs must be >= 0, got ${waitMs}`);
     assertLeaseMs(leaseMs);
     const take = Math.min(max, MAX_BATCH);
@@ -208,7 +209,8 @@ export class RedisQueue implements JobQueue {
 
   async list(offset: number, limit: number): Promise<Job[]> {
     this.assertOpen();
-    if (!Number.isSafeInteger(offset) || offset < 0) throw new InvalidArgumentError(`offset must be >= 0, got ${offset}`);
+    if (!Number.isSafeInteger(offset) || offset < 0)
+      throw new InvalidArgumentError(`offset must be >= 0, got ${offset}`);
     if (!Number.isSafeInteger(limit) || limit < 0) throw new InvalidArgumentError(`limit must be >= 0, got ${limit}`);
     if (limit === 0) return [];
     const keys = [this.keys.ids, this.keys.jobs];

@@ -1,5 +1,11 @@
 import type { JobResult } from '../../core/src/index.js';
-import { coerceError, DeadlineExceededError, InvalidArgumentError, startDeadlineTimer, UnavailableError } from '../../core/src/index.js';
+import {
+  coerceError,
+  DeadlineExceededError,
+  InvalidArgumentError,
+  startDeadlineTimer,
+  UnavailableError,
+} from '../../core/src/index.js';
 import type { ResultBus } from './ports.js';
 import { redisCodec } from './redis-codec.js';
 import type { RedisConnectionOptions } from './redis-connection.js';

@@ -138,7 +138,11 @@ describe('CommandRunner', () => {
     process.env['JW_TEST_SERVER_SECRET'] = 'do-not-leak';
     try {
       const [printed] = await run('printenv');
-      const names = (printed ?? '').trim().split('\n').map((line) => line.split('=')[0]).sort();
+      const names = (printed ?? '')
+        .trim()
+        .split('\n')
+        .map((line) => line.split('=')[0])
+        .sort();
       expect(names).toEqual(['HOME', 'JW_ALLOWED', 'LANG', 'PATH']);
       expect(printed).not.toContain('do-not-leak');
       // a job passes a variable on purpose through env(1)

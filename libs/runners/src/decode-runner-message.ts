@@ -6,11 +6,7 @@ import { RunnerError } from './runner.js';
  * Undecodable bytes are a fatal error: retrying the same bytes will not help. `message` names the expected message
  * for the error text.
  */
-export function decodeRunnerMessage<T>(
-  message: string,
-  codec: { decode(bytes: Uint8Array): T },
-  bytes: Uint8Array,
-): T {
+export function decodeRunnerMessage<T>(message: string, codec: { decode(bytes: Uint8Array): T }, bytes: Uint8Array): T {
   try {
     return codec.decode(bytes);
   } catch (error) {

@@ -23,7 +23,10 @@ describe('readDockerLogs', () => {
   });
 
   it('stops at the limit of one stream, keeping exactly the limit', async () => {
-    const logs = await readDockerLogs(chunks(Buffer.concat([frame(2, 'abc'), frame(1, 'defgh'), frame(1, 'never')]), 4), 4);
+    const logs = await readDockerLogs(
+      chunks(Buffer.concat([frame(2, 'abc'), frame(1, 'defgh'), frame(1, 'never')]), 4),
+      4,
+    );
     expect([logs.stdout.toString(), logs.stderr.toString(), logs.exceeded]).toEqual(['defg', 'abc', true]);
   });
 });

@@ -14,7 +14,10 @@ const HEADER_BYTES = 8;
 const STDERR = 2;
 
 /** Reads frames until the stream ends, keeping at most `maxBytes` of each of stdout and stderr. */
-export async function readDockerLogs(stream: AsyncIterable<Uint8Array | string>, maxBytes: number): Promise<DockerLogs> {
+export async function readDockerLogs(
+  stream: AsyncIterable<Uint8Array | string>,
+  maxBytes: number,
+): Promise<DockerLogs> {
   const out = new BoundedBuffer(maxBytes);
   const err = new BoundedBuffer(maxBytes);
   let header = Buffer.alloc(0);
@@ -22,7 +25,8 @@ export async function readDockerLogs(stream: AsyncIterable<Uint8Array | string>,
   let remaining = 0;
   let target = out;
   for await (const chunk of stream) {
-    let rest = typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    let rest =
+      typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     while (rest.length > 0) {
       if (remaining === 0) {
         const taken = rest.subarray(0, HEADER_BYTES - header.length);

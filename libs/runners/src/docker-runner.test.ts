@@ -84,7 +84,10 @@ describe('DockerRunner', () => {
     await runner.load(settings({ entrypoint: ['/bin/entry'] }));
     expect(engine.callsTo('POST', /^\/images\/create$/)).toEqual([]);
     for (const word of ['one', 'two']) {
-      const out = await runner.run(args({ image: 'busybox:1.36', entrypoint: ['/bin/other'], cmd: [`out:${word}`] }), ctx());
+      const out = await runner.run(
+        args({ image: 'busybox:1.36', entrypoint: ['/bin/other'], cmd: [`out:${word}`] }),
+        ctx(),
+      );
       expect(out.map(text)).toEqual([`${word}\n`]);
     }
     const bodies = engine.callsTo('POST', /^\/containers\/create$/).map((c) => c.body);

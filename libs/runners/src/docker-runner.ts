@@ -79,7 +79,8 @@ export class DockerRunner implements Runner {
   async run(args: Uint8Array, ctx: RunContext): Promise<Uint8Array[]> {
     const docker = this.docker;
     const settings = this.settings;
-    if (docker === undefined || settings === undefined) throw new RunnerError('DOCKER runner was run before load()', 'other');
+    if (docker === undefined || settings === undefined)
+      throw new RunnerError('DOCKER runner was run before load()', 'other');
     const decoded = decodeRunnerMessage('DockerArgs', DockerArgs, args);
     const image = nonEmpty(decoded.image) ?? settingsImage(settings);
     if (image === undefined) {
@@ -179,7 +180,8 @@ export class DockerRunner implements Runner {
       Env: [...settings.env, ...args.env],
       WorkingDir: nonEmpty(args.workingDir) ?? nonEmpty(settings.workingDir),
       User: nonEmpty(args.user),
-      ExposedPorts: args.exposedPorts.length > 0 ? Object.fromEntries(args.exposedPorts.map((port) => [port, {}])) : undefined,
+      ExposedPorts:
+        args.exposedPorts.length > 0 ? Object.fromEntries(args.exposedPorts.map((port) => [port, {}])) : undefined,
       Volumes: anonymous.length > 0 ? Object.fromEntries(anonymous.map((path) => [path, {}])) : undefined,
       Shell: args.shell.length > 0 ? args.shell : undefined,
       ArgsEscaped: args.argsEscaped,
@@ -220,7 +222,10 @@ export class DockerRunner implements Runner {
     const options = { cause: err };
     if (err instanceof RunnerError) return err;
     if (err instanceof ImagePullError) return new RunnerError(`${action}: ${err.message}`, 'retryable', [], options);
-    const { statusCode, code } = (typeof err === 'object' && err !== null ? err : {}) as { statusCode?: unknown; code?: unknown };
+    const { statusCode, code } = (typeof err === 'object' && err !== null ? err : {}) as {
+      statusCode?: unknown;
+      code?: unknown;
+    };
     if (typeof code === 'string' && UNREACHABLE_CODES.has(code)) {
       const message = `${action}: cannot reach the Docker engine at ${this.options.socketPath} (${code}); check DOCKER_SOCKET_PATH`;
       return new RunnerError(message, 'retryable', [], options);
@@ -243,7 +248,8 @@ export function dockerRunnerDefinition(options: DockerRunnerOptions): RunnerDefi
 /** The image the settings name: `from_image` (with `tag` when it has none), or `repo[:tag]` of an import. */
 function settingsImage(settings: DockerRunnerSettings): string | undefined {
   const tag = nonEmpty(settings.tag);
-  const base = nonEmpty(settings.fromImage) ?? (nonEmpty(settings.fromSrc) === undefined ? undefined : nonEmpty(settings.repo));
+  const base =
+    nonEmpty(settings.fromImage) ?? (nonEmpty(settings.fromSrc) === undefined ? undefined : nonEmpty(settings.repo));
   if (base === undefined) return undefined;
   return tag === undefined || hasTagOrDigest(base) ? base : `${base}:${tag}`;
 }
@@ -256,7 +262,10 @@ function hasTagOrDigest(reference: string): boolean {
 
 /** The exit code (and the engine's error, if any) from a wait response. */
 function exitOf(response: unknown): { code: number; error: string | undefined } {
-  const { StatusCode, Error: error } = (response ?? {}) as { StatusCode?: unknown; Error?: { Message?: unknown } | null };
+  const { StatusCode, Error: error } = (response ?? {}) as {
+    StatusCode?: unknown;
+    Error?: { Message?: unknown } | null;
+  };
   if (typeof StatusCode !== 'number') {
     throw new RunnerError('the Docker engine answered the container wait without an exit code', 'retryable');
   }
@@ -273,7 +282,9 @@ function engineMessage(err: unknown): string {
   if (json !== null && typeof json === 'object' && typeof (json as { message?: unknown }).message === 'string') {
     return (json as { message: string }).message;
   }
-  return errorMessage(err).replace(/^\(HTTP code \d+\) [^-]*- /, '').trim();
+  return errorMessage(err)
+    .replace(/^\(HTTP code \d+\) [^-]*- /, '')
+    .trim();
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

@@ -7,6 +7,7 @@ import { decodeSettings, requirePort, requireText } from './settings-check.js';
 export function checkGrpcUnarySettings(settings: Uint8Array): void {
   const { host, port } = decodeSettings('GrpcUnaryRunnerSettings', GrpcUnaryRunnerSettings, settings);
   requireText(host, 'host', 'the gRPC server to call');
-  if (!isGrpcHost(host)) throw new InvalidArgumentError(`runner_settings.host ${quote(host)} is not a host name or address`);
+  if (!isGrpcHost(host))
+    throw new InvalidArgumentError(`runner_settings.host ${quote(host)} is not a host name or address`);
   requirePort(port, 'port', false);
 }

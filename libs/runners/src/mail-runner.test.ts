@@ -135,7 +135,9 @@ describe('MailRunner', () => {
   });
 
   it('authenticates, sends text and html to every recipient, and reports the delivery', async () => {
-    const output = await (await loaded()).run(
+    const output = await (
+      await loaded()
+    ).run(
       args({
         to: ['ann@example.com'],
         cc: ['bob@example.com'],

@@ -32,7 +32,10 @@ export interface PluginDiscoveryOptions extends PluginThreadOptions {
 const MODULE_FILE = /\.(m?js)$/;
 
 /** The usable plugins of `dirs` (relative folders are resolved against the working directory), in folder order. */
-export async function discoverPlugins(dirs: readonly string[], options: PluginDiscoveryOptions): Promise<DiscoveredPlugin[]> {
+export async function discoverPlugins(
+  dirs: readonly string[],
+  options: PluginDiscoveryOptions,
+): Promise<DiscoveredPlugin[]> {
   const { logger } = options;
   const paths: string[] = [];
   for (const dir of dirs) paths.push(...(await moduleFiles(resolve(dir), logger)));

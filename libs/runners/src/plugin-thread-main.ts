@@ -42,7 +42,11 @@ const instances = new Map<number, Promise<Instance>>();
 const jobs = new Map<number, RunningJob>();
 
 try {
-  const first: Instance = { plugin: pluginOf((await import(data.moduleUrl)) as Record<string, unknown>), loadedFor: undefined, tail: Promise.resolve() };
+  const first: Instance = {
+    plugin: pluginOf((await import(data.moduleUrl)) as Record<string, unknown>),
+    loadedFor: undefined,
+    tail: Promise.resolve(),
+  };
   instances.set(0, Promise.resolve(first));
   port.on('message', (batch: ToPluginThread[]) => {
     for (const message of batch) receive(message, first);
@@ -111,7 +115,11 @@ async function serve(request: Extract<ToPluginThread, { type: 'run' }>, first: I
   }
 }
 
-async function runOn(instance: Instance, request: Extract<ToPluginThread, { type: 'run' }>, running: RunningJob): Promise<void> {
+async function runOn(
+  instance: Instance,
+  request: Extract<ToPluginThread, { type: 'run' }>,
+  running: RunningJob,
+): Promise<void> {
   const { job, owner } = request;
   const { signal } = running.controller;
   if (signal.aborted) {
@@ -144,7 +152,8 @@ async function runOn(instance: Instance, request: Extract<ToPluginThread, { type
 
 /** The module's default export (or the module itself) when it has the shape of a PluginRunner; throws otherwise. */
 function pluginOf(module: Record<string, unknown>): PluginRunner {
-  const candidate: unknown = typeof module['default'] === 'object' && module['default'] !== null ? module['default'] : module;
+  const candidate: unknown =
+    typeof module['default'] === 'object' && module['default'] !== null ? module['default'] : module;
   const value = candidate as Record<string, unknown>;
   const problems: string[] = [];
   if (typeof value['name'] !== 'string' || !NAME_PATTERN.test(value['name'])) {

@@ -42,7 +42,9 @@ describe('PluginThreadPool', () => {
   it('runs many jobs at once on one thread, each runner with its own settings', async () => {
     const pool = poolOf('sharing.mjs', 1);
     // each job waits until all five arrived: run one at a time, they would wait forever
-    const outputs = await Promise.all([1, 2, 3, 4, 5].map((n) => runOnce(pool, 'barrier:5', undefined, `settings ${n}`)));
+    const outputs = await Promise.all(
+      [1, 2, 3, 4, 5].map((n) => runOnce(pool, 'barrier:5', undefined, `settings ${n}`)),
+    );
     expect(new Set(outputs.map(([thread]) => thread)).size).toBe(1);
     expect(outputs.map(([, settings]) => settings)).toEqual([1, 2, 3, 4, 5].map((n) => `settings ${n}`));
   });
@@ -71,7 +73,10 @@ describe('PluginThreadPool', () => {
     const crash = failure(runOnce(pool, 'exit'));
     for (const err of [await crash, await bystander]) {
       expect(err).toBeInstanceOf(RunnerError);
-      expect(err).toMatchObject({ kind: 'retryable', message: 'plugin SharingPlugin crashed: the thread exited with code 1' });
+      expect(err).toMatchObject({
+        kind: 'retryable',
+        message: 'plugin SharingPlugin crashed: the thread exited with code 1',
+      });
     }
     const [after] = await runOnce(pool, 'echo');
     expect(after).not.toBe(before);
@@ -85,7 +90,8 @@ describe('PluginThreadPool', () => {
     expect(await failure(runOnce(pool, 'spin', abortedAfter(100, reason)))).toBe(reason);
     expect(await bystander).toMatchObject({
       kind: 'retryable',
-      message: 'plugin SharingPlugin was stopped: another job on its thread did not end after it was aborted and blocks the thread',
+      message:
+        'plugin SharingPlugin was stopped: another job on its thread did not end after it was aborted and blocks the thread',
     });
     const [after] = await runOnce(pool, 'echo');
     expect(after).not.toBe(before);

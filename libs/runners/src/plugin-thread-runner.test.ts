@@ -19,7 +19,10 @@ const FIXTURES = join(REPO, 'test/fixtures/plugins');
 
 const pools: PluginThreadPool[] = [];
 function poolOf(file: string, maxOutputBytes = 1024): PluginThreadPool {
-  const pool = new PluginThreadPool(pathToFileURL(join(FIXTURES, file)).href, file, { maxOutputBytes, cancelGraceMs: 100 });
+  const pool = new PluginThreadPool(pathToFileURL(join(FIXTURES, file)).href, file, {
+    maxOutputBytes,
+    cancelGraceMs: 100,
+  });
   pools.push(pool);
   return pool;
 }
@@ -130,14 +133,20 @@ describe('discoverPlugins', () => {
     ]);
     expect(found.find((p) => p.metadata.name === 'HelloPlugin')?.metadata.jobArgsProto).toMatch(/message HelloArgs/);
 
-    const skipped = warnings.map((w) => [String(w['path'] ?? w['dir']).replace(`${REPO}/`, ''), String(w['err'] ?? w['takenBy'])]);
+    const skipped = warnings.map((w) => [
+      String(w['path'] ?? w['dir']).replace(`${REPO}/`, ''),
+      String(w['err'] ?? w['takenBy']),
+    ]);
     expect(skipped).toEqual([
       ['test/fixtures/plugins/no-such-folder', expect.stringMatching(/^ENOENT/)],
       ['test/fixtures/plugins/bad-schema.mjs', expect.stringMatching(/runnerSettingsProto is not valid proto source/)],
       ['test/fixtures/plugins/broken.mjs', 'broken at import'],
       ['test/fixtures/plugins/clashing-names.mjs', 'a built-in runner'],
       ['test/fixtures/plugins/echo-again/main.mjs', `${REPO}/plugins/echo/index.mjs`],
-      ['test/fixtures/plugins/not-a-plugin.mjs', expect.stringMatching(/does not export a plugin runner: name must be/)],
+      [
+        'test/fixtures/plugins/not-a-plugin.mjs',
+        expect.stringMatching(/does not export a plugin runner: name must be/),
+      ],
     ]);
   });
 });

@@ -111,7 +111,8 @@ export class PluginThread {
         const reason = this.crash ?? `the thread exited with code ${code}`;
         started?.reject(new Error(reason));
         const message = this.endReason ?? `plugin ${this.name} crashed: ${reason}`;
-        for (const [job, pending] of this.jobs) this.settle(job, pending)?.reject(new RunnerError(message, 'retryable'));
+        for (const [job, pending] of this.jobs)
+          this.settle(job, pending)?.reject(new RunnerError(message, 'retryable'));
         for (const answer of this.pings.values()) answer();
         resolve();
       });
@@ -167,12 +168,20 @@ export class PluginThread {
    * holds that owner's settings already. Rejects with a RunnerError when the plugin fails or the thread dies, and
    * with the signal's reason as soon as `signal` aborts.
    */
-  run(instance: number, owner: number, settings: Uint8Array, args: Uint8Array, signal: AbortSignal): Promise<Uint8Array[]> {
+  run(
+    instance: number,
+    owner: number,
+    settings: Uint8Array,
+    args: Uint8Array,
+    signal: AbortSignal,
+  ): Promise<Uint8Array[]> {
     if (this.stateValue !== 'open') {
       return Promise.reject(new RunnerError(`plugin ${this.name} thread is ${this.stateValue}, not open`, 'retryable'));
     }
     if (!this.lent.has(instance) || this.busy.has(instance)) {
-      return Promise.reject(new RunnerError(`plugin ${this.name} instance ${instance} is not free to run a job`, 'other'));
+      return Promise.reject(
+        new RunnerError(`plugin ${this.name} instance ${instance} is not free to run a job`, 'other'),
+      );
     }
     const job = this.nextJob++;
     this.busy.add(instance);
@@ -211,7 +220,8 @@ export class PluginThread {
     const caller = this.settle(message.job, pending);
     if (message.type === 'done') caller?.resolve(message.items);
     else {
-      const text = message.phase === 'load' ? `${this.name} rejected its settings: ${message.message}` : message.message;
+      const text =
+        message.phase === 'load' ? `${this.name} rejected its settings: ${message.message}` : message.message;
       caller?.reject(new RunnerError(text, message.kind));
     }
     this.endIfDrained();
@@ -256,7 +266,9 @@ export class PluginThread {
     this.pings.delete(id);
     if (this.stateValue !== 'draining') return;
     if (!answered) {
-      this.terminate(`plugin ${this.name} was stopped: another job on its thread did not end after it was aborted and blocks the thread`);
+      this.terminate(
+        `plugin ${this.name} was stopped: another job on its thread did not end after it was aborted and blocks the thread`,
+      );
     } else {
       this.endIfDrained();
     }

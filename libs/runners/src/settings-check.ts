@@ -14,7 +14,9 @@ export function decodeSettings<T>(message: string, codec: { decode(bytes: Uint8A
   try {
     return codec.decode(bytes);
   } catch (error) {
-    throw new InvalidArgumentError(`runner_settings are not a valid ${message}: ${errorMessage(error)}`, { cause: error });
+    throw new InvalidArgumentError(`runner_settings are not a valid ${message}: ${errorMessage(error)}`, {
+      cause: error,
+    });
   }
 }
 

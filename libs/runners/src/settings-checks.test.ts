@@ -25,24 +25,86 @@ const docker = (s: Partial<DockerRunnerSettings>): Uint8Array =>
 const mail = (s: Partial<MailRunnerSettings>): Uint8Array =>
   MailRunnerSettings.encode({ host: 'smtp.example.com', port: 25, starttls: false, secure: false, ...s }).finish();
 const slack = (s: Partial<SlackNotificationRunnerSettings>): Uint8Array =>
-  SlackNotificationRunnerSettings.encode({ botToken: 'xoxb-1', channel: '#ops', title: '', notifySuccess: true, notifyFailure: true, ...s }).finish();
+  SlackNotificationRunnerSettings.encode({
+    botToken: 'xoxb-1',
+    channel: '#ops',
+    title: '',
+    notifySuccess: true,
+    notifyFailure: true,
+    ...s,
+  }).finish();
 
 describe('built-in runner settings checks', () => {
   it.each([
     ['COMMAND without an executable', RunnerType.COMMAND, new Uint8Array(), 'runner_settings.name must be set'],
-    ['COMMAND with a blank executable', RunnerType.COMMAND, CommandRunnerSettings.encode({ name: '  ' }).finish(), 'runner_settings.name must be set'],
-    ['HTTP_REQUEST without base_url', RunnerType.HTTP_REQUEST, new Uint8Array(), 'runner_settings.base_url must be set'],
-    ['HTTP_REQUEST with ftp', RunnerType.HTTP_REQUEST, HttpRequestRunnerSettings.encode({ baseUrl: 'ftp://x' }).finish(), 'must use http or https'],
-    ['GRPC_UNARY without host', RunnerType.GRPC_UNARY, GrpcUnaryRunnerSettings.encode({ host: '', port: 1 }).finish(), 'runner_settings.host must be set'],
-    ['GRPC_UNARY with port 0', RunnerType.GRPC_UNARY, GrpcUnaryRunnerSettings.encode({ host: 'h', port: 0 }).finish(), 'runner_settings.port is 0'],
-    ['DOCKER with a relative working_dir', RunnerType.DOCKER, docker({ workingDir: 'work' }), 'runner_settings.working_dir "work" must be an absolute path'],
-    ['DOCKER with an env entry without a name', RunnerType.DOCKER, docker({ env: ['=x'] }), 'runner_settings.env[0] "=x"'],
-    ['SLACK without bot_token', RunnerType.SLACK_NOTIFICATION, slack({ botToken: '' }), 'runner_settings.bot_token must be set'],
-    ['SLACK without channel', RunnerType.SLACK_NOTIFICATION, slack({ channel: ' ' }), 'runner_settings.channel must be set'],
+    [
+      'COMMAND with a blank executable',
+      RunnerType.COMMAND,
+      CommandRunnerSettings.encode({ name: '  ' }).finish(),
+      'runner_settings.name must be set',
+    ],
+    [
+      'HTTP_REQUEST without base_url',
+      RunnerType.HTTP_REQUEST,
+      new Uint8Array(),
+      'runner_settings.base_url must be set',
+    ],
+    [
+      'HTTP_REQUEST with ftp',
+      RunnerType.HTTP_REQUEST,
+      HttpRequestRunnerSettings.encode({ baseUrl: 'ftp://x' }).finish(),
+      'must use http or https',
+    ],
+    [
+      'GRPC_UNARY without host',
+      RunnerType.GRPC_UNARY,
+      GrpcUnaryRunnerSettings.encode({ host: '', port: 1 }).finish(),
+      'runner_settings.host must be set',
+    ],
+    [
+      'GRPC_UNARY with port 0',
+      RunnerType.GRPC_UNARY,
+      GrpcUnaryRunnerSettings.encode({ host: 'h', port: 0 }).finish(),
+      'runner_settings.port is 0',
+    ],
+    [
+      'DOCKER with a relative working_dir',
+      RunnerType.DOCKER,
+      docker({ workingDir: 'work' }),
+      'runner_settings.working_dir "work" must be an absolute path',
+    ],
+    [
+      'DOCKER with an env entry without a name',
+      RunnerType.DOCKER,
+      docker({ env: ['=x'] }),
+      'runner_settings.env[0] "=x"',
+    ],
+    [
+      'SLACK without bot_token',
+      RunnerType.SLACK_NOTIFICATION,
+      slack({ botToken: '' }),
+      'runner_settings.bot_token must be set',
+    ],
+    [
+      'SLACK without channel',
+      RunnerType.SLACK_NOTIFICATION,
+      slack({ channel: ' ' }),
+      'runner_settings.channel must be set',
+    ],
     ['MAIL without host', RunnerType.MAIL, mail({ host: '' }), 'runner_settings.host must be set'],
     ['MAIL with port 70000', RunnerType.MAIL, mail({ port: 70000 }), 'runner_settings.port is 70000'],
-    ['MAIL with a password but no username', RunnerType.MAIL, mail({ password: 'hunter2' }), 'runner_settings.username must be set'],
-    ['bytes that are no settings message', RunnerType.COMMAND, new Uint8Array([0x0f]), 'runner_settings are not a valid CommandRunnerSettings'],
+    [
+      'MAIL with a password but no username',
+      RunnerType.MAIL,
+      mail({ password: 'hunter2' }),
+      'runner_settings.username must be set',
+    ],
+    [
+      'bytes that are no settings message',
+      RunnerType.COMMAND,
+      new Uint8Array([0x0f]),
+      'runner_settings are not a valid CommandRunnerSettings',
+    ],
   ])('refuses %s, naming the field', (_what, type, bytes, expected) => {
     expect(check(type, bytes)).toContain(expected);
   });

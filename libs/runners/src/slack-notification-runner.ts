@@ -173,7 +173,10 @@ export function slackMessageText(title: string, result: JobResult): string {
 
 /** The output items as UTF-8 text, one per line, cut at MAX_OUTPUT_CHARS characters with a marker. */
 function outputText(items: readonly Uint8Array[]): string {
-  const text = items.map((item) => Buffer.from(item).toString('utf8')).join('\n').trimEnd();
+  const text = items
+    .map((item) => Buffer.from(item).toString('utf8'))
+    .join('\n')
+    .trimEnd();
   return text.length > MAX_OUTPUT_CHARS ? `${text.slice(0, MAX_OUTPUT_CHARS)}… (truncated)` : text;
 }
 

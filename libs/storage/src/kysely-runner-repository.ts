@@ -32,28 +32,32 @@ export class KyselyRunnerRepository implements RunnerRepository {
   }
 
   async upsertByName(spec: RunnerSpec, newId: () => number): Promise<Runner> {
-    return withDbErrors(this.errors, async () => {
-      for (let attempt = 1; ; attempt++) {
-        const existing = await this.db
-          .selectFrom('runner')
-          .select('id')
-          .where('name', '=', spec.name)
-          .executeTakeFirst();
-        if (existing !== undefined) {
-          const runner = { ...spec, id: toSafeInteger(existing.id, 'runner.id') };
-          await upsertById(this.db, runner);
-          return runner;
+    return withDbErrors(
+      this.errors,
+      async () => {
+        for (let attempt = 1; ; attempt++) {
+          const existing = await this.db
+            .selectFrom('runner')
+            .select('id')
+            .where('name', '=', spec.name)
+            .executeTakeFirst();
+          if (existing !== undefined) {
+            const runner = { ...spec, id: toSafeInteger(existing.id, 'runner.id') };
+            await upsertById(this.db, runner);
+            return runner;
+          }
+          const runner = { ...spec, id: newId() };
+          try {
+            await this.db.insertInto('runner').values(runnerToRow(runner)).execute();
+            return runner;
+          } catch (err) {
+            // another process registered the same name in between: update that row instead (once)
+            if (attempt > 1 || duplicateColumn(err) !== 'name') throw err;
+          }
         }
-        const runner = { ...spec, id: newId() };
-        try {
-          await this.db.insertInto('runner').values(runnerToRow(runner)).execute();
-          return runner;
-        } catch (err) {
-          // another process registered the same name in between: update that row instead (once)
-          if (attempt > 1 || duplicateColumn(err) !== 'name') throw err;
-        }
-      }
-    }, clashOf(spec));
+      },
+      clashOf(spec),
+    );
   }
 
   async find(id: number): Promise<Runner | undefined> {

@@ -30,7 +30,10 @@ export class KyselyWorkerRepository implements WorkerRepository {
     private readonly errors: DbErrorContext,
     keys: SecretsKeys = {},
   ) {
-    this.cipher = keys.secretsKeyHex === undefined ? undefined : new SettingsCipher(keys.secretsKeyHex, keys.previousSecretsKeysHex);
+    this.cipher =
+      keys.secretsKeyHex === undefined
+        ? undefined
+        : new SettingsCipher(keys.secretsKeyHex, keys.previousSecretsKeysHex);
   }
 
   private toRow(spec: WorkerSpec): ReturnType<typeof workerSpecToRow> {
@@ -42,7 +45,9 @@ export class KyselyWorkerRepository implements WorkerRepository {
     const worker = workerFromRow(row);
     const what = `the runner settings of worker ${worker.id}`;
     const settings =
-      this.cipher === undefined ? openWithoutKey(worker.runnerSettings, what) : this.cipher.open(worker.runnerSettings, what);
+      this.cipher === undefined
+        ? openWithoutKey(worker.runnerSettings, what)
+        : this.cipher.open(worker.runnerSettings, what);
     return { ...worker, runnerSettings: settings };
   }
 

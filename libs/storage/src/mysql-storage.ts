@@ -28,9 +28,7 @@ const MIGRATION_LOCK = 'jobworkerp_migrate';
  */
 export async function openMysqlStorage(options: MysqlStorageOptions): Promise<Storage> {
   if (!/^[A-Za-z0-9_$]{1,64}$/.test(options.database)) {
-    throw new InvalidArgumentError(
-      `database name "${options.database}" must be 1 to 64 letters, digits, "_" or "$"`,
-    );
+    throw new InvalidArgumentError(`database name "${options.database}" must be 1 to 64 letters, digits, "_" or "$"`);
   }
   const errors: DbErrorContext = {
     hint:

@@ -6,8 +6,7 @@ import { openSqliteStorage } from './sqlite-storage.js';
 
 /** Which database to open: a SQLite file (Standalone) or a MySQL/MariaDB server (Scalable). */
 export type StorageSpec =
-  | ({ readonly kind: 'sqlite' } & SqliteStorageOptions)
-  | ({ readonly kind: 'mysql' } & MysqlStorageOptions);
+  ({ readonly kind: 'sqlite' } & SqliteStorageOptions) | ({ readonly kind: 'mysql' } & MysqlStorageOptions);
 
 export function openStorage(spec: StorageSpec): Promise<Storage> {
   switch (spec.kind) {

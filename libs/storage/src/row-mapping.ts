@@ -60,9 +60,7 @@ export function runnerFromRow(row: Selectable<RunnerTable>): Runner {
 }
 
 /** The columns a worker spec sets (everything but id and the timestamps). */
-export function workerSpecToRow(
-  w: WorkerSpec,
-): Omit<Insertable<WorkerTable>, 'id' | 'created_at' | 'updated_at'> {
+export function workerSpecToRow(w: WorkerSpec): Omit<Insertable<WorkerTable>, 'id' | 'created_at' | 'updated_at'> {
   return {
     name: w.name,
     runner_id: w.runnerId,

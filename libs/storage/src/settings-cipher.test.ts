@@ -45,7 +45,9 @@ async function open(secretsKeyHex?: string, previousSecretsKeysHex?: string[]): 
 function storedSettings(name: string): Buffer {
   const db = new BetterSqlite3(path, { readonly: true });
   try {
-    const row = db.prepare('SELECT runner_settings FROM worker WHERE name = ?').get(name) as { runner_settings: Buffer };
+    const row = db.prepare('SELECT runner_settings FROM worker WHERE name = ?').get(name) as {
+      runner_settings: Buffer;
+    };
     return row.runner_settings;
   } finally {
     db.close();

@@ -32,7 +32,9 @@ export class SettingsCipher {
 
   /** Whether `stored` is a sealed value (as opposed to plain settings from before encryption). */
   static isSealed(stored: Uint8Array): boolean {
-    return stored.length >= PREFIX.length && Buffer.from(stored.buffer, stored.byteOffset, PREFIX.length).equals(PREFIX);
+    return (
+      stored.length >= PREFIX.length && Buffer.from(stored.buffer, stored.byteOffset, PREFIX.length).equals(PREFIX)
+    );
   }
 
   seal(plain: Uint8Array): Buffer {

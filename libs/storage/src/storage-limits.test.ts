@@ -11,15 +11,33 @@ import { mysqlMaxArgsBytes, openMysqlStorage } from './mysql-storage.js';
 import type { Storage } from './ports.js';
 
 const ctx = { hint: 'check the database', secrets: [] };
-const driverError = (fields: Record<string, unknown>): Error => Object.assign(new Error(String(fields['message'])), fields);
+const driverError = (fields: Record<string, unknown>): Error =>
+  Object.assign(new Error(String(fields['message'])), fields);
 
 describe('driver errors about values', () => {
   it.each([
-    ['MySQL packet too large', { code: 'ER_NET_PACKET_TOO_LARGE', errno: 1153, fatal: true, message: "Got a packet bigger than 'max_allowed_packet' bytes" }],
+    [
+      'MySQL packet too large',
+      {
+        code: 'ER_NET_PACKET_TOO_LARGE',
+        errno: 1153,
+        fatal: true,
+        message: "Got a packet bigger than 'max_allowed_packet' bytes",
+      },
+    ],
     ['SQLite blob too big', { code: 'SQLITE_TOOBIG', message: 'string or blob too big' }],
-    ['MySQL data too long', { code: 'ER_DATA_TOO_LONG', errno: 1406, message: "Data too long for column 'uniq_key' at row 1" }],
-    ['MySQL out of range', { code: 'ER_WARN_DATA_OUT_OF_RANGE', errno: 1264, message: "Out of range value for column 'timeout' at row 1" }],
-    ['SQLite CHECK length', { code: 'SQLITE_CONSTRAINT_CHECK', message: 'CHECK constraint failed: uniq_key_max_length' }],
+    [
+      'MySQL data too long',
+      { code: 'ER_DATA_TOO_LONG', errno: 1406, message: "Data too long for column 'uniq_key' at row 1" },
+    ],
+    [
+      'MySQL out of range',
+      { code: 'ER_WARN_DATA_OUT_OF_RANGE', errno: 1264, message: "Out of range value for column 'timeout' at row 1" },
+    ],
+    [
+      'SQLite CHECK length',
+      { code: 'SQLITE_CONSTRAINT_CHECK', message: 'CHECK constraint failed: uniq_key_max_length' },
+    ],
   ])('%s is an invalid argument, not "unavailable"', (_what, fields) => {
     const err = toStorageError(driverError(fields), ctx);
     expect(err).toBeInstanceOf(InvalidArgumentError);
@@ -62,7 +80,15 @@ describe('MariaDB args limit', () => {
 
   it('stores a job row and a result row whose args are exactly the limit', async () => {
     const args = Buffer.alloc(storage.capabilities.maxArgsBytes, 7);
-    const base = { workerId: 1, args, uniqKey: 'k'.repeat(255), enqueueTime: 1, retried: 0, priority: Priority.PRIORITY_MEDIUM, timeout: 0 };
+    const base = {
+      workerId: 1,
+      args,
+      uniqKey: 'k'.repeat(255),
+      enqueueTime: 1,
+      retried: 0,
+      priority: Priority.PRIORITY_MEDIUM,
+      timeout: 0,
+    };
     await storage.jobs.insert({ ...base, id: 1, grabbedUntilTime: undefined, runAfterTime: 5 });
     expect((await storage.jobs.find(1))?.args.length).toBe(args.length);
     await storage.results.insert({

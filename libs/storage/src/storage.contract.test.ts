@@ -103,7 +103,12 @@ const EXPECTED_INDEXES: Record<keyof Database, string[]> = {
   runner: ['unique(name)'],
   worker: ['unique(name)'],
   job: ['index(run_after_time,grabbed_until_time,priority)', 'index(worker_id,run_after_time)', 'unique(uniq_key)'],
-  job_result: ['index(end_time)', 'index(job_id,end_time)', 'index(worker_id,end_time)', 'unique(job_id,retried,run_after_time)'],
+  job_result: [
+    'index(end_time)',
+    'index(job_id,end_time)',
+    'index(worker_id,end_time)',
+    'unique(job_id,retried,run_after_time)',
+  ],
   jobworkerp_migrations: [],
 };
 

@@ -7,7 +7,12 @@ export const text = (b: Uint8Array | undefined): string => new TextDecoder().dec
 export const ctx = (signal = new AbortController().signal) => ({ signal, jobId: 1, timeoutMs: 0 });
 
 /** Loads a new runner instance with `settings`, runs one job and closes the runner. */
-export async function runOnce(pool: PluginThreadPool, args: string, signal?: AbortSignal, settings = ''): Promise<Uint8Array[]> {
+export async function runOnce(
+  pool: PluginThreadPool,
+  args: string,
+  signal?: AbortSignal,
+  settings = '',
+): Promise<Uint8Array[]> {
   const runner = new PluginThreadRunner(pool);
   await runner.load(bytes(settings));
   try {
