@@ -7,7 +7,7 @@
  * npm_config_better_sqlite3_local_prebuilds, the way to install it without a download) made from this checkout's
  * compiled addon, and does not compile SQLite again (minutes on a busy machine); compiling it in a clean install is
  * what scripts/test.sh's `npm ci` and its better-sqlite3 smoke test check. Everything else comes from the tarball and
- * the registry.
+ * the registry. A TypeScript file of the project then type-checks against the package's declarations.
  */
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -78,9 +78,12 @@ describe('npm pack, installed into an empty project', () => {
         'dist/apps/healthcheck/main.js',
         'migrations/sqlite/001_init.sql',
         'migrations/mysql/001_init.sql',
+        'dist/libs/client/src/index.d.ts',
+        'dist/libs/proto/src/index.d.ts',
       ]),
     );
-    expect(paths.filter((p) => /\.ts$|\.map$|\.test\.|^test\/|^scripts\//.test(p))).toEqual([]);
+    // type declarations (.d.ts) are shipped; TypeScript sources are not
+    expect(paths.filter((p) => /(?<!\.d)\.ts$|\.map$|\.test\.|^test\/|^scripts\//.test(p))).toEqual([]);
   });
 
   it('runs jobworkerp-all-in-one from the installed package; its health check answers', async () => {
@@ -107,5 +110,40 @@ describe('npm pack, installed into an empty project', () => {
       { cwd: project, timeout: 30_000 },
     );
     expect(main.stdout.trim()).toBe('function');
+  });
+
+  it('gives TypeScript users the types of jobworkerp-ts/client', async () => {
+    // strict: an untyped package would fail with "Could not find a declaration file"; the expect-error line fails
+    // the check when the constructor's options lose their type
+    writeFileSync(
+      join(project, 'consumer.ts'),
+      [
+        "import { JobworkerpClient, ResponseType } from 'jobworkerp-ts/client';",
+        "const client: JobworkerpClient = new JobworkerpClient({ address: 'http://127.0.0.1:9000', timeoutMs: 1000 });",
+        'const direct: number = ResponseType.DIRECT;',
+        '// @ts-expect-error the address is a string',
+        'new JobworkerpClient({ address: 9000 });',
+        'client.close();',
+        'export { direct };',
+        '',
+      ].join('\n'),
+    );
+    const tsc = join(REPO_ROOT, 'node_modules/typescript/bin/tsc');
+    const args = [
+      '--noEmit',
+      '--strict',
+      '--module',
+      'nodenext',
+      '--moduleResolution',
+      'nodenext',
+      '--target',
+      'es2022',
+    ];
+    const types = ['--skipLibCheck', '--typeRoots', join(REPO_ROOT, 'node_modules/@types'), '--types', 'node'];
+    const checked = await run(process.execPath, [tsc, ...args, ...types, 'consumer.ts'], {
+      cwd: project,
+      timeout: 120_000,
+    }).catch((err: Error & { stdout?: string }) => ({ stdout: `tsc failed:\n${err.stdout ?? err.message}` }));
+    expect(checked.stdout).toBe('');
   });
 });
