@@ -3,25 +3,15 @@
  * instead of 9000), so the walkthrough stays true.
  */
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ServerProcess } from '../support/server-process.js';
+import { readmeShellBlocks } from '../support/readme.js';
 import { REPO_ROOT, startServer } from '../support/server-process.js';
 
 const exec = promisify(execFile);
-const SECTION = '## Command-line client';
-
 /** The ```sh blocks of the README's command-line client section, in order. */
-function sectionBlocks(): string[] {
-  const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
-  const start = readme.indexOf(`\n${SECTION}\n`);
-  if (start < 0) throw new Error(`README has no "${SECTION}" section`);
-  const end = readme.indexOf('\n## ', start + SECTION.length);
-  const body = readme.slice(start, end < 0 ? undefined : end);
-  return [...body.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]!.trim());
-}
+const sectionBlocks = (): string[] => readmeShellBlocks('Command-line client');
 
 describe('README command-line client walkthrough', () => {
   let server: ServerProcess;

@@ -3,23 +3,17 @@
  * of 9000), so the README stays true.
  */
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ServerProcess } from '../support/server-process.js';
+import { readmeShellBlocks } from '../support/readme.js';
 import { REPO_ROOT, startServer } from '../support/server-process.js';
 
 const exec = promisify(execFile);
 
 /** The shell blocks of a README section that call buf curl, in order. */
-export function readmeCommands(section: string): string[] {
-  const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
-  const start = readme.indexOf(`## ${section}`);
-  if (start < 0) throw new Error(`README has no "## ${section}" section`);
-  const end = readme.indexOf('\n## ', start + 3);
-  const body = readme.slice(start, end < 0 ? undefined : end);
-  return [...body.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]!.trim()).filter((cmd) => cmd.includes('buf curl'));
+function readmeCommands(section: string): string[] {
+  return readmeShellBlocks(section).filter((cmd) => cmd.includes('buf curl'));
 }
 
 describe('README quick start', () => {
