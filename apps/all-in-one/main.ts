@@ -10,6 +10,7 @@ import { createFrontServer } from '../common/front-server.js';
 import { createEngine, openJobNode } from '../common/job-node.js';
 import { createLogger } from '../common/logger.js';
 import { runApp } from '../common/process-lifecycle.js';
+import { startProcessHealth } from '../common/process-health.js';
 import { warnUnimplementedSettings } from '../common/unimplemented-settings.js';
 
 runApp('all-in-one', async () => {
@@ -32,14 +33,17 @@ runApp('all-in-one', async () => {
 
   await node.jobs.recover();
   await engine.start();
+  const health = await startProcessHealth({ config, logger, storage: node.storage, server });
   const port = await server.start();
   // a line for scripts and tests that start the server on port 0
   process.stdout.write(`jobworkerp all-in-one listening on ${config.grpc.host}:${port} (${config.storageType})\n`);
   return {
     logger,
     stop: async () => {
+      await health.stopChecks();
       // stop taking calls and claiming jobs together; running jobs get the grace period, then go back unfinished
       await Promise.all([server.stop(config.worker.shutdownGraceMs), engine.stop(config.worker.shutdownGraceMs)]);
+      await health.close();
       await node.close();
     },
   };

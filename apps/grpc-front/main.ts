@@ -8,6 +8,7 @@ import { createFrontServer } from '../common/front-server.js';
 import { frontFinisher, openJobNode } from '../common/job-node.js';
 import { createLogger } from '../common/logger.js';
 import { runApp } from '../common/process-lifecycle.js';
+import { startProcessHealth } from '../common/process-health.js';
 import { warnUnimplementedSettings } from '../common/unimplemented-settings.js';
 
 runApp('grpc-front', async () => {
@@ -28,12 +29,15 @@ runApp('grpc-front', async () => {
     jobs: { system: node.jobs, finishWithoutRun: frontFinisher(node) },
   });
   await node.jobs.recover();
+  const health = await startProcessHealth({ config, logger, storage: node.storage, server });
   const port = await server.start();
   process.stdout.write(`jobworkerp grpc-front listening on ${config.grpc.host}:${port} (${config.storageType})\n`);
   return {
     logger,
     stop: async () => {
+      await health.stopChecks();
       await server.stop(config.worker.shutdownGraceMs);
+      await health.close();
       await node.close();
     },
   };

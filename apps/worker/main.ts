@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /**
- * worker: runs jobs from the shared queue (Scalable mode: Redis and MySQL), with no gRPC server.
+ * worker: runs jobs from the shared queue (Scalable mode: Redis and MySQL), with no gRPC server; its probes use the
+ * HTTP health endpoint (HEALTH_ADDR: GET /healthz, /livez).
  * SIGINT/SIGTERM: stop claiming, let running jobs finish for SHUTDOWN_GRACE_PERIOD_MS, then abort them and return
  * them to the queue so another worker takes them at once.
  */
@@ -8,6 +9,7 @@ import { loadConfig } from '../../libs/config/src/index.js';
 import { createEngine, openJobNode } from '../common/job-node.js';
 import { createLogger } from '../common/logger.js';
 import { runApp } from '../common/process-lifecycle.js';
+import { startProcessHealth } from '../common/process-health.js';
 import { warnUnimplementedSettings } from '../common/unimplemented-settings.js';
 
 runApp('worker', async () => {
@@ -23,13 +25,17 @@ runApp('worker', async () => {
   const engine = createEngine(node);
   await node.jobs.recover();
   await engine.start();
+  const health = await startProcessHealth({ config, logger, storage: node.storage });
   process.stdout.write(
     `jobworkerp worker started (channels ${config.worker.channels.map((c) => `${c.name}:${c.concurrency}`).join(', ')})\n`,
   );
   return {
     logger,
     stop: async () => {
+      // the endpoint answers NOT_SERVING (stopping) while running jobs drain
+      await health.stopChecks();
       await engine.stop(config.worker.shutdownGraceMs);
+      await health.close();
       await node.close();
     },
   };

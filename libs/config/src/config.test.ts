@@ -44,6 +44,17 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it('leaves the HTTP health endpoint off unless HEALTH_ADDR is set, and checks dependencies every 5 s', () => {
+    expect(load({}).health).toEqual({ addr: undefined, checkIntervalMs: 5000 });
+    expect(load({ HEALTH_ADDR: '0.0.0.0:9010', HEALTH_CHECK_INTERVAL_MS: '250' }).health).toEqual({
+      addr: { host: '0.0.0.0', port: 9010 },
+      checkIntervalMs: 250,
+    });
+    expect(load({ HEALTH_ADDR: '[::1]:0' }).health.addr).toEqual({ host: '::1', port: 0 });
+    expect(() => load({ HEALTH_ADDR: '9010' })).toThrow(/HEALTH_ADDR=9010 must be host:port/);
+    expect(() => load({ HEALTH_CHECK_INTERVAL_MS: '10' })).toThrow(/HEALTH_CHECK_INTERVAL_MS/);
+  });
+
   it('names every bad variable in one error', () => {
     let err: unknown;
     try {

@@ -135,6 +135,18 @@ export interface Config {
     /** SLACK_API_BASE_URL. @default https://slack.com/api */
     readonly slackApiBaseUrl: string;
   };
+  readonly health: {
+    /**
+     * HEALTH_ADDR host:port: where a process answers HTTP health probes (`GET /healthz`, `GET /livez`); a worker has
+     * no gRPC port, so this is how its probes reach it. Port 0 picks a free port. @default off
+     */
+    readonly addr: { readonly host: string; readonly port: number } | undefined;
+    /**
+     * HEALTH_CHECK_INTERVAL_MS: how often the process checks that Redis and the RDB answer (a lost Redis connection
+     * is noticed at once, without waiting for the next check). @default 5000
+     */
+    readonly checkIntervalMs: number;
+  };
   readonly telemetry: {
     /** OTLP_ADDR: an OpenTelemetry collector. Not implemented yet: when set, the apps log a warning naming it. */
     readonly otlpAddr: string | undefined;
@@ -247,6 +259,10 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       dockerGid: r.optionalInt('DOCKER_GID'),
       dockerSocketPath: r.string('DOCKER_SOCKET_PATH', '/var/run/docker.sock'),
       slackApiBaseUrl: r.string('SLACK_API_BASE_URL', 'https://slack.com/api').replace(/\/+$/, ''),
+    },
+    health: {
+      addr: r.optionalHostPort('HEALTH_ADDR'),
+      checkIntervalMs: r.int('HEALTH_CHECK_INTERVAL_MS', 5000, 100, MAX_TIMER_MS),
     },
     telemetry: {
       otlpAddr: r.optional('OTLP_ADDR'),
@@ -377,6 +393,12 @@ class Reader {
       return ['0.0.0.0', 9000];
     }
     return [m[1] ?? (m[2] === '' || m[2] === undefined ? '0.0.0.0' : m[2]), port];
+  }
+
+  optionalHostPort(name: string): { host: string; port: number } | undefined {
+    if (this.optional(name) === undefined) return undefined;
+    const [host, port] = this.hostPort(name, '');
+    return { host, port };
   }
 
   channels(defaultConcurrency: number): ChannelConfig[] {

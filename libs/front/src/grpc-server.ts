@@ -57,6 +57,9 @@ export type GrpcServerState = 'created' | 'running' | 'stopping' | 'stopped';
 export class GrpcServer {
   private readonly server: Server;
   private readonly health: HealthImplementation;
+  private readonly healthNames: readonly string[];
+  /** the services set NOT_SERVING through setServing */
+  private readonly notServing = new Set<string>();
   private listener: NetServer | undefined;
   private stateValue: GrpcServerState = 'created';
   private stopping: Promise<void> | undefined;
@@ -84,12 +87,31 @@ export class GrpcServer {
       const serviceName = first?.path.split('/')[1];
       if (serviceName !== undefined) statuses[serviceName] = 'SERVING';
     }
+    this.healthNames = Object.keys(statuses).filter((name) => name !== '');
     this.health = new HealthImplementation(statuses);
     this.health.addToServer(this.server);
   }
 
   get state(): GrpcServerState {
     return this.stateValue;
+  }
+
+  /** The full names of the services offered (`jobworkerp.service.JobService`...), as grpc.health.v1 knows them. */
+  get serviceNames(): readonly string[] {
+    return this.healthNames;
+  }
+
+  /**
+   * Sets the grpc.health.v1 status of one service, or of the whole server with '' (Watch calls get the change).
+   * Ignored once the server is stopping: from then on every service stays NOT_SERVING.
+   */
+  setServing(service: string, serving: boolean): void {
+    if (this.stateValue === 'stopping' || this.stateValue === 'stopped') return;
+    // Watch streams get every setStatus call: only changes go out
+    if (serving === !this.notServing.has(service)) return;
+    if (serving) this.notServing.delete(service);
+    else this.notServing.add(service);
+    this.health.setStatus(service, serving ? 'SERVING' : 'NOT_SERVING');
   }
 
   /** The port the server listens on (useful with port 0). */
@@ -147,7 +169,7 @@ export class GrpcServer {
 
   private async doStop(graceMs: number): Promise<void> {
     this.stateValue = 'stopping';
-    this.health.setStatus('', 'NOT_SERVING');
+    for (const name of ['', ...this.healthNames]) this.health.setStatus(name, 'NOT_SERVING');
     // no new connections; the open ones are closed below
     this.listener?.close();
     await new Promise<void>((resolve) => {

@@ -13,6 +13,7 @@ export type { MemoryResultBusOptions } from './memory-result-bus.js';
 export { createRedisAdapters } from './redis-adapters.js';
 export type { RedisAdapters, RedisAdaptersOptions } from './redis-adapters.js';
 export type { RedisConnectionOptions } from './redis-connection.js';
+export { RedisHealthProbe } from './redis-health-probe.js';
 export { RedisJobStateStore } from './redis-job-state-store.js';
 export type { RedisJobStateStoreOptions } from './redis-job-state-store.js';
 export { purgeRedisNamespace } from './redis-namespace.js';
