@@ -156,8 +156,8 @@ export class HealthMonitor {
       w.stopHints?.();
       w.wake?.();
     }
-    await Promise.all(this.watched.map((w) => w.loop));
-    await Promise.all(this.watched.map((w) => w.dependency.close?.().catch(() => undefined)));
+    await Promise.all(this.watched.map((w) => w.loop ?? Promise.resolve()));
+    await Promise.all(this.watched.map((w) => w.dependency.close?.().catch(() => undefined) ?? Promise.resolve()));
   }
 
   private hint(w: Watched, reachable: boolean): void {

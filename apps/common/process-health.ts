@@ -102,7 +102,8 @@ function bindGrpcHealth(server: GrpcServer, monitor: HealthMonitor): void {
   const apply = (): void => {
     const everything = monitor.dependencyNames.every((name) => monitor.isUp(name));
     server.setServing('', everything);
-    for (const name of server.serviceNames) server.setServing(name, rdbOnly.has(name) ? monitor.isUp('rdb') : everything);
+    for (const name of server.serviceNames)
+      server.setServing(name, rdbOnly.has(name) ? monitor.isUp('rdb') : everything);
   };
   apply();
   monitor.onTransition(apply);
