@@ -39,5 +39,7 @@ RUN node -e "const fs = require('fs'); for (const [name, file] of Object.entries
 USER node
 EXPOSE 9000
 VOLUME ["/app/data"]
+# no argument: the HTTP endpoint when HEALTH_ADDR is set (a worker), else grpc.health.v1 at GRPC_ADDR's port;
+# either answers NOT_SERVING while Redis or the database is down
 HEALTHCHECK --interval=15s --timeout=6s --start-period=30s --retries=3 CMD ["jobworkerp-healthcheck"]
 CMD ["jobworkerp-all-in-one"]

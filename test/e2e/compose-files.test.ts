@@ -81,6 +81,8 @@ function localEnv(service: Service): Record<string, string> {
   if (env['MYSQL_USER'] !== undefined) env['MYSQL_USER'] = 'root';
   if (env['MYSQL_PASSWORD'] !== undefined) env['MYSQL_PASSWORD'] = '';
   if (env['GRPC_ADDR'] !== undefined) env['GRPC_ADDR'] = '127.0.0.1:0';
+  // replicas share one machine here: each takes a free port (and prints it)
+  if (env['HEALTH_ADDR'] !== undefined) env['HEALTH_ADDR'] = '127.0.0.1:0';
   return { ...env, LOG_LEVEL: 'warn', WORKER_DEFAULT_CONCURRENCY: '2' };
 }
 
@@ -146,6 +148,17 @@ describe('docker-compose-scalable.yml as local processes', () => {
           startTimeoutMs: 60_000,
         }),
       );
+    }
+
+    // the worker service's health check, run as in its container against each worker's endpoint
+    const check = worker.healthcheck?.test ?? [];
+    expect(check[0]).toBe('CMD');
+    for (const p of processes.slice(1)) {
+      const endpoint = /health endpoint at http:\/\/(\S+)/.exec(p.output())?.[1];
+      expect(endpoint, 'a worker prints its health endpoint').toBeDefined();
+      const [node, ...args] = localCommand(check.slice(1).map((w) => w.replace(/\/\/[^/]+\//, `//${endpoint}/`)));
+      const { stdout } = await run(node, args, { timeout: 30_000 });
+      expect(stdout.trim()).toBe(`http://${endpoint}/healthz: SERVING`);
     }
 
     const client = compose.services['client']!;
