@@ -72,10 +72,18 @@ async function eventually<T>(what: string, probe: () => Promise<T>, ok: (value: 
   }
 }
 
-/** The jobworkerp-healthcheck command on a URL: its exit code and what it printed. */
-async function healthcheck(url: string): Promise<{ code: number; out: string }> {
+/**
+ * The jobworkerp-healthcheck command on a URL (none: the one HEALTH_ADDR in `env` points at): its exit code and what
+ * it printed.
+ */
+async function healthcheck(
+  url: string | undefined,
+  env: Record<string, string> = {},
+): Promise<{ code: number; out: string }> {
   try {
-    const { stdout } = await run(process.execPath, [join(REPO_ROOT, 'dist/apps/healthcheck/main.js'), url], {
+    const args = url === undefined ? [] : [url];
+    const { stdout } = await run(process.execPath, [join(REPO_ROOT, 'dist/apps/healthcheck/main.js'), ...args], {
+      env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...env },
       timeout: 20_000,
     });
     return { code: 0, out: stdout };
@@ -152,6 +160,10 @@ describe('Scalable: health follows Redis and the RDB', () => {
       ]);
     }
     expect((await healthcheck(`${endpointOf(worker!)}/healthz`)).code).toBe(0);
+    // with no argument, as the image's HEALTHCHECK runs it in a worker's container: HEALTH_ADDR says where to ask
+    const port = new URL(endpointOf(worker!)).port;
+    const byDefault = await healthcheck(undefined, { HEALTH_ADDR: `0.0.0.0:${port}` });
+    expect(byDefault).toEqual({ code: 0, out: `http://127.0.0.1:${port}/healthz: SERVING\n` });
     await eventually(
       'the Watch streams SERVING',
       async () => watched,
