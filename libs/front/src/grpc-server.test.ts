@@ -7,6 +7,8 @@ import { credentials, makeGenericClientConstructor, status } from '@grpc/grpc-js
 import { afterEach, describe, expect, it } from 'vitest';
 import { rawUnaryMethod } from '../../../test/support/raw-grpc.js';
 import { silentLogger } from '../../core/src/index.js';
+import type { HealthCheckResponse } from '../../proto/src/index.js';
+import { HealthCheckResponse_ServingStatus, HealthClient } from '../../proto/src/index.js';
 import type { GrpcServerOptions } from './grpc-server.js';
 import { GrpcServer } from './grpc-server.js';
 
@@ -193,5 +195,50 @@ describe('GrpcServer connection limits', () => {
     clearInterval(watch);
     expect(answers).toEqual(['held', 'held', 'held']);
     expect(most).toBe(2);
+  });
+});
+
+describe('GrpcServer health statuses', () => {
+  it('sets a service or the whole server NOT_SERVING and back, streams only changes to Watch, and stays NOT_SERVING once stopping', async () => {
+    const port = await startServer({});
+    const server = servers.at(-1)!;
+    expect(server.serviceNames).toEqual(['test.Limits']);
+    const health = new HealthClient(`127.0.0.1:${port}`, credentials.createInsecure());
+    clients.push(health);
+    const check = (service: string): Promise<HealthCheckResponse_ServingStatus> =>
+      new Promise((resolve, reject) =>
+        health.check({ service }, (err, res) => (err ? reject(err) : resolve(res.status))),
+      );
+    const { SERVING, NOT_SERVING } = HealthCheckResponse_ServingStatus;
+    const watched: HealthCheckResponse_ServingStatus[] = [];
+    const watch = health.watch({ service: 'test.Limits' });
+    watch.on('data', (r: HealthCheckResponse) => watched.push(r.status));
+    watch.on('error', () => undefined);
+
+    expect(await check('')).toBe(SERVING);
+    expect(await check('test.Limits')).toBe(SERVING);
+    server.setServing('test.Limits', false);
+    server.setServing('test.Limits', false);
+    expect(await check('test.Limits')).toBe(NOT_SERVING);
+    expect(await check('')).toBe(SERVING);
+    server.setServing('', false);
+    expect(await check('')).toBe(NOT_SERVING);
+    server.setServing('test.Limits', true);
+    server.setServing('test.Limits', true);
+    server.setServing('', true);
+    expect(await check('test.Limits')).toBe(SERVING);
+    expect(await check('')).toBe(SERVING);
+    for (let i = 0; i < 100 && watched.length < 3; i++) await sleep(10);
+    expect(watched).toEqual([SERVING, NOT_SERVING, SERVING]);
+
+    const stopping = server.stop(1000);
+    server.setServing('test.Limits', true);
+    server.setServing('', true);
+    // the Watch in flight hears the stop, and nothing after it
+    for (let i = 0; i < 100 && watched.length < 4; i++) await sleep(10);
+    await sleep(100);
+    expect(watched).toEqual([SERVING, NOT_SERVING, SERVING, NOT_SERVING]);
+    watch.cancel();
+    await stopping;
   });
 });
