@@ -6,7 +6,8 @@
 import type { Config } from '../../libs/config/src/index.js';
 import type { Job, JobResult, Logger, ResultStatus, Worker } from '../../libs/core/src/index.js';
 import { TtlCache } from '../../libs/core/src/index.js';
-import { Engine, ResultProcessor } from '../../libs/engine/src/index.js';
+import { Engine } from '../../libs/engine/src/index.js';
+import { ResultProcessor } from '../../libs/jobs/src/index.js';
 import type { RunnerRegistry } from '../../libs/runners/src/index.js';
 import type { Storage } from '../../libs/storage/src/index.js';
 import type { JobSystem } from './job-system.js';

@@ -10,16 +10,14 @@ import { TimeOrderedIdGenerator, TtlCache } from '../../libs/core/src/index.js';
 import type { JobQueue, JobStateStore, ResultBus, WakeChannel } from '../../libs/queue/src/index.js';
 import {
   createRedisAdapters,
-  JobRouter,
   MemoryJobStateStore,
   MemoryQueue,
   MemoryResultBus,
   MemoryWakeChannel,
   NodeIdLease,
-  rebuildJobState,
   RedisWakeChannel,
-  restoreBackedUpJobs,
 } from '../../libs/queue/src/index.js';
+import { JobRouter, rebuildJobState, restoreBackedUpJobs } from '../../libs/jobs/src/index.js';
 import type { Storage } from '../../libs/storage/src/index.js';
 
 export interface JobSystem {

@@ -14,7 +14,7 @@ import type { ClaimedJob, JobQueue, JobStateStore } from '../../queue/src/index.
 import type { RunnerDefinition } from '../../runners/src/index.js';
 import { JobCancelledError, LeaseLostError, ShutdownAbortError } from './abort-reasons.js';
 import { executeJob } from './executor.js';
-import type { ResultProcessor } from './result-processor.js';
+import type { ResultProcessor } from '../../jobs/src/index.js';
 import type { StaticRunnerPool } from './static-runner-pool.js';
 
 export type DispatcherState = 'created' | 'running' | 'draining' | 'stopped';

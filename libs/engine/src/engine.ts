@@ -8,13 +8,14 @@
  */
 import type { IdGenerator, Job, JobResult, Logger, Worker } from '../../core/src/index.js';
 import { ResultStatus, TtlCache } from '../../core/src/index.js';
-import type { JobQueue, JobRouter, JobStateStore, ResultBus, WakeChannel } from '../../queue/src/index.js';
+import type { JobRouter } from '../../jobs/src/index.js';
+import { ResultProcessor } from '../../jobs/src/index.js';
+import type { JobQueue, JobStateStore, ResultBus, WakeChannel } from '../../queue/src/index.js';
 import type { RunnerRegistry } from '../../runners/src/index.js';
 import type { Storage } from '../../storage/src/index.js';
 import { ChannelDispatcher } from './channel-dispatcher.js';
 import { listAllWorkers } from './list-all-workers.js';
 import { RdbPoller } from './rdb-poller.js';
-import { ResultProcessor } from './result-processor.js';
 import { StaticRunnerPool } from './static-runner-pool.js';
 
 export interface EngineOptions {

@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Job, Logger, Worker } from '../../core/src/index.js';
 import { startDeadlineTimer } from '../../core/src/index.js';
 import type { JobQueue, JobStateStore } from '../../queue/src/index.js';
-import { channelOf } from '../../queue/src/index.js';
+import { channelOf } from '../../jobs/src/index.js';
 import type { DueJobQuery } from '../../storage/src/index.js';
 
 export interface RdbPollerDeps {

@@ -8,7 +8,8 @@ import {
   quote,
   TtlCache,
 } from '../../core/src/index.js';
-import type { JobQueue, JobRouter, JobStateStore, ResultBus } from '../../queue/src/index.js';
+import type { JobRouter } from '../../jobs/src/index.js';
+import type { JobQueue, JobStateStore, ResultBus } from '../../queue/src/index.js';
 import type { Storage } from '../../storage/src/index.js';
 
 /** What the job-facing services share. */
