@@ -23,14 +23,11 @@ runApp('all-in-one', async () => {
     logger,
     storage: node.storage,
     registry: node.registry,
-    jobs: {
-      system: node.jobs,
-      finishWithoutRun: (job, worker, status, message) => engine.finishWithoutRun(job, worker, status, message),
-    },
+    jobs: { system: node.jobs, lifecycle: node.lifecycle },
     onWorkerChanged: (id) => engine.invalidateWorker(id),
   });
 
-  await node.jobs.recover();
+  await node.recover();
   await engine.start();
   const port = await server.start();
   // a line for scripts and tests that start the server on port 0

@@ -21,7 +21,7 @@ runApp('worker', async () => {
   }
   const node = await openJobNode(config, logger);
   const engine = createEngine(node);
-  await node.jobs.recover();
+  await node.recover();
   await engine.start();
   process.stdout.write(
     `jobworkerp worker started (channels ${config.worker.channels.map((c) => `${c.name}:${c.concurrency}`).join(', ')})\n`,

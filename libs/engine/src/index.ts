@@ -9,4 +9,3 @@ export { RdbPoller } from './rdb-poller.js';
 export { freshRunnerSource } from './runner-source.js';
 export type { RunnerLease, RunnerSource } from './runner-source.js';
 export { StaticRunnerPool } from './static-runner-pool.js';
-

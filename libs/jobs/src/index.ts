@@ -1,10 +1,11 @@
 /**
- * The jobs lib: the job lifecycle — routing a new job, finishing a run (retry, store, publish, next_workers, periodic
- * next run) and restoring backed-up jobs — over the ports of libs/queue and the repositories of libs/storage.
+ * The jobs lib: the job lifecycle (JobLifecycle; its state machine is documented in job-lifecycle.ts) — routing a new
+ * job, claiming and beginning it, finishing a run (retry, store, publish, next_workers, periodic next run), giving it
+ * back, cancelling and restoring — over the ports of libs/queue and the repositories of libs/storage. The front and
+ * the engine both act on jobs only through it.
  */
-export { channelOf, JobRouter, routeOf } from './job-router.js';
-export type { JobRouterDeps, JobRowStore, Route, RoutableWorker } from './job-router.js';
-export { rebuildJobState, restoreBackedUpJobs } from './job-restorer.js';
-export type { JobRestorerDeps } from './job-restorer.js';
-export { ResultProcessor } from './result-processor.js';
-export type { ResultProcessorDeps, RunRecord } from './result-processor.js';
+export { JobLifecycle } from './job-lifecycle.js';
+export type { CancelOutcome, JobLifecycleDeps, RecoveryOptions, RunTicket } from './job-lifecycle.js';
+export { channelOf, routeOf } from './job-router.js';
+export type { Route, RoutableWorker } from './job-router.js';
+export type { RunRecord } from './result-processor.js';
