@@ -4,8 +4,9 @@ import importX from 'eslint-plugin-import-x';
 import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
 
 /**
- * Import direction: apps → front/engine → queue/storage/runners → core → proto. libs/client (the Node client) uses
- * core and proto only, and only apps/cli uses it.
+ * Import direction: apps → front/engine → jobs → queue/storage/runners → core → proto. libs/jobs (the job lifecycle)
+ * is what the front and the engine share; it never reaches up to them. libs/client (the Node client) uses core and
+ * proto only, and only apps/cli uses it.
  */
 const layers = [
   {
@@ -17,6 +18,7 @@ const layers = [
       './libs/storage',
       './libs/queue',
       './libs/runners',
+      './libs/jobs',
       './libs/engine',
       './libs/front',
       './apps',
@@ -30,6 +32,7 @@ const layers = [
       './libs/storage',
       './libs/queue',
       './libs/runners',
+      './libs/jobs',
       './libs/engine',
       './libs/front',
       './apps',
@@ -43,6 +46,7 @@ const layers = [
       './libs/storage',
       './libs/queue',
       './libs/runners',
+      './libs/jobs',
       './libs/engine',
       './libs/front',
       './apps',
@@ -50,16 +54,25 @@ const layers = [
   },
   {
     target: './libs/storage',
-    from: ['./libs/client', './libs/queue', './libs/runners', './libs/engine', './libs/front', './apps'],
+    from: ['./libs/client', './libs/queue', './libs/runners', './libs/jobs', './libs/engine', './libs/front', './apps'],
   },
   {
     target: './libs/queue',
-    from: ['./libs/client', './libs/storage', './libs/runners', './libs/engine', './libs/front', './apps'],
+    from: [
+      './libs/client',
+      './libs/storage',
+      './libs/runners',
+      './libs/jobs',
+      './libs/engine',
+      './libs/front',
+      './apps',
+    ],
   },
   {
     target: './libs/runners',
-    from: ['./libs/client', './libs/storage', './libs/queue', './libs/engine', './libs/front', './apps'],
+    from: ['./libs/client', './libs/storage', './libs/queue', './libs/jobs', './libs/engine', './libs/front', './apps'],
   },
+  { target: './libs/jobs', from: ['./libs/client', './libs/engine', './libs/front', './apps'] },
   { target: './libs/engine', from: ['./libs/client', './libs/front', './apps'] },
   { target: './libs/front', from: ['./libs/client', './libs/engine', './apps'] },
   {
@@ -69,6 +82,7 @@ const layers = [
       './libs/storage',
       './libs/queue',
       './libs/runners',
+      './libs/jobs',
       './libs/engine',
       './libs/front',
       './apps',
@@ -113,7 +127,7 @@ export default tseslint.config(
           patterns: [
             {
               regex:
-                '^(\\.\\./)+(libs/)?(proto|config|core|storage|queue|runners|engine|front|client)/src/(?!index\\.js$).+',
+                '^(\\.\\./)+(libs/)?(proto|config|core|storage|queue|runners|jobs|engine|front|client)/src/(?!index\\.js$).+',
               message: 'Import another lib through its src/index.js, not its internals.',
             },
           ],

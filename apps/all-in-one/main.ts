@@ -24,14 +24,11 @@ runApp('all-in-one', async () => {
     logger,
     storage: node.storage,
     registry: node.registry,
-    jobs: {
-      system: node.jobs,
-      finishWithoutRun: (job, worker, status, message) => engine.finishWithoutRun(job, worker, status, message),
-    },
+    jobs: { system: node.jobs, lifecycle: node.lifecycle },
     onWorkerChanged: (id) => engine.invalidateWorker(id),
   });
 
-  await node.jobs.recover();
+  await node.recover();
   await engine.start();
   const health = await startProcessHealth({ config, logger, storage: node.storage, server });
   const port = await server.start();

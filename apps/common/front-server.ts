@@ -1,6 +1,6 @@
 import type { Config } from '../../libs/config/src/index.js';
-import type { Job, JobResult, Logger, ResultStatus, Worker } from '../../libs/core/src/index.js';
-import type { ServiceRegistration } from '../../libs/front/src/index.js';
+import type { Logger } from '../../libs/core/src/index.js';
+import type { JobServicesDeps, ServiceRegistration } from '../../libs/front/src/index.js';
 import {
   GrpcServer,
   jobBatchService,
@@ -21,6 +21,7 @@ import {
   RunnerServiceService,
   WorkerServiceService,
 } from '../../libs/proto/src/index.js';
+import type { JobLifecycle } from '../../libs/jobs/src/index.js';
 import type { RunnerRegistry } from '../../libs/runners/src/index.js';
 import type { Storage } from '../../libs/storage/src/index.js';
 import type { JobSystem } from './job-system.js';
@@ -32,15 +33,7 @@ export interface FrontWiring {
   /** the runners this process knows: their settings checks (plugins' included) run at WorkerService.Create/Update */
   readonly registry: Pick<RunnerRegistry, 'get'>;
   /** the job pipeline; without it the job services are not offered (they answer UNIMPLEMENTED) */
-  readonly jobs?: {
-    readonly system: JobSystem;
-    readonly finishWithoutRun: (
-      job: Job,
-      worker: Worker | undefined,
-      status: ResultStatus,
-      message: string,
-    ) => Promise<JobResult>;
-  };
+  readonly jobs?: { readonly system: JobSystem; readonly lifecycle: JobLifecycle };
   /** told after a worker is updated or deleted */
   readonly onWorkerChanged?: (workerId: number) => void;
 }
@@ -66,19 +59,8 @@ export function createFrontServer(w: FrontWiring): GrpcServer {
     },
   ];
   if (w.jobs !== undefined) {
-    const { system, finishWithoutRun } = w.jobs;
-    const deps = {
-      storage,
-      queue: system.queue,
-      state: system.state,
-      bus: system.bus,
-      router: system.router,
-      ids: system.ids,
-      logger,
-      resultExpireMs: config.queue.expireJobResultMs,
-      finishWithoutRun,
-      restore: (includeGrabbed: boolean, limit: number | undefined) => system.restore(includeGrabbed, limit),
-    };
+    const { system, lifecycle } = w.jobs;
+    const deps: JobServicesDeps = { storage, lifecycle, bus: system.bus, ids: system.ids, logger };
     services.push(
       { definition: JobServiceService, implementation: jobService(deps, resolver) },
       { definition: JobBatchServiceService, implementation: jobBatchService(deps, resolver) },

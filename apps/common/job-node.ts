@@ -1,12 +1,13 @@
 /**
  * What every jobworkerp process opens at start, in one place: the RDB (migrated, runners seeded), the job system of
- * the storage mode (queues, job state, result delivery, ids), and the runners it can run (built-ins and plugins,
- * whose runner rows it registers). Apps add an engine, a gRPC front or both.
+ * the storage mode (queues, job state, result delivery, ids), the runners it can run (built-ins and plugins, whose
+ * runner rows it registers), and the one job lifecycle of the process. Apps add an engine, a gRPC front or both,
+ * and both act on jobs through that lifecycle.
  */
 import type { Config } from '../../libs/config/src/index.js';
-import type { Job, JobResult, Logger, ResultStatus, Worker } from '../../libs/core/src/index.js';
-import { TtlCache } from '../../libs/core/src/index.js';
-import { Engine, ResultProcessor } from '../../libs/engine/src/index.js';
+import type { Logger } from '../../libs/core/src/index.js';
+import { Engine } from '../../libs/engine/src/index.js';
+import { JobLifecycle } from '../../libs/jobs/src/index.js';
 import type { RunnerRegistry } from '../../libs/runners/src/index.js';
 import type { Storage } from '../../libs/storage/src/index.js';
 import type { JobSystem } from './job-system.js';
@@ -21,6 +22,12 @@ export interface JobNode {
   readonly storage: Storage;
   readonly jobs: JobSystem;
   readonly registry: RunnerRegistry;
+  readonly lifecycle: JobLifecycle;
+  /**
+   * After a start: Standalone rebuilds its in-memory job state from the RDB and puts every backed-up job back in the
+   * queue; Scalable restores backed-up jobs when STORAGE_RESTORE_AT_STARTUP says so.
+   */
+  recover(): Promise<void>;
   /** closes what openJobNode opened (after engines and servers stopped) */
   close(): Promise<void>;
 }
@@ -29,17 +36,35 @@ export async function openJobNode(config: Config, logger: Logger): Promise<JobNo
   const storage = await openConfiguredStorage(config);
   let jobs: JobSystem | undefined;
   try {
-    jobs = await createJobSystem(config, storage, logger);
+    jobs = await createJobSystem(config, logger);
     const registry = createRunnerRegistry(config);
     const plugins = await loadPluginRunners(config, storage, logger, jobs.ids);
     for (const definition of plugins.definitions) registry.register(definition);
     const opened = jobs;
+    const lifecycle = new JobLifecycle({
+      storage,
+      queue: opened.queue,
+      state: opened.state,
+      bus: opened.bus,
+      ids: opened.ids,
+      logger,
+      findDefinition: (runnerId) => registry.get(runnerId),
+      cancelTtlMs: config.queue.expireJobResultMs,
+      onDueRow: () => opened.wake.notify(),
+    });
+    const standalone = config.storageType === 'Standalone';
     return {
       config,
       logger,
       storage,
       jobs: opened,
       registry,
+      lifecycle,
+      recover: () =>
+        lifecycle.recover({
+          rebuildState: standalone,
+          restore: standalone ? 'all' : config.restoreAtStartup ? 'ungrabbed' : 'none',
+        }),
       close: async () => {
         await plugins.close();
         await opened.close();
@@ -53,45 +78,11 @@ export async function openJobNode(config: Config, logger: Logger): Promise<JobNo
   }
 }
 
-/** The job engine of a process that runs jobs (all-in-one, worker). */
+/** The job engine of a process that runs jobs (all-in-one, worker); it shares the node's lifecycle. */
 export function createEngine(node: JobNode): Engine {
-  const { config, storage, jobs, registry, logger } = node;
+  const { config, storage, jobs, lifecycle, logger } = node;
   return new Engine(
     { channels: config.worker.channels, leaseMs: config.queue.leaseMs, fetchIntervalMs: config.queue.fetchIntervalMs },
-    {
-      storage,
-      queue: jobs.queue,
-      state: jobs.state,
-      bus: jobs.bus,
-      router: jobs.router,
-      registry,
-      ids: jobs.ids,
-      logger,
-      wake: jobs.wake,
-    },
+    { storage, lifecycle, logger, wake: jobs.wake },
   );
-}
-
-/**
- * How a front without an engine finishes jobs that never ran (cancelled while pending): the same result processing
- * an engine does, so results are stored, published and released alike.
- */
-export function frontFinisher(
-  node: JobNode,
-): (job: Job, worker: Worker | undefined, status: ResultStatus, message: string) => Promise<JobResult> {
-  const { storage, jobs, registry, logger } = node;
-  const workers = new TtlCache<number, Worker>((id) => storage.workers.find(id));
-  const processor = new ResultProcessor({
-    rows: storage.jobs,
-    results: storage.results,
-    state: jobs.state,
-    bus: jobs.bus,
-    router: jobs.router,
-    findWorker: (id) => workers.get(id),
-    findDefinition: (runnerId) => registry.get(runnerId),
-    ids: jobs.ids,
-    logger,
-    pingStorage: () => storage.ping(),
-  });
-  return (job, worker, status, message) => processor.finishWithoutRun(job, worker, status, message);
 }

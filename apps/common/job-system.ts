@@ -5,78 +5,34 @@
  *   is lost), wake hints over pub/sub.
  */
 import type { Config } from '../../libs/config/src/index.js';
-import type { IdGenerator, Logger, Worker } from '../../libs/core/src/index.js';
-import { TimeOrderedIdGenerator, TtlCache } from '../../libs/core/src/index.js';
+import type { IdGenerator, Logger } from '../../libs/core/src/index.js';
+import { TimeOrderedIdGenerator } from '../../libs/core/src/index.js';
 import type { JobQueue, JobStateStore, ResultBus, WakeChannel } from '../../libs/queue/src/index.js';
 import {
   createRedisAdapters,
-  JobRouter,
   MemoryJobStateStore,
   MemoryQueue,
   MemoryResultBus,
   MemoryWakeChannel,
   NodeIdLease,
-  rebuildJobState,
   RedisWakeChannel,
-  restoreBackedUpJobs,
 } from '../../libs/queue/src/index.js';
-import type { Storage } from '../../libs/storage/src/index.js';
 
 export interface JobSystem {
   readonly queue: JobQueue;
   readonly state: JobStateStore;
   readonly bus: ResultBus;
-  readonly router: JobRouter;
   readonly ids: IdGenerator;
   /** "RDB rows are due": every process's pollers look at once */
   readonly wake: WakeChannel;
-  /** re-queues WITH_BACKUP jobs from the RDB; returns how many */
-  restore(includeGrabbed: boolean, limit?: number): Promise<number>;
-  /** after a start: Standalone rebuilds its in-memory state from the RDB; both restore backed-up jobs as configured */
-  recover(): Promise<void>;
   close(): Promise<void>;
 }
 
-interface Ports {
-  readonly queue: JobQueue;
-  readonly state: JobStateStore;
-  readonly bus: ResultBus;
-  readonly wake: WakeChannel;
-  readonly ids: IdGenerator;
-  close(): Promise<void>;
+export async function createJobSystem(config: Config, logger: Logger): Promise<JobSystem> {
+  return config.storageType === 'Standalone' ? memoryPorts(config) : await redisPorts(config, logger);
 }
 
-export async function createJobSystem(config: Config, storage: Storage, logger: Logger): Promise<JobSystem> {
-  const ports = config.storageType === 'Standalone' ? memoryPorts(config) : await redisPorts(config, logger);
-  const { queue, state, bus, wake } = ports;
-  const workers = new TtlCache<number, Worker>((id) => storage.workers.find(id));
-  const restore = (includeGrabbed: boolean, limit?: number): Promise<number> =>
-    restoreBackedUpJobs(
-      { rows: storage.jobs, findWorker: (id) => workers.get(id), queue, state, logger },
-      { includeGrabbed, limit },
-    );
-  return {
-    queue,
-    state,
-    bus,
-    wake,
-    ids: ports.ids,
-    router: new JobRouter({ queue, rows: storage.jobs, state, onDueRow: () => wake.notify() }),
-    restore,
-    recover: async () => {
-      if (config.storageType === 'Standalone') {
-        // the in-memory state starts empty: every RDB row is an unfinished job, and backed-up jobs go back in the queue
-        await rebuildJobState({ rows: storage.jobs, state });
-        await restore(true);
-      } else if (config.restoreAtStartup) {
-        await restore(false);
-      }
-    },
-    close: () => ports.close(),
-  };
-}
-
-function memoryPorts(config: Config): Ports {
+function memoryPorts(config: Config): JobSystem {
   const queue = new MemoryQueue({
     maxPendingPerChannel: config.queue.maxPendingPerChannel,
     maxPendingTotal: config.queue.maxPendingTotal,
@@ -96,7 +52,7 @@ function memoryPorts(config: Config): Ports {
   };
 }
 
-async function redisPorts(config: Config, logger: Logger): Promise<Ports> {
+async function redisPorts(config: Config, logger: Logger): Promise<JobSystem> {
   const redis = config.redis;
   const lease = await NodeIdLease.acquire({
     redis,

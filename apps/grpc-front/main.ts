@@ -5,7 +5,7 @@
  */
 import { loadConfig } from '../../libs/config/src/index.js';
 import { createFrontServer } from '../common/front-server.js';
-import { frontFinisher, openJobNode } from '../common/job-node.js';
+import { openJobNode } from '../common/job-node.js';
 import { createLogger } from '../common/logger.js';
 import { runApp } from '../common/process-lifecycle.js';
 import { startProcessHealth } from '../common/process-health.js';
@@ -26,9 +26,11 @@ runApp('grpc-front', async () => {
     logger,
     storage: node.storage,
     registry: node.registry,
-    jobs: { system: node.jobs, finishWithoutRun: frontFinisher(node) },
+    // no engine here: the front's own lifecycle finishes the jobs it cancels before they ran
+    jobs: { system: node.jobs, lifecycle: node.lifecycle },
+    onWorkerChanged: (id) => node.lifecycle.invalidateWorker(id),
   });
-  await node.jobs.recover();
+  await node.recover();
   const health = await startProcessHealth({ config, logger, storage: node.storage, server });
   const port = await server.start();
   process.stdout.write(`jobworkerp grpc-front listening on ${config.grpc.host}:${port} (${config.storageType})\n`);

@@ -23,7 +23,7 @@ runApp('worker', async () => {
   }
   const node = await openJobNode(config, logger);
   const engine = createEngine(node);
-  await node.jobs.recover();
+  await node.recover();
   await engine.start();
   const health = await startProcessHealth({ config, logger, storage: node.storage });
   process.stdout.write(

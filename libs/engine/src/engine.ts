@@ -6,15 +6,13 @@
  * claiming, lets running jobs finish for the grace period, then aborts them and returns them to the queue, and
  * closes the runners pooled for use_static workers.
  */
-import type { IdGenerator, Job, JobResult, Logger, Worker } from '../../core/src/index.js';
-import { ResultStatus, TtlCache } from '../../core/src/index.js';
-import type { JobQueue, JobRouter, JobStateStore, ResultBus, WakeChannel } from '../../queue/src/index.js';
-import type { RunnerRegistry } from '../../runners/src/index.js';
+import type { Logger } from '../../core/src/index.js';
+import type { JobLifecycle } from '../../jobs/src/index.js';
+import type { WakeChannel } from '../../queue/src/index.js';
 import type { Storage } from '../../storage/src/index.js';
 import { ChannelDispatcher } from './channel-dispatcher.js';
 import { listAllWorkers } from './list-all-workers.js';
 import { RdbPoller } from './rdb-poller.js';
-import { ResultProcessor } from './result-processor.js';
 import { StaticRunnerPool } from './static-runner-pool.js';
 
 export interface EngineOptions {
@@ -24,13 +22,10 @@ export interface EngineOptions {
 }
 
 export interface EngineDeps {
-  readonly storage: Pick<Storage, 'jobs' | 'results' | 'workers' | 'ping'>;
-  readonly queue: JobQueue;
-  readonly state: JobStateStore;
-  readonly bus: ResultBus;
-  readonly router: JobRouter;
-  readonly registry: RunnerRegistry;
-  readonly ids: IdGenerator;
+  /** the RDB rows the poller brings on time, and the workers whose channels it serves */
+  readonly storage: Pick<Storage, 'jobs' | 'workers'>;
+  /** every claim, start, end, give-back and cancellation of a job goes through it */
+  readonly lifecycle: JobLifecycle;
   readonly logger: Logger;
   /** hints that RDB rows are due (from this or other processes): the poller looks at once */
   readonly wake?: Pick<WakeChannel, 'onWake'>;
@@ -42,8 +37,6 @@ export class Engine {
   private stateValue: EngineState = 'created';
   private readonly dispatchers: ChannelDispatcher[];
   private readonly poller: RdbPoller;
-  private readonly workers: TtlCache<number, Worker>;
-  private readonly processor: ResultProcessor;
   private readonly staticRunners: StaticRunnerPool;
   private unsubscribeCancel: (() => Promise<void>) | undefined;
   private unsubscribeWake: (() => Promise<void>) | undefined;
@@ -53,35 +46,15 @@ export class Engine {
     private readonly options: EngineOptions,
     private readonly deps: EngineDeps,
   ) {
-    const { storage, queue, state, bus, router, registry, ids, logger } = deps;
-    this.workers = new TtlCache<number, Worker>((id) => storage.workers.find(id));
-    const findWorker = (id: number): Promise<Worker | undefined> => this.workers.get(id);
-    const findDefinition = (runnerId: number): ReturnType<RunnerRegistry['get']> => registry.get(runnerId);
+    const { storage, lifecycle, logger } = deps;
     this.staticRunners = new StaticRunnerPool(logger);
-    this.processor = new ResultProcessor({
-      rows: storage.jobs,
-      results: storage.results,
-      state,
-      bus,
-      router,
-      findWorker,
-      findDefinition,
-      ids,
-      logger,
-      pingStorage: () => storage.ping(),
-    });
     this.dispatchers = options.channels.map(
       (c) =>
         new ChannelDispatcher({
           channel: c.name,
           concurrency: c.concurrency,
-          queue,
-          state,
-          processor: this.processor,
+          lifecycle,
           onRetryScheduled: () => this.wake(),
-          rows: storage.jobs,
-          findWorker,
-          findDefinition,
           staticRunners: this.staticRunners,
           leaseMs: options.leaseMs,
           logger: logger.child({ channel: c.name }),
@@ -89,20 +62,11 @@ export class Engine {
     );
     this.poller = new RdbPoller({
       rows: storage.jobs,
-      queue,
-      state,
+      lifecycle,
       listWorkers: () => listAllWorkers(storage.workers),
       channels: new Set(options.channels.map((c) => c.name)),
       fetchIntervalMs: options.fetchIntervalMs,
       leaseMs: options.leaseMs,
-      onCancelled: async (job: Job) => {
-        await this.processor.finishWithoutRun(
-          job,
-          await findWorker(job.workerId),
-          ResultStatus.CANCELLED,
-          `job ${job.id} was cancelled`,
-        );
-      },
       logger,
     });
   }
@@ -114,7 +78,7 @@ export class Engine {
   async start(): Promise<void> {
     if (this.stateValue !== 'created') throw new Error(`cannot start an engine that is ${this.stateValue}`);
     this.unsubscribeWake = await this.deps.wake?.onWake(() => this.wake());
-    this.unsubscribeCancel = await this.deps.state.onCancel((jobId) => {
+    this.unsubscribeCancel = await this.deps.lifecycle.onCancel((jobId) => {
       for (const d of this.dispatchers) d.cancel(jobId);
     });
     for (const d of this.dispatchers) d.start();
@@ -133,13 +97,8 @@ export class Engine {
 
   /** A worker changed or was deleted: forget the cached copy and drop its static runners. */
   invalidateWorker(workerId: number): void {
-    this.workers.invalidate(workerId);
+    this.deps.lifecycle.invalidateWorker(workerId);
     void this.staticRunners.drop(workerId);
-  }
-
-  /** Finishes a job without running it (used for jobs cancelled while pending). */
-  finishWithoutRun(job: Job, worker: Worker | undefined, status: ResultStatus, message: string): Promise<JobResult> {
-    return this.processor.finishWithoutRun(job, worker, status, message);
   }
 
   stop(graceMs: number): Promise<void> {

@@ -9,5 +9,3 @@ export { RdbPoller } from './rdb-poller.js';
 export { freshRunnerSource } from './runner-source.js';
 export type { RunnerLease, RunnerSource } from './runner-source.js';
 export { StaticRunnerPool } from './static-runner-pool.js';
-export { ResultProcessor } from './result-processor.js';
-export type { ResultProcessorDeps, RunRecord } from './result-processor.js';

@@ -2,16 +2,17 @@
  * Brings RDB jobs (delayed, periodic, FORCED_RDB, persisted retries) to the queue on time.
  *
  * Every fetch interval (or at once when woken) it reads rows due within the next interval for the workers of its
- * channels, claims each with an optimistic grab, and at the row's run_after_time puts the job into its channel's
- * queue, so jobs start within milliseconds of their time. A job already in the queue is not brought twice.
+ * channels, claims each with an optimistic grab, and at the row's run_after_time hands the job to the lifecycle
+ * (queueDue: into its channel's queue, or finished when it was cancelled meanwhile), so jobs start within
+ * milliseconds of their time. A job already in the queue is not brought twice.
  *
  * State machine: 'created' → start() → 'running' → stop() → 'stopped'.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Job, Logger, Worker } from '../../core/src/index.js';
 import { startDeadlineTimer } from '../../core/src/index.js';
-import type { JobQueue, JobStateStore } from '../../queue/src/index.js';
-import { channelOf } from '../../queue/src/index.js';
+import type { JobLifecycle } from '../../jobs/src/index.js';
+import { channelOf } from '../../jobs/src/index.js';
 import type { DueJobQuery } from '../../storage/src/index.js';
 
 export interface RdbPollerDeps {
@@ -19,15 +20,12 @@ export interface RdbPollerDeps {
     findDue(query: DueJobQuery): Promise<Job[]>;
     grab(id: number, expected: number, until: number): Promise<boolean>;
   };
-  readonly queue: Pick<JobQueue, 'enqueue' | 'find'>;
-  readonly state: Pick<JobStateStore, 'isCancelled'>;
+  readonly lifecycle: Pick<JobLifecycle, 'isQueued' | 'queueDue'>;
   /** every worker (the poller picks those of its channels) */
   readonly listWorkers: () => Promise<Worker[]>;
   readonly channels: ReadonlySet<string>;
   readonly fetchIntervalMs: number;
   readonly leaseMs: number;
-  /** a cancelled job that was claimed from its row is finished here */
-  readonly onCancelled: (job: Job) => Promise<void>;
   readonly logger: Logger;
   readonly batchSize?: number;
   readonly now?: () => number;
@@ -114,7 +112,7 @@ export class RdbPoller {
       limit,
     });
     for (const job of due) {
-      if (this.scheduled.has(job.id) || (await this.deps.queue.find(job.id)) !== undefined) continue;
+      if (this.scheduled.has(job.id) || (await this.deps.lifecycle.isQueued(job.id))) continue;
       const hold = Math.max(job.runAfterTime, now) + fetchIntervalMs + leaseMs;
       if (!(await rows.grab(job.id, job.grabbedUntilTime ?? 0, hold))) continue;
       const channel = channelByWorker.get(job.workerId);
@@ -133,11 +131,7 @@ export class RdbPoller {
     this.scheduled.delete(job.id);
     if (this.stateValue !== 'running') return;
     try {
-      if (await this.deps.state.isCancelled(job.id)) {
-        await this.deps.onCancelled(job);
-        return;
-      }
-      await this.deps.queue.enqueue(job, channel);
+      await this.deps.lifecycle.queueDue(job, channel);
     } catch (err) {
       // the grab expires and the row is polled again
       this.deps.logger.warn({ err, jobId: job.id }, 'could not queue a due job; it will be polled again');

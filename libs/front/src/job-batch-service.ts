@@ -26,7 +26,7 @@ const CONCURRENCY = 256;
 const STREAM_WINDOW = 1024;
 
 export function jobBatchService(deps: JobServicesDeps, resolver: WorkerResolver): JobBatchServiceServer {
-  const { router, ids, logger, storage } = deps;
+  const { lifecycle, ids, logger, storage } = deps;
   const name = (m: string): string => `JobBatchService/${m}`;
 
   /** Enqueues one job; never rejects (a failure becomes the outcome). */
@@ -38,7 +38,7 @@ export function jobBatchService(deps: JobServicesDeps, resolver: WorkerResolver)
           `worker "${worker.name}" is DIRECT: its jobs answer with their result, so enqueue them one by one with JobService.Enqueue`,
         );
       }
-      await router.enqueue(job, worker);
+      await lifecycle.enqueue(job, worker);
       return { id: { value: job.id }, error: undefined };
     } catch (err) {
       const { code, details } = toServiceError(err, method, logger);

@@ -1,4 +1,4 @@
-import type { IdGenerator, Job, JobResult, Logger, ResultStatus, Runner, Worker } from '../../core/src/index.js';
+import type { IdGenerator, Logger, Runner, Worker } from '../../core/src/index.js';
 import {
   CancelledError,
   checkMaxChars,
@@ -8,29 +8,19 @@ import {
   quote,
   TtlCache,
 } from '../../core/src/index.js';
-import type { JobQueue, JobRouter, JobStateStore, ResultBus } from '../../queue/src/index.js';
+import type { JobLifecycle } from '../../jobs/src/index.js';
+import type { ResultBus } from '../../queue/src/index.js';
 import type { Storage } from '../../storage/src/index.js';
 
 /** What the job-facing services share. */
 export interface JobServicesDeps {
   readonly storage: Pick<Storage, 'workers' | 'runners' | 'jobs' | 'results' | 'capabilities'>;
-  readonly queue: JobQueue;
-  readonly state: JobStateStore;
+  /** enqueue, cancel, statuses and restore: the job lifecycle, shared with the engine of this process if any */
+  readonly lifecycle: Pick<JobLifecycle, 'enqueue' | 'cancel' | 'find' | 'status' | 'statuses' | 'restore'>;
+  /** waiting for final results (DIRECT, Listen, ListenStreamByWorker) */
   readonly bus: ResultBus;
-  readonly router: JobRouter;
   readonly ids: IdGenerator;
   readonly logger: Logger;
-  /** how long a cancellation mark lives; also how long LISTEN_AFTER results are kept */
-  readonly resultExpireMs: number;
-  /** finishes a job that never ran (cancelled while pending): stores, publishes and releases it */
-  readonly finishWithoutRun: (
-    job: Job,
-    worker: Worker | undefined,
-    status: ResultStatus,
-    message: string,
-  ) => Promise<JobResult>;
-  /** restores WITH_BACKUP jobs from the RDB into the queue */
-  readonly restore: (includeGrabbed: boolean, limit: number | undefined) => Promise<number>;
 }
 
 /** Worker and runner lookups by id or name, cached briefly for the Enqueue hot path. */

@@ -13,7 +13,7 @@ import { callSignal, remainingMs } from './job-context.js';
 const DEFAULT_LISTEN_TIMEOUT_MS = 24 * 60 * 60 * 1000;
 
 export function jobResultService(deps: JobServicesDeps, resolver: WorkerResolver): JobResultServiceServer {
-  const { storage, state, bus, logger } = deps;
+  const { storage, lifecycle, bus, logger } = deps;
   const name = (m: string): string => `JobResultService/${m}`;
 
   return {
@@ -47,7 +47,7 @@ export function jobResultService(deps: JobServicesDeps, resolver: WorkerResolver
       // results older than the bus remembers (or from before a restart) are in the RDB
       const stored = await storage.results.findLatestByJobId(jobId);
       let result: JobResult;
-      if (stored !== undefined && isFinalStatus(stored.status) && (await state.getStatus(jobId)) === undefined) {
+      if (stored !== undefined && isFinalStatus(stored.status) && (await lifecycle.status(jobId)) === undefined) {
         stop.abort(new Error('found a stored result'));
         result = stored;
       } else {

@@ -4,21 +4,21 @@ import { serverStream, unary } from './handlers.js';
 import type { JobServicesDeps } from './job-context.js';
 
 /** jobworkerp.service.JobStatusService: PENDING, RUNNING or WAIT_RESULT of unfinished jobs. */
-export function jobStatusService({ state, logger }: JobServicesDeps): JobStatusServiceServer {
+export function jobStatusService({ lifecycle, logger }: JobServicesDeps): JobStatusServiceServer {
   return {
-    find: unary('JobStatusService/Find', logger, async (req) => ({ status: await state.getStatus(req.value) })),
+    find: unary('JobStatusService/Find', logger, async (req) => ({ status: await lifecycle.status(req.value) })),
     findAll: serverStream('JobStatusService/FindAll', logger, async function* () {
-      for (const { jobId, status } of await state.listStatuses()) yield { id: { value: jobId }, status };
+      for (const { jobId, status } of await lifecycle.statuses()) yield { id: { value: jobId }, status };
     }),
   };
 }
 
 /** jobworkerp.service.JobRestoreService: puts jobs backed up in the RDB (WITH_BACKUP) back into the queue. */
-export function jobRestoreService({ storage, restore, logger }: JobServicesDeps): JobRestoreServiceServer {
+export function jobRestoreService({ storage, lifecycle, logger }: JobServicesDeps): JobRestoreServiceServer {
   return {
     restore: unary('JobRestoreService/Restore', logger, async (req) => {
       if (req.limit !== undefined && req.limit < 0) throw new InvalidArgumentError('limit must be >= 0');
-      await restore(req.includeGrabbed ?? false, req.limit);
+      await lifecycle.restore(req.includeGrabbed ?? false, req.limit);
       return { isSuccess: true };
     }),
     findAll: serverStream('JobRestoreService/FindAll', logger, async function* (req) {

@@ -6,7 +6,7 @@
 import type { Job, Logger, Worker } from '../../core/src/index.js';
 import { JobStatus } from '../../core/src/index.js';
 import { channelOf } from './job-router.js';
-import type { JobQueue, JobStateStore } from './ports.js';
+import type { JobQueue, JobStateStore } from '../../queue/src/index.js';
 
 export interface JobRestorerDeps {
   readonly rows: {

@@ -32,7 +32,8 @@ import {
   encodeJobResult,
   UnavailableError,
 } from '../../core/src/index.js';
-import type { JobRouter, JobStateStore, ResultBus } from '../../queue/src/index.js';
+import type { JobStateStore, ResultBus } from '../../queue/src/index.js';
+import type { JobRouter } from './job-router.js';
 import type { RunnerDefinition } from '../../runners/src/index.js';
 
 /** The RDB operations the processor needs (libs/storage's JobRepository has them). */

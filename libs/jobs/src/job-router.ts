@@ -8,7 +8,7 @@
 import type { Job, Worker } from '../../core/src/index.js';
 import { AlreadyExistsError, firstPeriodicRunTime, JobStatus, QueueType, quote } from '../../core/src/index.js';
 import { DEFAULT_CHANNEL } from '../../config/src/index.js';
-import type { JobQueue, JobStateStore } from './ports.js';
+import type { JobQueue, JobStateStore } from '../../queue/src/index.js';
 
 /** The few RDB operations routing needs (libs/storage's JobRepository has them). */
 export interface JobRowStore {

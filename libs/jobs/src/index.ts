@@ -1,0 +1,11 @@
+/**
+ * The jobs lib: the job lifecycle (JobLifecycle; its state machine is documented in job-lifecycle.ts) — routing a new
+ * job, claiming and beginning it, finishing a run (retry, store, publish, next_workers, periodic next run), giving it
+ * back, cancelling and restoring — over the ports of libs/queue and the repositories of libs/storage. The front and
+ * the engine both act on jobs only through it.
+ */
+export { JobLifecycle } from './job-lifecycle.js';
+export type { CancelOutcome, JobLifecycleDeps, RecoveryOptions, RunTicket } from './job-lifecycle.js';
+export { channelOf, routeOf } from './job-router.js';
+export type { Route, RoutableWorker } from './job-router.js';
+export type { RunRecord } from './result-processor.js';
