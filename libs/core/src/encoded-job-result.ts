@@ -1,8 +1,8 @@
 /**
- * A final result on its way from the worker that produced it to the clients waiting for it. It is encoded once, as
- * the jobworkerp.data.JobResult message, and those bytes are what travels: on the result channels, into the kept
- * results, and out of the front to the client (see libs/front/src/pre-encoded-reply.ts). Decoding is left to the
- * few consumers that need fields, and happens at most once.
+ * A final result on its way from the worker that produced it to the clients waiting for it. It is encoded at most
+ * once, as the jobworkerp.data.JobResult message, and those bytes are what travels: on the result channels, into the
+ * kept results, and out of the front to the client (see libs/front/src/pre-encoded-reply.ts). Decoding is left to the
+ * few consumers that need fields, and happens at most once too.
  */
 import { isUtf8 } from 'node:buffer';
 import { decodeJobResult, encodeJobResult } from './convert.js';
@@ -48,21 +48,25 @@ const JOB_RESULT: MessageSchema = {
 };
 
 export class EncodedJobResult {
+  private encoded: Uint8Array | undefined;
   private decoded: JobResult | undefined;
 
   private constructor(
-    /** the jobworkerp.data.JobResult message */
-    readonly bytes: Uint8Array,
+    encoded: Uint8Array | undefined,
+    decoded: JobResult | undefined,
     readonly jobId: number,
     readonly workerId: number,
-    decoded: JobResult | undefined,
   ) {
+    this.encoded = encoded;
     this.decoded = decoded;
   }
 
-  /** Encodes the result (once); decode() then returns this very object. */
-  static encode(result: JobResult): EncodedJobResult {
-    return new EncodedJobResult(encodeJobResult(result), result.jobId, result.workerId, result);
+  /**
+   * The result, to be encoded the first time its bytes are asked for (a result nobody waits for in this process is
+   * never encoded); decode() returns this very object.
+   */
+  static of(result: JobResult): EncodedJobResult {
+    return new EncodedJobResult(undefined, result, result.jobId, result.workerId);
   }
 
   /**
@@ -83,13 +87,19 @@ export class EncodedJobResult {
       const why = err instanceof Error ? err.message : String(err);
       throw new InvalidArgumentError(`the bytes are not a jobworkerp.data.JobResult: ${why}`, { cause: err });
     }
-    return new EncodedJobResult(bytes, jobId, workerId, undefined);
+    return new EncodedJobResult(bytes, undefined, jobId, workerId);
+  }
+
+  /** The jobworkerp.data.JobResult message. */
+  get bytes(): Uint8Array {
+    this.encoded ??= encodeJobResult(this.decoded as JobResult);
+    return this.encoded;
   }
 
   /** The result's fields, decoded on the first call. Byte fields are views of `bytes`, as plain Uint8Arrays. */
   decode(): JobResult {
     if (this.decoded === undefined) {
-      const result = decodeJobResult(this.bytes);
+      const result = decodeJobResult(this.encoded as Uint8Array);
       this.decoded = { ...result, args: plain(result.args), output: result.output.map(plain) };
     }
     return this.decoded;

@@ -136,11 +136,12 @@ function result(overrides: Partial<JobResult> = {}): JobResult {
 }
 
 describe('EncodedJobResult', () => {
-  it('encodes once and hands back the very result it was given', () => {
+  it('encodes once, on first use, and hands back the very result it was given', () => {
     const r = result();
-    const encoded = EncodedJobResult.encode(r);
-    expect(hex(encoded.bytes)).toBe(hex(encodeJobResult(r)));
+    const encoded = EncodedJobResult.of(r);
     expect([encoded.jobId, encoded.workerId]).toEqual([r.jobId, r.workerId]);
+    expect(hex(encoded.bytes)).toBe(hex(encodeJobResult(r)));
+    expect(encoded.bytes).toBe(encoded.bytes);
     expect(encoded.decode()).toBe(r);
   });
 

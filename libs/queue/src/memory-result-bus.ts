@@ -61,10 +61,13 @@ export class MemoryResultBus implements ResultBus {
     this.sweepTimer = setInterval(() => this.dropExpired(), sweepMs).unref();
   }
 
-  /** Encodes a JobResult once: the front sends those bytes to the client; decode() returns the object itself. */
+  /**
+   * A JobResult is encoded once, when a waiter first asks for its bytes (the front, to reply with them), and not at
+   * all when nobody waits for it; decode() returns the object itself.
+   */
   async publish(published: JobResult | EncodedJobResult, options: { keep: boolean }): Promise<void> {
     this.assertOpen();
-    const result = published instanceof EncodedJobResult ? published : EncodedJobResult.encode(published);
+    const result = published instanceof EncodedJobResult ? published : EncodedJobResult.of(published);
     this.dropExpired();
     if (options.keep && this.maxKept > 0) {
       this.kept.delete(result.jobId);

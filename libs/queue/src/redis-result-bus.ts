@@ -92,7 +92,7 @@ export class RedisResultBus implements ResultBus {
    */
   async publish(published: JobResult | EncodedJobResult, options: { keep: boolean }): Promise<void> {
     this.assertOpen();
-    const result = published instanceof EncodedJobResult ? published : EncodedJobResult.encode(published);
+    const result = published instanceof EncodedJobResult ? published : EncodedJobResult.of(published);
     const args = [
       options.keep ? this.keepMs : 0,
       Buffer.from(result.bytes.buffer, result.bytes.byteOffset, result.bytes.byteLength),
