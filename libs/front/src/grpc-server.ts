@@ -17,8 +17,8 @@ import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from '../../core/src/index.js';
 import { authInterceptor } from './auth.js';
-import { reflectionDescriptors } from './reflection-descriptors.js';
 import { withPreEncodedReplies } from './pre-encoded-reply.js';
+import { reflectionDescriptors } from './reflection-descriptors.js';
 import { withCheckedDecoding } from './request-decoding.js';
 
 export interface ServiceRegistration {

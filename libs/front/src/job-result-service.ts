@@ -2,8 +2,7 @@
  * jobworkerp.service.JobResultService: stored results, and listening for results as they are produced.
  * Listen never misses a result: it registers its waiter first, then looks at stored results.
  */
-import type * as pb from '../../proto/src/index.js';
-import type { JobResultServiceServer } from '../../proto/src/index.js';
+import type { JobResult as JobResultMessage, JobResultServiceServer } from '../../proto/src/index.js';
 import type { EncodedJobResult } from '../../core/src/index.js';
 import { InvalidArgumentError, isFinalStatus, jobResultToProto, ResponseType } from '../../core/src/index.js';
 import { serverStream, unary } from './handlers.js';
@@ -53,7 +52,7 @@ export function jobResultService(deps: JobServicesDeps, resolver: WorkerResolver
         return jobResultToProto(stored);
       }
       // a published result goes out as the bytes its worker encoded
-      return preEncoded<pb.JobResult>((await waiting).bytes);
+      return preEncoded<JobResultMessage>((await waiting).bytes);
     }),
 
     listenStreamByWorker: serverStream(name('ListenStreamByWorker'), logger, async function* (req, signal) {
@@ -75,7 +74,7 @@ export function jobResultService(deps: JobServicesDeps, resolver: WorkerResolver
         while (!signal.aborted) {
           const next = pending.shift();
           if (next !== undefined) {
-            yield preEncoded<pb.JobResult>(next.bytes);
+            yield preEncoded<JobResultMessage>(next.bytes);
             continue;
           }
           await new Promise<void>((resolve) => (wake = resolve));

@@ -1,8 +1,8 @@
 import type { JobResult } from '../../core/src/index.js';
 import {
   coerceError,
-  EncodedJobResult,
   DeadlineExceededError,
+  EncodedJobResult,
   InvalidArgumentError,
   startDeadlineTimer,
   UnavailableError,

@@ -1,8 +1,8 @@
 import type { JobResult } from '../../core/src/index.js';
 import {
   coerceError,
-  EncodedJobResult,
   DeadlineExceededError,
+  EncodedJobResult,
   InvalidArgumentError,
   startDeadlineTimer,
   UnavailableError,
@@ -93,9 +93,10 @@ export class RedisResultBus implements ResultBus {
   async publish(published: JobResult | EncodedJobResult, options: { keep: boolean }): Promise<void> {
     this.assertOpen();
     const result = published instanceof EncodedJobResult ? published : EncodedJobResult.of(published);
+    const { bytes } = result;
     const args = [
       options.keep ? this.keepMs : 0,
-      Buffer.from(result.bytes.buffer, result.bytes.byteOffset, result.bytes.byteLength),
+      Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
       this.keys.jobResultChannel(result.jobId),
       this.keys.workerResultChannel(result.workerId),
     ];
@@ -230,7 +231,8 @@ export class RedisResultBus implements ResultBus {
     try {
       result = EncodedJobResult.parse(bytes);
     } catch (error) {
-      this.onHandlerError(new InvalidArgumentError(`dropped a result for ${of} ${id}: ${(error as Error).message}`));
+      const why = error instanceof Error ? error.message : String(error);
+      this.onHandlerError(new InvalidArgumentError(`dropped a result for ${of} ${id}: ${why}`, { cause: error }));
       return undefined;
     }
     const actual = of === 'job' ? result.jobId : result.workerId;
