@@ -10,3 +10,5 @@ export * from './ttl-cache.js';
 export * from './timers.js';
 export * from './echo-value.js';
 export * from './input-limits.js';
+export * from './protobuf-wire.js';
+export * from './encoded-job-result.js';

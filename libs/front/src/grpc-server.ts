@@ -17,6 +17,7 @@ import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from '../../core/src/index.js';
 import { authInterceptor } from './auth.js';
+import { withPreEncodedReplies } from './pre-encoded-reply.js';
 import { reflectionDescriptors } from './reflection-descriptors.js';
 import { withCheckedDecoding } from './request-decoding.js';
 
@@ -77,7 +78,9 @@ export class GrpcServer {
       'grpc.max_concurrent_streams': options.maxConcurrentStreams,
       interceptors: options.authToken === undefined ? [] : [authInterceptor(options.authToken)],
     });
-    for (const s of options.services) this.server.addService(withCheckedDecoding(s.definition), s.implementation);
+    for (const s of options.services) {
+      this.server.addService(withPreEncodedReplies(withCheckedDecoding(s.definition)), s.implementation);
+    }
 
     new ReflectionService(reflectionDescriptors()).addToServer(this.server);
 

@@ -2,12 +2,13 @@
  * jobworkerp.service.JobResultService: stored results, and listening for results as they are produced.
  * Listen never misses a result: it registers its waiter first, then looks at stored results.
  */
-import type { JobResultServiceServer } from '../../proto/src/index.js';
-import type { JobResult } from '../../core/src/index.js';
+import type { JobResult as JobResultMessage, JobResultServiceServer } from '../../proto/src/index.js';
+import type { EncodedJobResult } from '../../core/src/index.js';
 import { InvalidArgumentError, isFinalStatus, jobResultToProto, ResponseType } from '../../core/src/index.js';
 import { serverStream, unary } from './handlers.js';
 import type { JobServicesDeps, WorkerResolver } from './job-context.js';
 import { callSignal, remainingMs } from './job-context.js';
+import { preEncoded } from './pre-encoded-reply.js';
 
 /** Listen waits this long when the request gives no timeout. */
 const DEFAULT_LISTEN_TIMEOUT_MS = 24 * 60 * 60 * 1000;
@@ -46,14 +47,12 @@ export function jobResultService(deps: JobServicesDeps, resolver: WorkerResolver
       waiting.catch(() => undefined);
       // results older than the bus remembers (or from before a restart) are in the RDB
       const stored = await storage.results.findLatestByJobId(jobId);
-      let result: JobResult;
       if (stored !== undefined && isFinalStatus(stored.status) && (await lifecycle.status(jobId)) === undefined) {
         stop.abort(new Error('found a stored result'));
-        result = stored;
-      } else {
-        result = await waiting;
+        return jobResultToProto(stored);
       }
-      return jobResultToProto(result);
+      // a published result goes out as the bytes its worker encoded
+      return preEncoded<JobResultMessage>((await waiting).bytes);
     }),
 
     listenStreamByWorker: serverStream(name('ListenStreamByWorker'), logger, async function* (req, signal) {
@@ -63,7 +62,7 @@ export function jobResultService(deps: JobServicesDeps, resolver: WorkerResolver
           `worker "${worker.name}" is DIRECT: its results go only to the caller of Enqueue`,
         );
       }
-      const pending: JobResult[] = [];
+      const pending: EncodedJobResult[] = [];
       let wake: (() => void) | undefined;
       const unsubscribe = await bus.subscribeWorker(worker.id, (r) => {
         pending.push(r);
@@ -75,7 +74,7 @@ export function jobResultService(deps: JobServicesDeps, resolver: WorkerResolver
         while (!signal.aborted) {
           const next = pending.shift();
           if (next !== undefined) {
-            yield jobResultToProto(next);
+            yield preEncoded<JobResultMessage>(next.bytes);
             continue;
           }
           await new Promise<void>((resolve) => (wake = resolve));

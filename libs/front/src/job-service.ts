@@ -1,13 +1,14 @@
 /**
  * jobworkerp.service.JobService: enqueue (and wait for DIRECT results), cancel, and look up unfinished jobs.
  */
-import type { JobServiceServer } from '../../proto/src/index.js';
-import { jobResultToProto, jobToProto, ResponseType } from '../../core/src/index.js';
+import type { CreateJobResponse, JobServiceServer } from '../../proto/src/index.js';
+import { jobToProto, ResponseType } from '../../core/src/index.js';
 import { normalizePage } from '../../storage/src/index.js';
 import { serverStream, unary } from './handlers.js';
 import type { JobServicesDeps, WorkerResolver } from './job-context.js';
 import { callSignal, remainingMs } from './job-context.js';
 import { jobFromRequest } from './job-request.js';
+import { createJobResponseBytes, preEncoded } from './pre-encoded-reply.js';
 
 export function jobService(deps: JobServicesDeps, resolver: WorkerResolver): JobServiceServer {
   const { storage, lifecycle, bus, ids, logger } = deps;
@@ -31,8 +32,9 @@ export function jobService(deps: JobServicesDeps, resolver: WorkerResolver): Job
         stopWaiting.abort(err);
         throw err;
       }
+      // the reply is framed around the result's bytes as they were published: nothing decoded, nothing encoded again
       const result = await waiting;
-      return { id: { value: job.id }, result: jobResultToProto(result) };
+      return preEncoded<CreateJobResponse>(createJobResponseBytes(job.id, result.bytes));
     }),
 
     delete: unary(name('Delete'), logger, async (req) => {

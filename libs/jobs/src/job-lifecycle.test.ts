@@ -228,7 +228,7 @@ describe('a run', () => {
     const w = await addWorker(flags);
     const job = newJob(w, { uniqKey: 'once' });
     await p.lifecycle.enqueue(job, w);
-    const listened = p.bus.waitForJob(job.id, 5000);
+    const listened = p.bus.waitForJob(job.id, 5000).then((r) => r.decode());
 
     const ticket = await beginOne();
     expect(ticket.job.id).toBe(job.id);
@@ -237,7 +237,7 @@ describe('a run', () => {
 
     const result = await listened;
     expect([result.status, text(result.output[0])]).toEqual([status, 'out']);
-    expect((await p.bus.getKept(job.id))?.status).toBe(status);
+    expect((await p.bus.getKept(job.id))?.decode().status).toBe(status);
     expect((await storage.results.listByJobId(job.id)).map((r) => r.status)).toEqual(stored ? [status] : []);
     await expectGone(job.id);
     expect(await p.queue.count()).toBe(0);
@@ -275,7 +275,7 @@ describe('a run', () => {
     const again = await beginOne();
     expect(again.job.retried).toBe(1);
     expect(await p.lifecycle.end(again, ran(ResultStatus.ERROR_AND_RETRY, 'boom'))).toBe('final');
-    expect((await p.bus.getKept(job.id))?.status).toBe(ResultStatus.MAX_RETRY);
+    expect((await p.bus.getKept(job.id))?.decode().status).toBe(ResultStatus.MAX_RETRY);
     await expectGone(job.id);
     expect(await p.state.acquireUniqKey('retried', 1)).toBe(true);
   });
@@ -293,7 +293,7 @@ describe('a run', () => {
     // released for the next poll, which finds it at its time
     expect(row?.grabbedUntilTime).toBeUndefined();
     expect(await p.lifecycle.status(job.id)).toBe(JobStatus.PENDING);
-    expect((await p.bus.getKept(job.id))?.status).toBe(ResultStatus.SUCCESS);
+    expect((await p.bus.getKept(job.id))?.decode().status).toBe(ResultStatus.SUCCESS);
     expect(await p.queue.count()).toBe(0);
   });
 
@@ -324,7 +324,7 @@ describe('a run', () => {
     const job = newJob(w);
     await p.lifecycle.enqueue(job, w);
     await storage.workers.delete(w.id);
-    const listened = p.bus.waitForJob(job.id, 5000);
+    const listened = p.bus.waitForJob(job.id, 5000).then((r) => r.decode());
     expect(await p.lifecycle.begin(await claimOne())).toBeUndefined();
     const result = await listened;
     expect(result.status).toBe(ResultStatus.OTHER_ERROR);
@@ -338,7 +338,7 @@ describe('cancel', () => {
     const w = await addWorker();
     const job = newJob(w, { uniqKey: 'c' });
     await p.lifecycle.enqueue(job, w);
-    const listened = p.bus.waitForJob(job.id, 5000);
+    const listened = p.bus.waitForJob(job.id, 5000).then((r) => r.decode());
     expect(await p.lifecycle.cancel(job.id)).toBe('cancelled');
     expect((await listened).status).toBe(ResultStatus.CANCELLED);
     await expectGone(job.id);
@@ -350,7 +350,7 @@ describe('cancel', () => {
     const job = newJob(w, { runAfterTime: Date.now() + 60_000 });
     await p.lifecycle.enqueue(job, w);
     expect(await p.lifecycle.cancel(job.id)).toBe('cancelled');
-    expect((await p.bus.getKept(job.id))?.status).toBe(ResultStatus.CANCELLED);
+    expect((await p.bus.getKept(job.id))?.decode().status).toBe(ResultStatus.CANCELLED);
     await expectGone(job.id);
   });
 
@@ -374,7 +374,7 @@ describe('cancel', () => {
     } finally {
       await unsubscribe();
     }
-    expect((await p.bus.getKept(job.id))?.status).toBe(ResultStatus.CANCELLED);
+    expect((await p.bus.getKept(job.id))?.decode().status).toBe(ResultStatus.CANCELLED);
     await expectGone(job.id);
   });
 
@@ -385,7 +385,7 @@ describe('cancel', () => {
     const claim = await claimOne();
     expect(await p.lifecycle.cancel(job.id)).toBe('stopping');
     expect(await p.lifecycle.begin(claim)).toBeUndefined();
-    expect((await p.bus.getKept(job.id))?.status).toBe(ResultStatus.CANCELLED);
+    expect((await p.bus.getKept(job.id))?.decode().status).toBe(ResultStatus.CANCELLED);
     await expectGone(job.id);
     expect(await p.queue.count()).toBe(0);
   });
@@ -404,7 +404,7 @@ describe('cancel', () => {
     expect(await storage.jobs.grab(row!.id, 0, hold)).toBe(true);
     expect(await p.lifecycle.cancel(job.id)).toBe('stopping');
     expect(await p.lifecycle.queueDue({ ...row!, grabbedUntilTime: hold }, DEFAULT_CHANNEL)).toBe('cancelled');
-    expect((await p.bus.getKept(job.id))?.status).toBe(ResultStatus.CANCELLED);
+    expect((await p.bus.getKept(job.id))?.decode().status).toBe(ResultStatus.CANCELLED);
     await expectGone(job.id);
   });
 
@@ -493,7 +493,7 @@ describe('restore', () => {
     );
 
     const results: JobResult[] = [];
-    await p.bus.subscribeWorker(w.id, (r) => results.push(r));
+    await p.bus.subscribeWorker(w.id, (r) => results.push(r.decode()));
     await p.lifecycle.end(await beginOne(), ran(ResultStatus.SUCCESS));
     expect(results.map((r) => r.jobId)).toEqual([job.id]);
     await expectGone(job.id);

@@ -104,7 +104,7 @@ describe('ResultProcessor with a result the database refuses', () => {
     const h = await harness(refuse, true);
     const listened = h.bus.waitForJob(job.id, 5000);
     expect(await h.processor.process(job, worker, run, undefined)).toBe('final');
-    const result = await listened;
+    const result = (await listened).decode();
     expect(result.status).toBe(ResultStatus.OTHER_ERROR);
     expect(Buffer.from(result.output[0] ?? []).toString()).toContain(
       `storing the result failed ${FINISH_ATTEMPTS} times`,

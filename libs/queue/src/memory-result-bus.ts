@@ -2,6 +2,7 @@ import type { JobResult } from '../../core/src/index.js';
 import {
   coerceError,
   DeadlineExceededError,
+  EncodedJobResult,
   InvalidArgumentError,
   startDeadlineTimer,
   UnavailableError,
@@ -22,7 +23,7 @@ export interface MemoryResultBusOptions {
 
 /** A pending waitForJob call. */
 interface Waiter {
-  settle(result: JobResult): void;
+  settle(result: EncodedJobResult): void;
   fail(error: Error): void;
 }
 
@@ -40,9 +41,9 @@ export class MemoryResultBus implements ResultBus {
   private readonly maxKept: number;
   private readonly now: () => number;
   private readonly onHandlerError: (error: unknown) => void;
-  private readonly kept = new Map<number, { readonly result: JobResult; readonly expiresAt: number }>();
+  private readonly kept = new Map<number, { readonly result: EncodedJobResult; readonly expiresAt: number }>();
   private readonly waiters = new Map<number, Set<Waiter>>();
-  private readonly subscriptions = new Map<number, Set<(result: JobResult) => void>>();
+  private readonly subscriptions = new Map<number, Set<(result: EncodedJobResult) => void>>();
   private readonly sweepTimer: NodeJS.Timeout;
   private closed = false;
 
@@ -60,8 +61,13 @@ export class MemoryResultBus implements ResultBus {
     this.sweepTimer = setInterval(() => this.dropExpired(), sweepMs).unref();
   }
 
-  async publish(result: JobResult, options: { keep: boolean }): Promise<void> {
+  /**
+   * A JobResult is encoded once, when a waiter first asks for its bytes (the front, to reply with them), and not at
+   * all when nobody waits for it; decode() returns the object itself.
+   */
+  async publish(published: JobResult | EncodedJobResult, options: { keep: boolean }): Promise<void> {
     this.assertOpen();
+    const result = published instanceof EncodedJobResult ? published : EncodedJobResult.of(published);
     this.dropExpired();
     if (options.keep && this.maxKept > 0) {
       this.kept.delete(result.jobId);
@@ -82,17 +88,17 @@ export class MemoryResultBus implements ResultBus {
     }
   }
 
-  async getKept(jobId: number): Promise<JobResult | undefined> {
+  async getKept(jobId: number): Promise<EncodedJobResult | undefined> {
     this.assertOpen();
     return this.keptResult(jobId);
   }
 
   /** Rejects a signal's non-Error reason wrapped by coerceError. */
-  async waitForJob(jobId: number, timeoutMs: number, signal?: AbortSignal): Promise<JobResult> {
+  async waitForJob(jobId: number, timeoutMs: number, signal?: AbortSignal): Promise<EncodedJobResult> {
     this.assertOpen();
     if (!(timeoutMs >= 0)) throw new InvalidArgumentError(`timeoutMs must be >= 0, got ${timeoutMs}`);
     if (signal?.aborted === true) throw coerceError(signal.reason);
-    return new Promise<JobResult>((resolve, reject) => {
+    return new Promise<EncodedJobResult>((resolve, reject) => {
       const stop = (): void => {
         cancelTimer();
         signal?.removeEventListener('abort', onAbort);
@@ -125,9 +131,9 @@ export class MemoryResultBus implements ResultBus {
     });
   }
 
-  async subscribeWorker(workerId: number, handler: (result: JobResult) => void): Promise<() => Promise<void>> {
+  async subscribeWorker(workerId: number, handler: (result: EncodedJobResult) => void): Promise<() => Promise<void>> {
     this.assertOpen();
-    const subscription = (result: JobResult): void => handler(result);
+    const subscription = (result: EncodedJobResult): void => handler(result);
     let handlers = this.subscriptions.get(workerId);
     if (handlers === undefined) {
       handlers = new Set();
@@ -161,7 +167,7 @@ export class MemoryResultBus implements ResultBus {
     if (this.closed) throw new UnavailableError('the result bus is closed');
   }
 
-  private keptResult(jobId: number): JobResult | undefined {
+  private keptResult(jobId: number): EncodedJobResult | undefined {
     const entry = this.kept.get(jobId);
     if (entry === undefined) return undefined;
     if (entry.expiresAt > this.now()) return entry.result;

@@ -16,7 +16,7 @@ jobStateStoreContract('MemoryJobStateStore', async () => {
   return { store, cleanup: () => store.close() };
 });
 
-resultBusContract('MemoryResultBus', async ({ keepMs }) => {
-  const bus = new MemoryResultBus({ keepMs, onHandlerError: ignoreHandlerError });
+resultBusContract('MemoryResultBus', async ({ keepMs, onHandlerError }) => {
+  const bus = new MemoryResultBus({ keepMs, onHandlerError });
   return { bus, cleanup: () => bus.close() };
 });

@@ -5,7 +5,7 @@
  * Delivery: a claimed job is leased to one consumer until `leaseUntil`. The consumer acks it when done, renews the
  * lease while it runs, or returns it (shutdown). A lease that expires makes the job claimable again (at-least-once).
  */
-import type { Job, JobResult, JobStatus } from '../../core/src/index.js';
+import type { EncodedJobResult, Job, JobResult, JobStatus } from '../../core/src/index.js';
 
 export interface ClaimedJob {
   readonly job: Job;
@@ -81,22 +81,28 @@ export interface JobStateStore {
 /**
  * Where final results go: DIRECT waiters, Listen (LISTEN_AFTER) and ListenStreamByWorker.
  * A result is kept for the configured expiry so listeners that arrive late still get it.
+ *
+ * Results travel as EncodedJobResult: the JobResult message encoded once by publish, the same bytes on the wire
+ * between processes (the result channels carry exactly that message) and in the replies the front sends, decoded
+ * only by a consumer that needs fields. An adapter that receives bytes from elsewhere checks them
+ * (EncodedJobResult.parse) and drops what is not a JobResult of the job or worker it was sent for.
  */
 export interface ResultBus {
   /**
    * Keeps the final result of a job (for late listeners) and tells everyone waiting for it or for its worker. A result
    * that is not kept reaches only the waiters already registered; in another process registering takes a round trip
    * after waitForJob is called, so keep results that a waiter may be about to ask for (DIRECT, LISTEN_AFTER).
+   * A JobResult is encoded here, once; an EncodedJobResult is published as it is.
    */
-  publish(result: JobResult, options: { keep: boolean }): Promise<void>;
+  publish(result: JobResult | EncodedJobResult, options: { keep: boolean }): Promise<void>;
   /** The kept final result of a job, if any. */
-  getKept(jobId: number): Promise<JobResult | undefined>;
+  getKept(jobId: number): Promise<EncodedJobResult | undefined>;
   /**
    * Waits for the final result of one job. Registers the waiter before looking at kept results, so a result published
    * at any moment is not missed. Rejects with DeadlineExceededError after timeoutMs, or the signal's reason.
    */
-  waitForJob(jobId: number, timeoutMs: number, signal?: AbortSignal): Promise<JobResult>;
+  waitForJob(jobId: number, timeoutMs: number, signal?: AbortSignal): Promise<EncodedJobResult>;
   /** Calls the handler with every result of the worker from now on; returns an unsubscribe function. */
-  subscribeWorker(workerId: number, handler: (result: JobResult) => void): Promise<() => Promise<void>>;
+  subscribeWorker(workerId: number, handler: (result: EncodedJobResult) => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }

@@ -55,13 +55,13 @@ describe.each(backends)('Redis adapters of two processes on $name', ({ redis }) 
     await start();
     const early = testJobResult(1, 7);
     await worker.bus.publish(early, { keep: true });
-    expect(await front.bus.waitForJob(1, 10_000)).toEqual(early);
+    expect((await front.bus.waitForJob(1, 10_000)).decode()).toEqual(early);
 
     const late = testJobResult(2, 7);
     const waiting = front.bus.waitForJob(2, 10_000);
     await sleep(100);
     await worker.bus.publish(late, { keep: false });
-    expect(await waiting).toEqual(late);
+    expect((await waiting).decode()).toEqual(late);
     await waitUntil(() => front.bus.stats().channels === 0, 'the front to leave the job channels');
     expect(front.bus.stats()).toEqual({ waitedJobs: 0, channels: 0 });
   });
@@ -99,7 +99,7 @@ describe.each(backends)('Redis adapters of two processes on $name', ({ redis }) 
       // the result lands without a message, as if the subscriber had been reconnecting when it was published
       await raw.set(new RedisKeys(keyPrefix).result(4), Buffer.from(encodeJobResult(result)), 'PX', KEEP_MS);
       const started = performance.now();
-      expect(await waiting).toEqual(result);
+      expect((await waiting).decode()).toEqual(result);
       expect(performance.now() - started).toBeLessThan(1_000 + PROMPT_MS);
     } finally {
       raw.disconnect();

@@ -2,12 +2,12 @@ import type { JobResult } from '../../core/src/index.js';
 import {
   coerceError,
   DeadlineExceededError,
+  EncodedJobResult,
   InvalidArgumentError,
   startDeadlineTimer,
   UnavailableError,
 } from '../../core/src/index.js';
 import type { ResultBus } from './ports.js';
-import { redisCodec } from './redis-codec.js';
 import type { RedisConnectionOptions } from './redis-connection.js';
 import { RedisConnection } from './redis-connection.js';
 import { RedisKeys } from './redis-keys.js';
@@ -26,13 +26,16 @@ export interface RedisResultBusOptions {
    * subscriber connection was down. @default 1000
    */
   readonly recheckMs?: number | undefined;
-  /** Told when a subscribeWorker handler throws or a message cannot be decoded. @default a process warning */
+  /**
+   * Told when a subscribeWorker handler throws, or a message or kept value is not a JobResult of its job or worker
+   * (it is dropped). @default a process warning
+   */
   readonly onHandlerError?: ((error: unknown) => void) | undefined;
 }
 
 /** A pending waitForJob call; each settles it once. */
 interface Waiter {
-  succeed(result: JobResult): void;
+  succeed(result: EncodedJobResult): void;
   fail(error: Error): void;
 }
 
@@ -83,12 +86,17 @@ export class RedisResultBus implements ResultBus {
     this.connection = new RedisConnection(options.redis, true, [publishScript]);
   }
 
-  /** Also settles this process's waiters of the job at once, whether or not their subscription is in place yet. */
-  async publish(result: JobResult, options: { keep: boolean }): Promise<void> {
+  /**
+   * Encodes a JobResult once; those bytes are the message on both channels and the kept value. Also settles this
+   * process's waiters of the job at once, whether or not their subscription is in place yet.
+   */
+  async publish(published: JobResult | EncodedJobResult, options: { keep: boolean }): Promise<void> {
     this.assertOpen();
+    const result = published instanceof EncodedJobResult ? published : EncodedJobResult.of(published);
+    const { bytes } = result;
     const args = [
       options.keep ? this.keepMs : 0,
-      redisCodec.encodeJobResult(result),
+      Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
       this.keys.jobResultChannel(result.jobId),
       this.keys.workerResultChannel(result.workerId),
     ];
@@ -97,7 +105,7 @@ export class RedisResultBus implements ResultBus {
     if (local !== undefined) for (const waiter of [...local]) waiter.succeed(result);
   }
 
-  async getKept(jobId: number): Promise<JobResult | undefined> {
+  async getKept(jobId: number): Promise<EncodedJobResult | undefined> {
     this.assertOpen();
     return this.readKept(jobId);
   }
@@ -107,12 +115,12 @@ export class RedisResultBus implements ResultBus {
    * not kept reaches a waiter of another process only if it is published after the waiter's subscription is in
    * place (a round trip after the call); kept results always do.
    */
-  async waitForJob(jobId: number, timeoutMs: number, signal?: AbortSignal): Promise<JobResult> {
+  async waitForJob(jobId: number, timeoutMs: number, signal?: AbortSignal): Promise<EncodedJobResult> {
     this.assertOpen();
     if (!(timeoutMs >= 0)) throw new InvalidArgumentError(`timeoutMs must be >= 0, got ${timeoutMs}`);
     if (signal?.aborted === true) throw coerceError(signal.reason);
     const subscriber = this.openSubscriber();
-    return new Promise<JobResult>((resolve, reject) => {
+    return new Promise<EncodedJobResult>((resolve, reject) => {
       let settled = false;
       let unsubscribe: (() => Promise<void>) | undefined;
       let recheck: NodeJS.Timeout | undefined;
@@ -126,7 +134,7 @@ export class RedisResultBus implements ResultBus {
         if (unsubscribe !== undefined) this.leave(unsubscribe);
         finish();
       };
-      const succeed = (result: JobResult): void => settle(() => resolve(result));
+      const succeed = (result: EncodedJobResult): void => settle(() => resolve(result));
       const fail = (error: Error): void => settle(() => reject(error));
       const waiter: Waiter = { succeed, fail };
       const onAbort = (): void => fail(coerceError(signal?.reason));
@@ -144,7 +152,7 @@ export class RedisResultBus implements ResultBus {
       // subscribe first, then look at the kept result: a result published at any moment is seen
       subscriber
         .subscribe(this.keys.jobResultChannel(jobId), (message) => {
-          const result = this.decode(message);
+          const result = this.check(message, 'job', jobId);
           if (result !== undefined) succeed(result);
         })
         .then((leave) => {
@@ -159,10 +167,10 @@ export class RedisResultBus implements ResultBus {
     });
   }
 
-  async subscribeWorker(workerId: number, handler: (result: JobResult) => void): Promise<() => Promise<void>> {
+  async subscribeWorker(workerId: number, handler: (result: EncodedJobResult) => void): Promise<() => Promise<void>> {
     this.assertOpen();
     return this.openSubscriber().subscribe(this.keys.workerResultChannel(workerId), (message) => {
-      const result = this.decode(message);
+      const result = this.check(message, 'worker', workerId);
       if (result === undefined) return;
       try {
         handler(result);
@@ -209,18 +217,30 @@ export class RedisResultBus implements ResultBus {
     return this.subscriber;
   }
 
-  private async readKept(jobId: number): Promise<JobResult | undefined> {
+  private async readKept(jobId: number): Promise<EncodedJobResult | undefined> {
     const payload = await this.connection.run((client) => client.getBuffer(this.keys.result(jobId)));
-    return payload === null ? undefined : redisCodec.decodeJobResult(payload);
+    return payload === null ? undefined : this.check(payload, 'job', jobId);
   }
 
-  private decode(message: Buffer): JobResult | undefined {
+  /**
+   * The bytes as a result of the job or worker they came for, checked without decoding them (they go to clients as
+   * they are); anything else is reported and dropped, so no client ever gets it.
+   */
+  private check(bytes: Buffer, of: 'job' | 'worker', id: number): EncodedJobResult | undefined {
+    let result: EncodedJobResult;
     try {
-      return redisCodec.decodeJobResult(message);
+      result = EncodedJobResult.parse(bytes);
     } catch (error) {
-      this.onHandlerError(error);
+      const why = error instanceof Error ? error.message : String(error);
+      this.onHandlerError(new InvalidArgumentError(`dropped a result for ${of} ${id}: ${why}`, { cause: error }));
       return undefined;
     }
+    const actual = of === 'job' ? result.jobId : result.workerId;
+    if (actual === id) return result;
+    this.onHandlerError(
+      new InvalidArgumentError(`dropped a result for ${of} ${id}: it is a result of ${of} ${actual}`),
+    );
+    return undefined;
   }
 
   /**

@@ -3,10 +3,13 @@ import { afterAll, beforeAll, describe } from 'vitest';
 import type { RedisClusterHandle } from '../../../test/support/redis-cluster.js';
 import { startRedisCluster } from '../../../test/support/redis-cluster.js';
 import type { RedisConnectionOptions } from './redis-connection.js';
+import { RedisConnection } from './redis-connection.js';
 import { RedisJobStateStore } from './redis-job-state-store.js';
+import { RedisKeys } from './redis-keys.js';
 import { purgeRedisNamespace } from './redis-namespace.js';
 import { RedisQueue } from './redis-queue.js';
 import { RedisResultBus } from './redis-result-bus.js';
+import type { RawResultAccess } from './testing/index.js';
 import { jobQueueContract, jobStateStoreContract, resultBusContract } from './testing/index.js';
 
 /** the contracts' throwing listeners are deliberate: keep their warnings out of the test output */
@@ -31,10 +34,22 @@ function redisContracts(backend: string, redis: () => RedisConnectionOptions): v
     return { store, cleanup: async () => (await store.close(), await purge()) };
   });
 
-  resultBusContract(`RedisResultBus (${backend})`, async ({ keepMs }) => {
+  resultBusContract(`RedisResultBus (${backend})`, async ({ keepMs, onHandlerError }) => {
     const { keyPrefix, purge } = namespace();
-    const bus = new RedisResultBus({ redis: redis(), keyPrefix, keepMs, onHandlerError: ignoreHandlerError });
-    return { bus, cleanup: async () => (await bus.close(), await purge()) };
+    const bus = new RedisResultBus({ redis: redis(), keyPrefix, keepMs, onHandlerError });
+    // a connection of its own writes where the bus reads, as another process would
+    const keys = new RedisKeys(keyPrefix);
+    const writer = new RedisConnection(redis(), false);
+    const raw: RawResultAccess = {
+      send: async (channel, bytes) => {
+        const name = 'job' in channel ? keys.jobResultChannel(channel.job) : keys.workerResultChannel(channel.worker);
+        await writer.run((client) => client.publish(name, Buffer.from(bytes)));
+      },
+      keep: async (jobId, bytes) => {
+        await writer.run((client) => client.set(keys.result(jobId), Buffer.from(bytes), 'PX', keepMs));
+      },
+    };
+    return { bus, raw, cleanup: async () => (await bus.close(), await writer.close(), await purge()) };
   });
 }
 

@@ -4,6 +4,6 @@ export type { JobQueueFactory, JobQueueFixture } from './job-queue-contract.js';
 export { jobStateStoreContract } from './job-state-store-contract.js';
 export type { JobStateStoreFactory, JobStateStoreFixture } from './job-state-store-contract.js';
 export { resultBusContract } from './result-bus-contract.js';
-export type { ResultBusFactory, ResultBusFixture } from './result-bus-contract.js';
+export type { RawResultAccess, ResultBusFactory, ResultBusFixture } from './result-bus-contract.js';
 export { testJob } from './test-job.js';
 export { testJobResult } from './test-job-result.js';
