@@ -5,7 +5,7 @@ import type { RedisConnectionOptions } from './redis-connection.js';
 import { RedisConnection } from './redis-connection.js';
 import { RedisKeys } from './redis-keys.js';
 import { redisReply } from './redis-reply.js';
-import { RedisScript } from './redis-script.js';
+import { luaScript } from './redis-lua.js';
 import { RedisSubscriber } from './redis-subscriber.js';
 import { warnHandlerError } from './warn-handler-error.js';
 
@@ -17,30 +17,8 @@ export interface RedisJobStateStoreOptions {
   readonly onHandlerError?: ((error: unknown) => void) | undefined;
 }
 
-/** Takes a uniq key for a job: free, or already its own. KEYS: the uniq key. ARGV: job id. Returns 1 or 0. */
-const acquireUniqScript = new RedisScript(
-  'jwUniqAcquire',
-  1,
-  `
-local holder = redis.call('GET', KEYS[1])
-if not holder then
-  redis.call('SET', KEYS[1], ARGV[1])
-  return 1
-end
-if holder == ARGV[1] then return 1 end
-return 0
-`,
-);
-
-/** Frees a uniq key if the job holds it. KEYS: the uniq key. ARGV: job id. */
-const releaseUniqScript = new RedisScript(
-  'jwUniqRelease',
-  1,
-  `
-if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
-return 1
-`,
-);
+const acquireUniqScript = luaScript('uniq-acquire-1');
+const releaseUniqScript = luaScript('uniq-release-1');
 
 /**
  * The Scalable JobStateStore (key layout in redis-keys.ts): statuses in one hash; a uniq key is a string holding

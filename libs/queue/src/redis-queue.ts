@@ -192,13 +192,23 @@ export class RedisQueue implements JobQueue {
     await this.connection.run((client) => releaseScript.run(client, keys, [String(claim.job.id), claim.receipt]));
   }
 
+  /**
+   * Reads the job's channel first, then removes it with that channel's keys; the script checks the channel is still
+   * the job's (it may have been acked and enqueued again elsewhere meanwhile) and otherwise the channel is read again.
+   */
   async remove(jobId: number): Promise<boolean> {
     this.assertOpen();
-    const keys = [this.keys.jobs, this.keys.meta, this.keys.ids];
-    const removed = await this.connection.run((client) =>
-      removeScript.run(client, keys, [String(jobId), this.keys.pending(''), this.keys.wake('')]),
-    );
-    return redisReply.number(removed) === 1;
+    const id = String(jobId);
+    for (;;) {
+      const meta = await this.connection.run((client) => client.hgetBuffer(this.keys.meta, id));
+      if (meta === null) return false;
+      const channel = meta.subarray(1).toString();
+      const keys = [this.keys.pending(channel), this.keys.wake(channel), this.keys.jobs, this.keys.meta, this.keys.ids];
+      const removed = redisReply.number(
+        await this.connection.run((client) => removeScript.run(client, keys, [id, channel])),
+      );
+      if (removed >= 0) return removed === 1;
+    }
   }
 
   async find(jobId: number): Promise<Job | undefined> {

@@ -11,7 +11,7 @@ import { redisCodec } from './redis-codec.js';
 import type { RedisConnectionOptions } from './redis-connection.js';
 import { RedisConnection } from './redis-connection.js';
 import { RedisKeys } from './redis-keys.js';
-import { RedisScript } from './redis-script.js';
+import { luaScript } from './redis-lua.js';
 import { RedisSubscriber } from './redis-subscriber.js';
 import { warnHandlerError } from './warn-handler-error.js';
 
@@ -36,21 +36,8 @@ interface Waiter {
   fail(error: Error): void;
 }
 
-/**
- * Keeps a result (when asked) and publishes it on the job's and the worker's channels, in one atomic step on the
- * node that holds the result key: whoever reads the key after the publish finds the result.
- * KEYS: result key. ARGV: keepMs (0: do not keep), payload, job channel, worker channel.
- */
-const publishScript = new RedisScript(
-  'jwResultPublish',
-  1,
-  `
-if ARGV[1] ~= '0' then redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[1]) end
-redis.call('PUBLISH', ARGV[3], ARGV[2])
-redis.call('PUBLISH', ARGV[4], ARGV[2])
-return 1
-`,
-);
+/** Keeps (when asked) and publishes a result in one atomic step: see redis/lua/result-publish-1.lua. */
+const publishScript = luaScript('result-publish-1');
 
 /**
  * The Scalable ResultBus: results travel by Redis pub/sub between processes (fronts and workers), and kept results
