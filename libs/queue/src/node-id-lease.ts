@@ -21,6 +21,7 @@ import type { IdGenerator } from '../../core/src/index.js';
 import { NODE_ID_COUNT, TimeOrderedIdGenerator, UnavailableError } from '../../core/src/index.js';
 import type { RedisConnectionOptions } from './redis-connection.js';
 import { RedisConnection } from './redis-connection.js';
+import { RedisKeys } from './redis-keys.js';
 import { luaScript } from './redis-lua.js';
 
 export interface NodeIdLeaseOptions {
@@ -57,6 +58,7 @@ export class NodeIdLease implements IdGenerator {
 
   private constructor(
     private readonly options: NodeIdLeaseOptions,
+    private readonly keys: RedisKeys,
     private readonly connection: RedisConnection,
   ) {
     this.ttlMs = options.ttlMs ?? 30_000;
@@ -78,6 +80,7 @@ export class NodeIdLease implements IdGenerator {
   static async acquire(options: NodeIdLeaseOptions): Promise<NodeIdLease> {
     const lease = new NodeIdLease(
       options,
+      new RedisKeys(options.keyPrefix),
       new RedisConnection(options.redis, false, [claimOrKeepScript, deleteIfMineScript]),
     );
     try {
@@ -120,7 +123,7 @@ export class NodeIdLease implements IdGenerator {
   }
 
   private key(nodeId: number): string {
-    return `${this.options.keyPrefix}:node:${nodeId}`;
+    return this.keys.node(nodeId);
   }
 
   private schedule(ms: number): void {

@@ -21,9 +21,10 @@ const acquireUniqScript = luaScript('uniq-acquire-1');
 const releaseUniqScript = luaScript('uniq-release-1');
 
 /**
- * The Scalable JobStateStore (key layout in redis-keys.ts): statuses in one hash; a uniq key is a string holding
- * the job id, without a TTL: it is released when the job is final (a TTL could free it under a job that still waits
- * or runs, and let a duplicate in); a cancellation is a mark that expires after its TTL plus a message on the cancel
+ * The Scalable JobStateStore (key layout in redis-keys.ts): statuses in one hash and uniq keys in another (uniq key
+ * → job id), both in the queue's hash tag so the queue's scripts change them in the same step as a job (enqueue
+ * reserves a uniq key, complete frees it). A uniq key has no TTL: it is released when the job is final (a TTL could
+ * free it under a job that still waits or runs, and let a duplicate in); a cancellation is a mark that expires after its TTL plus a message on the cancel
  * channel, which every process hears.
  */
 export class RedisJobStateStore implements JobStateStore {
@@ -67,14 +68,14 @@ export class RedisJobStateStore implements JobStateStore {
   async acquireUniqKey(uniqKey: string, jobId: number): Promise<boolean> {
     this.assertOpen();
     const acquired = await this.connection.run((client) =>
-      acquireUniqScript.run(client, [this.keys.uniq(uniqKey)], [String(jobId)]),
+      acquireUniqScript.run(client, [this.keys.uniq], [uniqKey, String(jobId)]),
     );
     return redisReply.number(acquired) === 1;
   }
 
   async releaseUniqKey(uniqKey: string, jobId: number): Promise<void> {
     this.assertOpen();
-    await this.connection.run((client) => releaseUniqScript.run(client, [this.keys.uniq(uniqKey)], [String(jobId)]));
+    await this.connection.run((client) => releaseUniqScript.run(client, [this.keys.uniq], [uniqKey, String(jobId)]));
   }
 
   /** Sets the mark before telling anyone, so a listener that checks isCancelled sees it. */

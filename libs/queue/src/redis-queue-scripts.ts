@@ -6,10 +6,13 @@ import { luaScript } from './redis-lua.js';
  * Times come from the Redis clock (TIME), so leases do not depend on the clocks of the processes.
  */
 export const enqueueScript = luaScript('queue-enqueue-6');
-export const claimScript = luaScript('queue-claim-7');
-export const ackScript = luaScript('queue-ack-5');
+export const claimScript = luaScript('queue-claim-9');
+export const completeScript = luaScript('queue-complete-9');
 export const renewScript = luaScript('queue-renew-2');
-export const releaseScript = luaScript('queue-release-6');
-export const removeScript = luaScript('queue-remove-5');
-export const listScript = luaScript('queue-list-2');
-export const passWakeScript = luaScript('queue-pass-wake-2');
+export const releaseScript = luaScript('queue-release-8');
+export const removeScript = luaScript('queue-remove-3');
+export const cancelScript = luaScript('queue-cancel-3');
+export const statusScript = luaScript('queue-status-3');
+export const statusesScript = luaScript('queue-statuses-3');
+export const markWaitResultScript = luaScript('queue-mark-wait-result-2');
+export const passWakeScript = luaScript('queue-pass-wake-4');

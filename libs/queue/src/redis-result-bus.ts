@@ -11,6 +11,7 @@ import { redisCodec } from './redis-codec.js';
 import type { RedisConnectionOptions } from './redis-connection.js';
 import { RedisConnection } from './redis-connection.js';
 import { RedisKeys } from './redis-keys.js';
+import { redisReply } from './redis-reply.js';
 import { luaScript } from './redis-lua.js';
 import { RedisSubscriber } from './redis-subscriber.js';
 import { warnHandlerError } from './warn-handler-error.js';
@@ -36,12 +37,15 @@ interface Waiter {
   fail(error: Error): void;
 }
 
-/** Keeps (when asked) and publishes a result in one atomic step: see redis/lua/result-publish-1.lua. */
-const publishScript = luaScript('result-publish-1');
+/** Keeps (when asked) and publishes a result in one atomic step: see redis/lua/result-publish-2.lua. */
+const publishScript = luaScript('result-publish-2');
+/** A kept result that has not expired. */
+const keptScript = luaScript('result-kept-2');
 
 /**
  * The Scalable ResultBus: results travel by Redis pub/sub between processes (fronts and workers), and kept results
- * are strings that expire after keepMs (key layout in redis-keys.ts).
+ * sit in the queue's results hash until keepMs has passed (key layout in redis-keys.ts), where RedisQueue.complete
+ * keeps them too.
  *
  * waitForJob is race-free across processes: it subscribes to the job's channel first and reads the kept result only
  * once the subscription is in place, while publish stores before it publishes. A result published before the
@@ -67,7 +71,7 @@ export class RedisResultBus implements ResultBus {
     this.keepMs = Math.ceil(options.keepMs);
     this.recheckMs = recheckMs;
     this.onHandlerError = options.onHandlerError ?? warnHandlerError;
-    this.connection = new RedisConnection(options.redis, true, [publishScript]);
+    this.connection = new RedisConnection(options.redis, true, [publishScript, keptScript]);
   }
 
   /** Also settles this process's waiters of the job at once, whether or not their subscription is in place yet. */
@@ -76,10 +80,13 @@ export class RedisResultBus implements ResultBus {
     const args = [
       options.keep ? this.keepMs : 0,
       redisCodec.encodeJobResult(result),
+      String(result.jobId),
       this.keys.jobResultChannel(result.jobId),
       this.keys.workerResultChannel(result.workerId),
     ];
-    await this.connection.run((client) => publishScript.run(client, [this.keys.result(result.jobId)], args));
+    await this.connection.run((client) =>
+      publishScript.run(client, [this.keys.results, this.keys.resultsExpiry], args),
+    );
     const local = this.waiters.get(result.jobId);
     if (local !== undefined) for (const waiter of [...local]) waiter.succeed(result);
   }
@@ -197,8 +204,9 @@ export class RedisResultBus implements ResultBus {
   }
 
   private async readKept(jobId: number): Promise<JobResult | undefined> {
-    const payload = await this.connection.run((client) => client.getBuffer(this.keys.result(jobId)));
-    return payload === null ? undefined : redisCodec.decodeJobResult(payload);
+    const keys = [this.keys.results, this.keys.resultsExpiry];
+    const payload = await this.connection.run((client) => keptScript.run(client, keys, [String(jobId)]));
+    return payload === null ? undefined : redisCodec.decodeJobResult(redisReply.bytes(payload));
   }
 
   private decode(message: Buffer): JobResult | undefined {
