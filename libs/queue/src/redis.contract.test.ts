@@ -21,8 +21,24 @@ function redisContracts(backend: string, redis: () => RedisConnectionOptions): v
 
   jobQueueContract(`RedisQueue (${backend})`, async ({ maxPendingPerChannel, maxPendingTotal }) => {
     const { keyPrefix, purge } = namespace();
-    const queue = new RedisQueue({ redis: redis(), keyPrefix, maxPendingPerChannel, maxPendingTotal });
-    return { queue, cleanup: async () => (await queue.close(), await purge()) };
+    const keepResultMs = 60_000;
+    const queue = new RedisQueue({ redis: redis(), keyPrefix, maxPendingPerChannel, maxPendingTotal, keepResultMs });
+    const state = new RedisJobStateStore({ redis: redis(), keyPrefix, onHandlerError: ignoreHandlerError });
+    const bus = new RedisResultBus({
+      redis: redis(),
+      keyPrefix,
+      keepMs: keepResultMs,
+      onHandlerError: ignoreHandlerError,
+    });
+    return {
+      queue,
+      state,
+      bus,
+      cleanup: async () => {
+        await Promise.all([queue.close(), state.close(), bus.close()]);
+        await purge();
+      },
+    };
   });
 
   jobStateStoreContract(`RedisJobStateStore (${backend})`, async () => {
