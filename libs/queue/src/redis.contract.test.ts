@@ -23,19 +23,26 @@ function redisContracts(backend: string, redis: () => RedisConnectionOptions): v
     const { keyPrefix, purge } = namespace();
     const keepResultMs = 60_000;
     const queue = new RedisQueue({ redis: redis(), keyPrefix, maxPendingPerChannel, maxPendingTotal, keepResultMs });
-    const state = new RedisJobStateStore({ redis: redis(), keyPrefix, onHandlerError: ignoreHandlerError });
-    const bus = new RedisResultBus({
-      redis: redis(),
-      keyPrefix,
-      keepMs: keepResultMs,
-      onHandlerError: ignoreHandlerError,
-    });
+    // opened by the tests that use them: connecting takes a while on a loaded machine
+    let state: RedisJobStateStore | undefined;
+    let bus: RedisResultBus | undefined;
     return {
       queue,
-      state,
-      bus,
+      get state() {
+        state ??= new RedisJobStateStore({ redis: redis(), keyPrefix, onHandlerError: ignoreHandlerError });
+        return state;
+      },
+      get bus() {
+        bus ??= new RedisResultBus({
+          redis: redis(),
+          keyPrefix,
+          keepMs: keepResultMs,
+          onHandlerError: ignoreHandlerError,
+        });
+        return bus;
+      },
       cleanup: async () => {
-        await Promise.all([queue.close(), state.close(), bus.close()]);
+        await Promise.all([queue.close(), state?.close(), bus?.close()]);
         await purge();
       },
     };

@@ -17,7 +17,10 @@ import { waitUntil } from './wait-until.js';
 
 export interface JobQueueFixture {
   readonly queue: JobQueue;
-  /** the state store of the same backend: the queue reserves its uniq keys and sets its statuses there */
+  /**
+   * the state store of the same backend: the queue reserves its uniq keys and sets its statuses there (a fixture may
+   * open it on first use)
+   */
   readonly state: JobStateStore;
   /** the result bus of the same backend: complete publishes there */
   readonly bus: ResultBus;
@@ -55,15 +58,16 @@ export function jobQueueContract(name: string, make: JobQueueFactory): void {
   describe(`JobQueue contract: ${name}`, () => {
     const fixtures: JobQueueFixture[] = [];
     let queue: JobQueue;
-    let state: JobStateStore;
-    let bus: ResultBus;
+    let current: JobQueueFixture;
     let channel: string;
+    /** the state store and result bus of the queue opened last (a fixture may open them on first use) */
+    const state = (): JobStateStore => current.state;
+    const bus = (): ResultBus => current.bus;
 
     const open = async (maxPendingPerChannel: number, maxPendingTotal?: number): Promise<JobQueue> => {
       const fixture = await make({ maxPendingPerChannel, maxPendingTotal });
       fixtures.push(fixture);
-      state = fixture.state;
-      bus = fixture.bus;
+      current = fixture;
       return fixture.queue;
     };
     /** a final completion of the job, with its result for worker 7 */
@@ -402,7 +406,7 @@ export function jobQueueContract(name: string, make: JobQueueFactory): void {
     describe('uniq keys', () => {
       it('enqueue reserves the uniq key; a job whose key another holds is refused and leaves nothing behind', async () => {
         await queue.enqueue(testJob(1, { uniqKey: 'nightly' }), channel);
-        expect(await state.acquireUniqKey('nightly', 2)).toBe(false);
+        expect(await state().acquireUniqKey('nightly', 2)).toBe(false);
         const refused = queue.enqueue(testJob(2, { uniqKey: 'nightly' }), channel);
         await expect(refused).rejects.toBeInstanceOf(AlreadyExistsError);
         await expect(refused).rejects.toThrow('nightly');
@@ -410,7 +414,7 @@ export function jobQueueContract(name: string, make: JobQueueFactory): void {
         expect(await queue.count()).toBe(1);
         expect(await queue.status(2)).toBeUndefined();
         // a key the job holds already (an RDB row's job brought into the queue) is no obstacle
-        expect(await state.acquireUniqKey('mine', 3)).toBe(true);
+        expect(await state().acquireUniqKey('mine', 3)).toBe(true);
         await queue.enqueue(testJob(3, { uniqKey: 'mine' }), channel);
         expect(ids(await claimNow(10))).toEqual([1, 3]);
       });
@@ -429,27 +433,27 @@ export function jobQueueContract(name: string, make: JobQueueFactory): void {
         queue = await open(1);
         await queue.enqueue(testJob(1), channel);
         await expect(queue.enqueue(testJob(2, { uniqKey: 'late' }), channel)).rejects.toBeInstanceOf(UnavailableError);
-        expect(await state.acquireUniqKey('late', 3)).toBe(true);
+        expect(await state().acquireUniqKey('late', 3)).toBe(true);
       });
     });
 
     describe('complete', () => {
       it('final: forgets the job, deletes its status, frees its uniq key, publishes its result and keeps it', async () => {
         const result = testJobResult(1, 7);
-        await state.setStatus(1, JobStatus.RUNNING);
+        await state().setStatus(1, JobStatus.RUNNING);
         await queue.enqueue(testJob(1, { uniqKey: 'k' }), channel);
         const [claim] = await claimNow(1);
         const heard: JobResult[] = [];
-        const unsubscribe = await bus.subscribeWorker(7, (r) => heard.push(r));
-        const waiting = bus.waitForJob(1, 10_000);
+        const unsubscribe = await bus().subscribeWorker(7, (r) => heard.push(r));
+        const waiting = bus().waitForJob(1, 10_000);
         expect(await queue.complete(claim!, final(result, { keep: true, uniqKey: 'k' }))).toBe(true);
         expect(await waiting).toEqual(result);
         await waitUntil(() => heard.length >= 1, 'the result on the worker channel');
         expect(heard).toEqual([result]);
         await unsubscribe();
-        expect(await bus.getKept(1)).toEqual(result);
-        expect(await state.getStatus(1)).toBeUndefined();
-        expect(await state.acquireUniqKey('k', 2)).toBe(true);
+        expect(await bus().getKept(1)).toEqual(result);
+        expect(await state().getStatus(1)).toBeUndefined();
+        expect(await state().acquireUniqKey('k', 2)).toBe(true);
         expect(await queue.find(1)).toBeUndefined();
         expect(await queue.status(1)).toBeUndefined();
         expect(await queue.count()).toBe(0);
@@ -465,24 +469,24 @@ export function jobQueueContract(name: string, make: JobQueueFactory): void {
           result: { bytes: encodeJobResult(testJobResult(1, 7)), workerId: 7, keep: false },
         };
         expect(await queue.complete(claim!, completion)).toBe(true);
-        expect(await state.getStatus(1)).toBe(JobStatus.PENDING);
-        expect(await state.acquireUniqKey('k', 2)).toBe(false);
-        expect(await bus.getKept(1)).toBeUndefined();
+        expect(await state().getStatus(1)).toBe(JobStatus.PENDING);
+        expect(await state().acquireUniqKey('k', 2)).toBe(false);
+        expect(await bus().getKept(1)).toBeUndefined();
         expect(await queue.find(1)).toBeUndefined();
         expect(await queue.status(1)).toBeUndefined();
       });
 
       it('does nothing and returns false when the receipt is dead', async () => {
-        await state.setStatus(1, JobStatus.RUNNING);
+        await state().setStatus(1, JobStatus.RUNNING);
         await queue.enqueue(testJob(1, { uniqKey: 'k' }), channel);
         const [stale] = await claimNow(1);
         await queue.release(stale!);
         const [live] = await claimNow(1);
         expect(await queue.complete(stale!, final(testJobResult(1, 7), { keep: true, uniqKey: 'k' }))).toBe(false);
         expect(await queue.status(1)).toBe(JobStatus.RUNNING);
-        expect(await state.getStatus(1)).toBe(JobStatus.RUNNING);
-        expect(await state.acquireUniqKey('k', 2)).toBe(false);
-        expect(await bus.getKept(1)).toBeUndefined();
+        expect(await state().getStatus(1)).toBe(JobStatus.RUNNING);
+        expect(await state().acquireUniqKey('k', 2)).toBe(false);
+        expect(await bus().getKept(1)).toBeUndefined();
         expect(await queue.complete(live!, { continues: false })).toBe(true);
         expect(await queue.count()).toBe(0);
       });
@@ -504,18 +508,18 @@ export function jobQueueContract(name: string, make: JobQueueFactory): void {
         expect(done.every(Boolean)).toBe(true);
         expect(await queue.count()).toBe(0);
         expect(await queue.statuses()).toEqual([]);
-        expect(await bus.getKept(3)).toEqual(testJobResult(3, 7));
-        expect(await bus.getKept(2)).toBeUndefined();
-        expect(await state.acquireUniqKey('u2', 99)).toBe(true);
+        expect(await bus().getKept(3)).toEqual(testJobResult(3, 7));
+        expect(await bus().getKept(2)).toBeUndefined();
+        expect(await state().acquireUniqKey('u2', 99)).toBe(true);
         // an ack leaves the uniq key to its caller
-        expect(await state.acquireUniqKey('u1', 99)).toBe(false);
+        expect(await state().acquireUniqKey('u1', 99)).toBe(false);
       });
     });
 
     describe('cancel', () => {
       it('removes and returns a waiting job; notes and announces a claimed one; absent otherwise', async () => {
         const heard: number[] = [];
-        const unsubscribe = await state.onCancel((jobId) => heard.push(jobId));
+        const unsubscribe = await state().onCancel((jobId) => heard.push(jobId));
         await enqueueAll([testJob(1), testJob(2)]);
         const [claim] = await claimNow(1);
         expect(await queue.cancelled(claim!)).toBe(false);
