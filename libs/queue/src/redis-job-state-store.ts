@@ -24,8 +24,8 @@ const releaseUniqScript = luaScript('uniq-release-1');
  * The Scalable JobStateStore (key layout in redis-keys.ts): statuses in one hash and uniq keys in another (uniq key
  * → job id), both in the queue's hash tag so the queue's scripts change them in the same step as a job (enqueue
  * reserves a uniq key, complete frees it). A uniq key has no TTL: it is released when the job is final (a TTL could
- * free it under a job that still waits or runs, and let a duplicate in); a cancellation is a mark that expires after its TTL plus a message on the cancel
- * channel, which every process hears.
+ * free it under a job that still waits or runs, and let a duplicate in); a cancellation is a mark that expires after
+ * its TTL plus a message on the cancel channel, which every process hears.
  */
 export class RedisJobStateStore implements JobStateStore {
   private readonly connection: RedisConnection;

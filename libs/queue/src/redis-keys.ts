@@ -3,22 +3,22 @@ import { InvalidArgumentError } from '../../core/src/index.js';
 /**
  * Every Redis key and pub/sub channel of one namespace (`p` = the key prefix, REDIS_KEY_PREFIX):
  *
- * | key                                  | type   | holds                                                          |
- * |--------------------------------------|--------|----------------------------------------------------------------|
- * | `{p:queue}:pending:<channel>:<lane>` | list   | ids of waiting jobs of one lane (0 HIGH, 1 MEDIUM, 2 LOW), FIFO |
- * | `{p:queue}:leases:<channel>`         | zset   | claimed job ids; score = lease end, epoch ms on the Redis clock |
- * | `{p:queue}:wake:<channel>`           | list   | one token while jobs wait; waiting claimers BLPOP it           |
- * | `{p:queue}:jobs`                     | hash   | job id → lane digit, channel, newline, Job protobuf (waiting or claimed) |
- * | `{p:queue}:receipts`                 | hash   | job id → receipt of its live claim                             |
- * | `{p:queue}:seq`                      | string | counter for receipts                                           |
- * | `{p:queue}:wait-result`              | set    | claimed job ids marked WAIT_RESULT                             |
- * | `{p:queue}:cancelled`                | set    | ids of jobs cancelled while claimed                            |
- * | `{p:queue}:status`                   | hash   | job id → JobStatus of an unfinished job the queue does not hold |
- * | `{p:queue}:uniq`                     | hash   | uniq key → id of the job holding it; released when final       |
- * | `{p:queue}:results`                  | hash   | job id → JobResult protobuf kept for late listeners            |
- * | `{p:queue}:results:expiry`           | zset   | kept result ids; score = when the result expires, epoch ms     |
- * | `p:cancel:<job id>`                  | string | cancellation mark; expires after the cancel TTL                |
- * | `p:node:<n>`                         | string | token of the process leasing node id n for job ids (NodeIdLease) |
+ * | key                                  | type   | holds                                                             |
+ * |--------------------------------------|--------|-------------------------------------------------------------------|
+ * | `{p:queue}:pending:<channel>:<lane>` | list   | waiting ids of one lane (0 HIGH, 1 MEDIUM, 2 LOW), FIFO           |
+ * | `{p:queue}:leases:<channel>`         | zset   | claimed job ids; score = lease end (epoch ms, Redis clock)        |
+ * | `{p:queue}:wake:<channel>`           | list   | one token while jobs wait; waiting claimers BLPOP it              |
+ * | `{p:queue}:jobs`                     | hash   | job id → lane digit, channel, \n, Job protobuf (waiting, claimed) |
+ * | `{p:queue}:receipts`                 | hash   | job id → receipt of its live claim                                |
+ * | `{p:queue}:seq`                      | string | counter for receipts                                              |
+ * | `{p:queue}:wait-result`              | set    | claimed job ids marked WAIT_RESULT                                |
+ * | `{p:queue}:cancelled`                | set    | ids of jobs cancelled while claimed                               |
+ * | `{p:queue}:status`                   | hash   | job id → JobStatus of an unfinished job not in the queue          |
+ * | `{p:queue}:uniq`                     | hash   | uniq key → id of the job holding it; released when final          |
+ * | `{p:queue}:results`                  | hash   | job id → JobResult protobuf kept for late listeners               |
+ * | `{p:queue}:results:expiry`           | zset   | kept result ids; score = when the result expires, epoch ms        |
+ * | `p:cancel:<job id>`                  | string | cancellation mark; expires after the cancel TTL                   |
+ * | `p:node:<n>`                         | string | token of the process leasing node id n (NodeIdLease)              |
  *
  * Pub/sub channels: `p:cancel` (the id of each cancelled job), `p:result:job:<job id>` and
  * `p:result:worker:<worker id>` (JobResult protobuf), `p:due-rows` (RDB rows became due: RedisWakeChannel).

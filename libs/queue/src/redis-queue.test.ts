@@ -204,7 +204,7 @@ describe.each(backends)('RedisQueue on $name', ({ redis }) => {
     expect(await queue.count()).toBe(0);
   });
 
-  it('holds a waiting job as one lane entry and one record; a removed id leaves its lane at the next claim', async () => {
+  it('holds a waiting job as one lane entry and one record; a removed id leaves at the next claim', async () => {
     const queue = await open();
     const keys = new RedisKeys(keyPrefix);
     await withRawClient(options, async (raw) => {
