@@ -15,7 +15,7 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY libs libs
 COPY apps apps
 COPY plugins plugins
-COPY scripts/check-sqlite.mjs scripts/
+COPY scripts/check-sqlite.mjs scripts/copy-lua.mjs scripts/
 RUN npm run build \
  && npm prune --omit=dev --no-audit --no-fund \
  && node scripts/check-sqlite.mjs

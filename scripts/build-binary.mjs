@@ -21,6 +21,8 @@ const FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 
 /** Files read at run time by bundled packages, found relative to their own module (see dirnameShim). */
 const PACKAGE_DATA = ['node_modules/grpc-health-check/proto', 'node_modules/@grpc/reflection/build/proto'];
+/** The Lua scripts of the Redis adapters: libs/queue/src/redis-lua.ts finds them below the bundle at this path. */
+const LUA = 'libs/queue/src/redis/lua';
 
 const TARGETS = {
   'all-in-one': {
@@ -28,7 +30,7 @@ const TARGETS = {
     entry: 'apps/all-in-one/main.ts',
     // plugin-thread.ts starts plugin-thread-main.js found next to the module that imports it: next to the bundle
     threadEntry: 'libs/runners/src/plugin-thread-main.ts',
-    data: ['migrations', ...PACKAGE_DATA],
+    data: ['migrations', LUA, ...PACKAGE_DATA],
     sqliteAddon: true,
   },
   client: {

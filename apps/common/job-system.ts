@@ -33,12 +33,15 @@ export async function createJobSystem(config: Config, logger: Logger): Promise<J
 }
 
 function memoryPorts(config: Config): JobSystem {
+  const state = new MemoryJobStateStore();
+  const bus = new MemoryResultBus({ keepMs: config.queue.expireJobResultMs });
+  // the queue reserves uniq keys, sets statuses and publishes results in the same step as a job's own
   const queue = new MemoryQueue({
     maxPendingPerChannel: config.queue.maxPendingPerChannel,
     maxPendingTotal: config.queue.maxPendingTotal,
+    state,
+    results: bus,
   });
-  const state = new MemoryJobStateStore();
-  const bus = new MemoryResultBus({ keepMs: config.queue.expireJobResultMs });
   const wake = new MemoryWakeChannel();
   return {
     queue,

@@ -38,9 +38,14 @@ const text = (b: Uint8Array | undefined): string => Buffer.from(b ?? []).toStrin
 class Ports {
   clock = Date.now();
   /** a clock the queue's leases follow, so a test can let a lease run out */
-  readonly queue = new MemoryQueue({ maxPendingPerChannel: 1000, now: () => this.clock });
   readonly state = new MemoryJobStateStore();
   readonly bus = new MemoryResultBus({ keepMs: 60_000 });
+  readonly queue = new MemoryQueue({
+    maxPendingPerChannel: 1000,
+    now: () => this.clock,
+    state: this.state,
+    results: this.bus,
+  });
   readonly ids = new TimeOrderedIdGenerator(1);
   readonly lifecycle: JobLifecycle;
 

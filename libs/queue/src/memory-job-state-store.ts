@@ -10,7 +10,12 @@ export interface MemoryJobStateStoreOptions {
   readonly onHandlerError?: ((error: unknown) => void) | undefined;
 }
 
-/** The Standalone JobStateStore: plain maps, and onCancel handlers called synchronously by cancel(). */
+/**
+ * The Standalone JobStateStore: plain maps, and onCancel handlers called synchronously by cancel(). The synchronous
+ * methods (`…Now`) are the steps MemoryQueue takes inside its own atomic operations (enqueue reserves a uniq key,
+ * complete sets or deletes a status and frees it, cancel tells the listeners), the way RedisQueue's scripts change
+ * the Redis store's keys.
+ */
 export class MemoryJobStateStore implements JobStateStore {
   private readonly now: () => number;
   private readonly onHandlerError: (error: unknown) => void;
@@ -28,6 +33,10 @@ export class MemoryJobStateStore implements JobStateStore {
   }
 
   async setStatus(jobId: number, status: JobStatus): Promise<void> {
+    this.setStatusNow(jobId, status);
+  }
+
+  setStatusNow(jobId: number, status: JobStatus): void {
     this.assertOpen();
     this.statuses.set(jobId, status);
   }
@@ -38,6 +47,10 @@ export class MemoryJobStateStore implements JobStateStore {
   }
 
   async deleteStatus(jobId: number): Promise<void> {
+    this.deleteStatusNow(jobId);
+  }
+
+  deleteStatusNow(jobId: number): void {
     this.assertOpen();
     this.statuses.delete(jobId);
   }
@@ -48,6 +61,10 @@ export class MemoryJobStateStore implements JobStateStore {
   }
 
   async acquireUniqKey(uniqKey: string, jobId: number): Promise<boolean> {
+    return this.acquireUniqKeyNow(uniqKey, jobId);
+  }
+
+  acquireUniqKeyNow(uniqKey: string, jobId: number): boolean {
     this.assertOpen();
     const holder = this.uniqKeys.get(uniqKey);
     if (holder !== undefined) return holder === jobId;
@@ -56,6 +73,10 @@ export class MemoryJobStateStore implements JobStateStore {
   }
 
   async releaseUniqKey(uniqKey: string, jobId: number): Promise<void> {
+    this.releaseUniqKeyNow(uniqKey, jobId);
+  }
+
+  releaseUniqKeyNow(uniqKey: string, jobId: number): void {
     this.assertOpen();
     if (this.uniqKeys.get(uniqKey) === jobId) this.uniqKeys.delete(uniqKey);
   }
@@ -67,6 +88,12 @@ export class MemoryJobStateStore implements JobStateStore {
     // cancellations are rare: sweeping them all here keeps the map small without a timer
     for (const [id, until] of this.cancellations) if (until <= now) this.cancellations.delete(id);
     this.cancellations.set(jobId, now + ttlMs);
+    this.announceCancelNow(jobId);
+  }
+
+  /** Tells every onCancel listener, without a cancellation mark (MemoryQueue.cancel of a claimed job). */
+  announceCancelNow(jobId: number): void {
+    this.assertOpen();
     for (const handler of this.cancelHandlers) {
       try {
         handler(jobId);

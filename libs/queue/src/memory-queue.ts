@@ -1,13 +1,18 @@
 import type { Job } from '../../core/src/index.js';
 import {
   AlreadyExistsError,
+  EncodedJobResult,
   InvalidArgumentError,
+  JobStatus,
+  quote,
   startDeadlineTimer,
   UnavailableError,
 } from '../../core/src/index.js';
 import { Deque } from './deque.js';
 import { LeaseHeap } from './lease-heap.js';
-import type { ClaimedJob, ClaimOptions, JobQueue } from './ports.js';
+import { MemoryJobStateStore } from './memory-job-state-store.js';
+import { MemoryResultBus } from './memory-result-bus.js';
+import type { CancelOutcome, ClaimedJob, ClaimOptions, Completion, JobQueue } from './ports.js';
 import { checkedTotalCap, queueFullError } from './backlog-cap.js';
 import { assertLeaseMs, laneOf } from './priority-lane.js';
 
@@ -24,6 +29,16 @@ export interface MemoryQueueOptions {
   readonly maxPendingTotal?: number | undefined;
   /** The clock for lease ends, epoch ms. @default Date.now */
   readonly now?: (() => number) | undefined;
+  /**
+   * Where enqueue reserves uniq keys, complete sets or deletes statuses and frees them, and cancel tells the
+   * listeners: the process's JobStateStore. @default a store of the queue's own (closed with it)
+   */
+  readonly state?: MemoryJobStateStore | undefined;
+  /**
+   * Where complete publishes results: the process's ResultBus. @default a bus of the queue's own, made by the first
+   * complete with a result (it runs a sweep timer) and closed with the queue
+   */
+  readonly results?: MemoryResultBus | undefined;
 }
 
 /** A claimed job with its current lease end; `heapIndex` belongs to the channel's LeaseHeap. */
@@ -32,6 +47,8 @@ interface Lease {
   readonly channel: Channel;
   leaseUntil: number;
   heapIndex: number;
+  /** marked WAIT_RESULT */
+  waitResult: boolean;
 }
 
 /** A claim() call blocked on an empty channel. */
@@ -62,10 +79,14 @@ interface Channel {
  *
  * A job's states:
  *
- *     enqueue ─▶ waiting ──claim──▶ leased ──ack──▶ (gone)
+ *     enqueue ─▶ waiting ──claim──▶ leased ──ack / complete──▶ (gone)
  *                 │  ▲                │
- *        remove ◀─┘  └────────────────┘ release, or the lease ends: back to the front of its lane;
+ *  remove/cancel ◀┘  └────────────────┘ release, or the lease ends: back to the front of its lane;
  *        (gone)                         the old receipt is dead (renew → false, ack/release → no-op)
+ *
+ * A job's status is where it is (PENDING waiting, RUNNING leased, WAIT_RESULT leased and marked). enqueue reserves
+ * its uniq key and complete frees it (or sets the status PENDING of a job that goes on as an RDB row) in the state
+ * store, synchronously within the same call, as RedisQueue does within one script.
  *
  * Whatever makes a job waiting (enqueue, release, a lease end) hands it at once to the oldest blocked claimer, so a
  * blocked claim() never polls; it returns [] when its wait runs out, its signal aborts or the queue closes. Lease ends
@@ -82,6 +103,12 @@ export class MemoryQueue implements JobQueue {
   private readonly channels = new Map<string, Channel>();
   private readonly waitingJobs = new Map<number, { readonly job: Job; readonly channel: Channel }>();
   private readonly leasedJobs = new Map<number, Lease>();
+  /** jobs cancelled while claimed, until they leave the queue */
+  private readonly cancelledJobs = new Set<number>();
+  private readonly state: MemoryJobStateStore;
+  private results: MemoryResultBus | undefined;
+  /** the adapters the queue made itself, closed with it */
+  private readonly owned: Array<{ close(): Promise<void> }> = [];
   private receiptSeq = 0;
   private closed = false;
 
@@ -94,6 +121,9 @@ export class MemoryQueue implements JobQueue {
     this.maxPending = options.maxPendingPerChannel;
     this.maxTotal = checkedTotalCap(options.maxPendingTotal);
     this.now = options.now ?? Date.now;
+    if (options.state === undefined) this.owned.push((this.state = new MemoryJobStateStore()));
+    else this.state = options.state;
+    this.results = options.results;
   }
 
   async enqueue(job: Job, channel: string): Promise<void> {
@@ -109,6 +139,9 @@ export class MemoryQueue implements JobQueue {
       );
     }
     if (this.waitingJobs.size + this.leasedJobs.size >= this.maxTotal) throw queueFullError(this.maxTotal);
+    if (job.uniqKey !== undefined && !this.state.acquireUniqKeyNow(job.uniqKey, job.id)) {
+      throw new AlreadyExistsError(`a job with uniq_key ${quote(job.uniqKey)} is not finished yet`);
+    }
     ch.lanes[laneOf(job.priority)].pushBack(job);
     ch.waiting += 1;
     this.waitingJobs.set(job.id, { job, channel: ch });
@@ -152,8 +185,65 @@ export class MemoryQueue implements JobQueue {
     this.assertOpen();
     const lease = this.liveLease(claim);
     if (lease === undefined) return;
-    this.endLease(lease);
-    this.forgetIfIdle(lease.channel);
+    this.forget(lease);
+  }
+
+  /** The result is published after the rest, still within this synchronous step (MemoryResultBus.publish is). */
+  async complete(claim: ClaimedJob, completion: Completion): Promise<boolean> {
+    this.assertOpen();
+    const lease = this.liveLease(claim);
+    if (lease === undefined) return false;
+    this.forget(lease);
+    const jobId = claim.job.id;
+    if (completion.continues) {
+      this.state.setStatusNow(jobId, JobStatus.PENDING);
+    } else {
+      this.state.deleteStatusNow(jobId);
+      if (completion.uniqKey !== undefined) this.state.releaseUniqKeyNow(completion.uniqKey, jobId);
+    }
+    const { result } = completion;
+    if (result !== undefined) {
+      await this.resultBus().publish(EncodedJobResult.parse(result.bytes), { keep: result.keep });
+    }
+    return true;
+  }
+
+  async status(jobId: number): Promise<JobStatus | undefined> {
+    this.assertOpen();
+    return this.statusOf(jobId);
+  }
+
+  async statuses(): Promise<Array<{ jobId: number; status: JobStatus }>> {
+    this.assertOpen();
+    return [...this.waitingJobs.keys(), ...this.leasedJobs.keys()]
+      .sort((a, b) => a - b)
+      .map((jobId) => ({ jobId, status: this.statusOf(jobId) as JobStatus }));
+  }
+
+  async markWaitResult(claim: ClaimedJob): Promise<boolean> {
+    this.assertOpen();
+    const lease = this.liveLease(claim);
+    if (lease === undefined) return false;
+    lease.waitResult = true;
+    return true;
+  }
+
+  async cancel(jobId: number): Promise<CancelOutcome> {
+    this.assertOpen();
+    const waiting = this.waitingJobs.get(jobId);
+    if (waiting !== undefined) {
+      this.removeWaiting(jobId);
+      return { state: 'waiting', job: waiting.job };
+    }
+    if (!this.leasedJobs.has(jobId)) return { state: 'absent' };
+    this.cancelledJobs.add(jobId);
+    this.state.announceCancelNow(jobId);
+    return { state: 'claimed' };
+  }
+
+  async cancelled(claim: ClaimedJob): Promise<boolean> {
+    this.assertOpen();
+    return this.cancelledJobs.has(claim.job.id);
   }
 
   async renew(claim: ClaimedJob, leaseMs: number): Promise<boolean> {
@@ -178,14 +268,7 @@ export class MemoryQueue implements JobQueue {
 
   async remove(jobId: number): Promise<boolean> {
     this.assertOpen();
-    const entry = this.waitingJobs.get(jobId);
-    if (entry === undefined) return false;
-    const { job, channel } = entry;
-    channel.lanes[laneOf(job.priority)].removeFirst((waiting) => waiting === job);
-    channel.waiting -= 1;
-    this.waitingJobs.delete(jobId);
-    this.forgetIfIdle(channel);
-    return true;
+    return this.removeWaiting(jobId);
   }
 
   async find(jobId: number): Promise<Job | undefined> {
@@ -217,6 +300,8 @@ export class MemoryQueue implements JobQueue {
     this.channels.clear();
     this.waitingJobs.clear();
     this.leasedJobs.clear();
+    this.cancelledJobs.clear();
+    await Promise.all(this.owned.map((adapter) => adapter.close()));
   }
 
   /** Sizes for metrics and leak checks: channels held, waiting and leased jobs, blocked claim() calls. */
@@ -259,6 +344,37 @@ export class MemoryQueue implements JobQueue {
     }
   }
 
+  private resultBus(): MemoryResultBus {
+    if (this.results === undefined) this.owned.push((this.results = new MemoryResultBus({ keepMs: 86_400_000 })));
+    return this.results;
+  }
+
+  private statusOf(jobId: number): JobStatus | undefined {
+    if (this.waitingJobs.has(jobId)) return JobStatus.PENDING;
+    const lease = this.leasedJobs.get(jobId);
+    if (lease === undefined) return undefined;
+    return lease.waitResult ? JobStatus.WAIT_RESULT : JobStatus.RUNNING;
+  }
+
+  private removeWaiting(jobId: number): boolean {
+    const entry = this.waitingJobs.get(jobId);
+    if (entry === undefined) return false;
+    const { job, channel } = entry;
+    channel.lanes[laneOf(job.priority)].removeFirst((waiting) => waiting === job);
+    channel.waiting -= 1;
+    this.waitingJobs.delete(jobId);
+    this.cancelledJobs.delete(jobId);
+    this.forgetIfIdle(channel);
+    return true;
+  }
+
+  /** A claimed job leaves the queue (ack, complete). */
+  private forget(lease: Lease): void {
+    this.endLease(lease);
+    this.cancelledJobs.delete(lease.claim.job.id);
+    this.forgetIfIdle(lease.channel);
+  }
+
   private jobById(jobId: number): Job | undefined {
     return this.waitingJobs.get(jobId)?.job ?? this.leasedJobs.get(jobId)?.claim.job;
   }
@@ -276,7 +392,7 @@ export class MemoryQueue implements JobQueue {
         this.waitingJobs.delete(job.id);
         this.receiptSeq += 1;
         const claim: ClaimedJob = { job, channel: ch.name, leaseUntil, receipt: `${job.id}:${this.receiptSeq}` };
-        const lease: Lease = { claim, channel: ch, leaseUntil, heapIndex: -1 };
+        const lease: Lease = { claim, channel: ch, leaseUntil, heapIndex: -1, waitResult: false };
         ch.leases.push(lease);
         this.leasedJobs.set(job.id, lease);
         claimed.push(claim);

@@ -7,8 +7,17 @@ import { jobQueueContract, jobStateStoreContract, resultBusContract } from './te
 const ignoreHandlerError = (): void => {};
 
 jobQueueContract('MemoryQueue', async ({ maxPendingPerChannel, maxPendingTotal }) => {
-  const queue = new MemoryQueue({ maxPendingPerChannel, maxPendingTotal });
-  return { queue, cleanup: () => queue.close() };
+  const state = new MemoryJobStateStore({ onHandlerError: ignoreHandlerError });
+  const bus = new MemoryResultBus({ keepMs: 60_000, onHandlerError: ignoreHandlerError });
+  const queue = new MemoryQueue({ maxPendingPerChannel, maxPendingTotal, state, results: bus });
+  return {
+    queue,
+    state,
+    bus,
+    cleanup: async () => {
+      await Promise.all([queue.close(), state.close(), bus.close()]);
+    },
+  };
 });
 
 jobStateStoreContract('MemoryJobStateStore', async () => {

@@ -21,6 +21,8 @@ import type { IdGenerator } from '../../core/src/index.js';
 import { NODE_ID_COUNT, TimeOrderedIdGenerator, UnavailableError } from '../../core/src/index.js';
 import type { RedisConnectionOptions } from './redis-connection.js';
 import { RedisConnection } from './redis-connection.js';
+import { RedisKeys } from './redis-keys.js';
+import { luaScript } from './redis-lua.js';
 
 export interface NodeIdLeaseOptions {
   readonly redis: RedisConnectionOptions;
@@ -38,12 +40,8 @@ export interface NodeIdLeaseOptions {
 export type NodeIdLeaseState = 'held' | 'lost' | 'released';
 
 /** Renews the key if it holds our token, sets it if it is free: 1; leaves a key held by another process: 0. */
-const CLAIM_OR_KEEP = `local held = redis.call('GET', KEYS[1])
-if held == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
-if held then return 0 end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-return 1`;
-const DELETE_IF_MINE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
+const claimOrKeepScript = luaScript('node-id-claim-1');
+const deleteIfMineScript = luaScript('node-id-release-1');
 
 export class NodeIdLease implements IdGenerator {
   private stateValue: NodeIdLeaseState = 'lost';
@@ -60,6 +58,7 @@ export class NodeIdLease implements IdGenerator {
 
   private constructor(
     private readonly options: NodeIdLeaseOptions,
+    private readonly keys: RedisKeys,
     private readonly connection: RedisConnection,
   ) {
     this.ttlMs = options.ttlMs ?? 30_000;
@@ -79,7 +78,11 @@ export class NodeIdLease implements IdGenerator {
 
   /** Takes a free node id; UnavailableError when all are taken or Redis cannot be reached. */
   static async acquire(options: NodeIdLeaseOptions): Promise<NodeIdLease> {
-    const lease = new NodeIdLease(options, new RedisConnection(options.redis, false));
+    const lease = new NodeIdLease(
+      options,
+      new RedisKeys(options.keyPrefix),
+      new RedisConnection(options.redis, false, [claimOrKeepScript, deleteIfMineScript]),
+    );
     try {
       if (!(await lease.claim())) {
         throw new UnavailableError(
@@ -112,7 +115,7 @@ export class NodeIdLease implements IdGenerator {
     this.stateValue = 'released';
     clearTimeout(this.timer);
     try {
-      await this.connection.run((c) => c.eval(DELETE_IF_MINE, 1, key, this.token));
+      await this.connection.run((c) => deleteIfMineScript.run(c, [key], [this.token]));
     } catch {
       // the TTL frees it
     }
@@ -120,7 +123,7 @@ export class NodeIdLease implements IdGenerator {
   }
 
   private key(nodeId: number): string {
-    return `${this.options.keyPrefix}:node:${nodeId}`;
+    return this.keys.node(nodeId);
   }
 
   private schedule(ms: number): void {
@@ -134,7 +137,7 @@ export class NodeIdLease implements IdGenerator {
       const started = performance.now();
       try {
         const kept = await this.connection.run((c) =>
-          c.eval(CLAIM_OR_KEEP, 1, this.key(this.nodeIdValue), this.token, String(this.ttlMs)),
+          claimOrKeepScript.run(c, [this.key(this.nodeIdValue)], [this.token, String(this.ttlMs)]),
         );
         if (this.stateValue !== 'held') return;
         if (kept === 1) {
@@ -179,7 +182,7 @@ export class NodeIdLease implements IdGenerator {
     for (let i = 0; i < NODE_ID_COUNT; i++) {
       const nodeId = (first + i) % NODE_ID_COUNT;
       const got = await this.connection.run((c) =>
-        c.eval(CLAIM_OR_KEEP, 1, this.key(nodeId), this.token, String(this.ttlMs)),
+        claimOrKeepScript.run(c, [this.key(nodeId)], [this.token, String(this.ttlMs)]),
       );
       if (this.stateValue === 'released') return false;
       if (got !== 1) continue;

@@ -27,16 +27,65 @@ export interface ClaimOptions {
   readonly signal?: AbortSignal | undefined;
 }
 
+/** What a job's last step leaves behind; see JobQueue.complete. */
+export interface Completion {
+  /**
+   * true: the job goes on as an RDB row (a retry or the next periodic run was persisted), so its status becomes
+   * PENDING and its uniq key stays held; false: the job is final, its status goes and its uniq key is freed.
+   */
+  readonly continues: boolean;
+  /** the job's uniq key, freed when the job is final if this job holds it */
+  readonly uniqKey?: string | undefined;
+  /** a result to publish on the job's and the worker's result channels */
+  readonly result?: CompletedResult | undefined;
+}
+
+export interface CompletedResult {
+  /** the encoded JobResult protobuf */
+  readonly bytes: Uint8Array;
+  readonly workerId: number;
+  /** also keep it for late listeners (ResultBus.getKept, waitForJob) for the result bus's keep time */
+  readonly keep: boolean;
+}
+
+/** What cancel found: a waiting job (now removed: the caller finishes it CANCELLED), a claimed one, or nothing. */
+export type CancelOutcome = { state: 'waiting'; job: Job } | { state: 'claimed' } | { state: 'absent' };
+
 export interface JobQueue {
   /**
    * Adds a job ready to run; HIGH before MEDIUM before LOW, FIFO within a priority. UnavailableError when the channel
-   * is full; AlreadyExistsError when a job with the same id is already waiting or claimed (no job runs twice at once).
+   * is full; AlreadyExistsError when a job with the same id is already waiting or claimed (no job runs twice at once),
+   * or when another job holds `job.uniqKey`: the uniq key is reserved for the job in the same step (in the state
+   * store's uniq keys: free, or already held by this job), and a refused job leaves nothing behind.
    */
   enqueue(job: Job, channel: string): Promise<void>;
   /** Takes up to `max` jobs of the channel, highest priority first, leased to the caller. */
   claim(channel: string, options: ClaimOptions): Promise<ClaimedJob[]>;
   /** The job is done (a final result, or a retry persisted elsewhere): forget it. */
   ack(claim: ClaimedJob): Promise<void>;
+  /**
+   * The job's last step, one atomic transition: when the receipt is live, forgets the job (like ack), then sets its
+   * status PENDING (`continues`) or deletes it and frees `uniqKey` (final), and publishes `result` (keeping it when
+   * asked). Returns false, doing nothing, when the receipt is dead (another consumer owns the job now). Concurrent
+   * completes (and acks) of a channel go to the backend together.
+   */
+  complete(claim: ClaimedJob, completion: Completion): Promise<boolean>;
+  /**
+   * Where a job the queue holds stands: PENDING while it waits, RUNNING while claimed, WAIT_RESULT once claimed and
+   * marked by markWaitResult; undefined when the queue does not hold it (see JobStateStore for the others).
+   */
+  status(jobId: number): Promise<JobStatus | undefined>;
+  /** The status of every job the queue holds, ordered by id (an admin call: it reads them all). */
+  statuses(): Promise<Array<{ jobId: number; status: JobStatus }>>;
+  /** Marks a claimed job WAIT_RESULT until its claim ends; false when the receipt is dead. */
+  markWaitResult(claim: ClaimedJob): Promise<boolean>;
+  /**
+   * Cancels a job the queue holds: a waiting job is removed and returned; a claimed job is noted (see cancelled) and
+   * its id told to every JobStateStore.onCancel listener; otherwise absent.
+   */
+  cancel(jobId: number): Promise<CancelOutcome>;
+  /** Whether the claimed job was cancelled (the note lasts until the job leaves the queue). */
+  cancelled(claim: ClaimedJob): Promise<boolean>;
   /**
    * Extends the lease; returns false when the lease was lost (expired and taken over, or the job was removed). A
    * lease that has ended may count as lost before anyone takes the job over (MemoryQueue), or stay valid until then
@@ -45,7 +94,10 @@ export interface JobQueue {
   renew(claim: ClaimedJob, leaseMs: number): Promise<boolean>;
   /** Gives the job back unfinished, ready to be claimed again at once (graceful shutdown). */
   release(claim: ClaimedJob): Promise<void>;
-  /** Removes a job that waits in the queue (not a claimed one); returns whether it was there. */
+  /**
+   * Removes a job that waits in the queue (not a claimed one); returns whether it was there. RedisQueue removes
+   * lazily (see redis-keys.ts): until a claim passes the job's id, the channel's waiting count includes it.
+   */
   remove(jobId: number): Promise<boolean>;
   /** A waiting or claimed job by id. */
   find(jobId: number): Promise<Job | undefined>;

@@ -34,6 +34,7 @@ export function createRedisAdapters(options: RedisAdaptersOptions): RedisAdapter
     keyPrefix,
     maxPendingPerChannel: options.maxPendingPerChannel,
     maxPendingTotal: options.maxPendingTotal,
+    keepResultMs: options.keepResultMs,
   });
   const state = new RedisJobStateStore({ redis, keyPrefix, onHandlerError });
   const bus = new RedisResultBus({ redis, keyPrefix, keepMs: options.keepResultMs, onHandlerError });

@@ -1,5 +1,5 @@
 import type { Job, JobResult } from '../../core/src/index.js';
-import { decodeJob, decodeJobResult, encodeJob, encodeJobResult } from '../../core/src/index.js';
+import { decodeJob, decodeJobResult, encodeJob, encodeJobResult, InternalError } from '../../core/src/index.js';
 
 /**
  * Protobuf bytes as the Redis adapters store and publish them. Decoding hands back plain Uint8Arrays (views, no copy)
@@ -13,6 +13,12 @@ export const redisCodec = {
     const job = decodeJob(bytes);
     return { ...job, args: plain(job.args) };
   },
+  /** A job's record in the queue's jobs hash: a header (lane digit, channel, newline) followed by the Job protobuf. */
+  decodeJobRecord(record: Buffer): Job {
+    const end = record.indexOf(RECORD_HEADER_END, 1);
+    if (end < 0) throw new InternalError('a job record in Redis has no header');
+    return redisCodec.decodeJob(record.subarray(end + 1));
+  },
   encodeJobResult(result: JobResult): Buffer {
     return asBuffer(encodeJobResult(result));
   },
@@ -21,6 +27,9 @@ export const redisCodec = {
     return { ...result, args: plain(result.args), output: result.output.map(plain) };
   },
 };
+
+/** ends the header of a job record; channel names cannot contain it (RedisQueue checks) */
+export const RECORD_HEADER_END = 0x0a;
 
 function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);

@@ -5,7 +5,7 @@ import type { RedisConnectionOptions } from './redis-connection.js';
 import { RedisConnection } from './redis-connection.js';
 import { RedisKeys } from './redis-keys.js';
 import { redisReply } from './redis-reply.js';
-import { RedisScript } from './redis-script.js';
+import { luaScript } from './redis-lua.js';
 import { RedisSubscriber } from './redis-subscriber.js';
 import { warnHandlerError } from './warn-handler-error.js';
 
@@ -17,36 +17,15 @@ export interface RedisJobStateStoreOptions {
   readonly onHandlerError?: ((error: unknown) => void) | undefined;
 }
 
-/** Takes a uniq key for a job: free, or already its own. KEYS: the uniq key. ARGV: job id. Returns 1 or 0. */
-const acquireUniqScript = new RedisScript(
-  'jwUniqAcquire',
-  1,
-  `
-local holder = redis.call('GET', KEYS[1])
-if not holder then
-  redis.call('SET', KEYS[1], ARGV[1])
-  return 1
-end
-if holder == ARGV[1] then return 1 end
-return 0
-`,
-);
-
-/** Frees a uniq key if the job holds it. KEYS: the uniq key. ARGV: job id. */
-const releaseUniqScript = new RedisScript(
-  'jwUniqRelease',
-  1,
-  `
-if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
-return 1
-`,
-);
+const acquireUniqScript = luaScript('uniq-acquire-1');
+const releaseUniqScript = luaScript('uniq-release-1');
 
 /**
- * The Scalable JobStateStore (key layout in redis-keys.ts): statuses in one hash; a uniq key is a string holding
- * the job id, without a TTL: it is released when the job is final (a TTL could free it under a job that still waits
- * or runs, and let a duplicate in); a cancellation is a mark that expires after its TTL plus a message on the cancel
- * channel, which every process hears.
+ * The Scalable JobStateStore (key layout in redis-keys.ts): statuses in one hash and uniq keys in another (uniq key
+ * → job id), both in the queue's hash tag so the queue's scripts change them in the same step as a job (enqueue
+ * reserves a uniq key, complete frees it). A uniq key has no TTL: it is released when the job is final (a TTL could
+ * free it under a job that still waits or runs, and let a duplicate in); a cancellation is a mark that expires after
+ * its TTL plus a message on the cancel channel, which every process hears.
  */
 export class RedisJobStateStore implements JobStateStore {
   private readonly connection: RedisConnection;
@@ -89,14 +68,14 @@ export class RedisJobStateStore implements JobStateStore {
   async acquireUniqKey(uniqKey: string, jobId: number): Promise<boolean> {
     this.assertOpen();
     const acquired = await this.connection.run((client) =>
-      acquireUniqScript.run(client, [this.keys.uniq(uniqKey)], [String(jobId)]),
+      acquireUniqScript.run(client, [this.keys.uniq], [uniqKey, String(jobId)]),
     );
     return redisReply.number(acquired) === 1;
   }
 
   async releaseUniqKey(uniqKey: string, jobId: number): Promise<void> {
     this.assertOpen();
-    await this.connection.run((client) => releaseUniqScript.run(client, [this.keys.uniq(uniqKey)], [String(jobId)]));
+    await this.connection.run((client) => releaseUniqScript.run(client, [this.keys.uniq], [uniqKey, String(jobId)]));
   }
 
   /** Sets the mark before telling anyone, so a listener that checks isCancelled sees it. */

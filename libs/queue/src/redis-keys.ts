@@ -3,31 +3,34 @@ import { InvalidArgumentError } from '../../core/src/index.js';
 /**
  * Every Redis key and pub/sub channel of one namespace (`p` = the key prefix, REDIS_KEY_PREFIX):
  *
- * | key                           | type   | holds                                                             |
- * |-------------------------------|--------|-------------------------------------------------------------------|
- * | `{p:queue}:pending:<channel>` | zset   | waiting job ids; score = lane·10^15 ± position (see below)        |
- * | `{p:queue}:leases:<channel>`  | zset   | claimed job ids; score = lease end, epoch ms on the Redis clock   |
- * | `{p:queue}:wake:<channel>`    | list   | one token while jobs wait; waiting claimers BLPOP it              |
- * | `{p:queue}:jobs`              | hash   | job id → Job protobuf, while the job waits or is claimed          |
- * | `{p:queue}:meta`              | hash   | job id → lane digit followed by the channel name                  |
- * | `{p:queue}:ids`               | zset   | ids of waiting and claimed jobs (score = id), for list and count  |
- * | `{p:queue}:receipts`          | hash   | job id → receipt of its live claim                                |
- * | `{p:queue}:seq`               | string | counter for positions and receipts                                |
- * | `p:status`                    | hash   | job id → JobStatus of an unfinished job                           |
- * | `p:uniq:<uniq key>`           | string | id of the job holding the uniq key; no TTL, released when final   |
- * | `p:cancel:<job id>`           | string | cancellation mark; expires after the cancel TTL                   |
- * | `p:result:<job id>`           | string | JobResult protobuf kept for late listeners; expires after keepMs  |
- * | `p:node:<n>`                  | string | token of the process leasing node id n for job ids (NodeIdLease)  |
+ * | key                                  | type   | holds                                                             |
+ * |--------------------------------------|--------|-------------------------------------------------------------------|
+ * | `{p:queue}:pending:<channel>:<lane>` | list   | waiting ids of one lane (0 HIGH, 1 MEDIUM, 2 LOW), FIFO           |
+ * | `{p:queue}:leases:<channel>`         | zset   | claimed job ids; score = lease end (epoch ms, Redis clock)        |
+ * | `{p:queue}:wake:<channel>`           | list   | one token while jobs wait; waiting claimers BLPOP it              |
+ * | `{p:queue}:jobs`                     | hash   | job id → lane digit, channel, \n, Job protobuf (waiting, claimed) |
+ * | `{p:queue}:receipts`                 | hash   | job id → receipt of its live claim                                |
+ * | `{p:queue}:seq`                      | string | counter for receipts                                              |
+ * | `{p:queue}:wait-result`              | set    | claimed job ids marked WAIT_RESULT                                |
+ * | `{p:queue}:cancelled`                | set    | ids of jobs cancelled while claimed                               |
+ * | `{p:queue}:status`                   | hash   | job id → JobStatus of an unfinished job not in the queue          |
+ * | `{p:queue}:uniq`                     | hash   | uniq key → id of the job holding it; released when final          |
+ * | `{p:queue}:results`                  | hash   | job id → JobResult protobuf kept for late listeners               |
+ * | `{p:queue}:results:expiry`           | zset   | kept result ids; score = when the result expires, epoch ms        |
+ * | `p:cancel:<job id>`                  | string | cancellation mark; expires after the cancel TTL                   |
+ * | `p:node:<n>`                         | string | token of the process leasing node id n (NodeIdLease)              |
  *
  * Pub/sub channels: `p:cancel` (the id of each cancelled job), `p:result:job:<job id>` and
- * `p:result:worker:<worker id>` (JobResult protobuf).
+ * `p:result:worker:<worker id>` (JobResult protobuf), `p:due-rows` (RDB rows became due: RedisWakeChannel).
  *
- * Pending order: lanes are 0 HIGH, 1 MEDIUM, 2 LOW. An enqueued job's position is the next counter value, so it goes
- * behind its lane; a job put back (release, lapsed lease) gets the negated next value, so it goes ahead of its lane.
+ * A waiting job costs one id in a lane list and one field of the jobs hash (what a queued job costs in Redis memory);
+ * its status is derived from where it is (waiting; claimed: a live receipt; WAIT_RESULT: marked). Removing a waiting
+ * job deletes only its record: its id stays in the lane until a claim passes it, so a channel's waiting count (the
+ * lanes' lengths, checked against maxPendingPerChannel) may include removed jobs until then.
  *
- * All queue keys share the hash tag `{p:queue}`: on a Cluster they sit in one slot, so every queue operation is one
- * atomic script even when it spans channels (a job id is unique across channels). The other keys are read and written
- * one at a time, so they spread over the Cluster.
+ * All `{p:queue}` keys share one hash tag: on a Cluster they sit in one slot, so every queue operation (with the
+ * statuses, uniq keys and kept results it touches) is one atomic script even when it spans channels (a job id is
+ * unique across channels). The other keys are read and written one at a time, so they spread over the Cluster.
  */
 export class RedisKeys {
   readonly prefix: string;
@@ -43,8 +46,14 @@ export class RedisKeys {
     this.queueTag = `{${prefix}:queue}:`;
   }
 
-  pending(channel: string): string {
-    return `${this.queueTag}pending:${channel}`;
+  /** the waiting ids of one lane of a channel (0 HIGH, 1 MEDIUM, 2 LOW) */
+  pending(channel: string, lane: number): string {
+    return `${this.queueTag}pending:${channel}:${lane}`;
+  }
+
+  /** the three lanes of a channel, HIGH first */
+  lanes(channel: string): [string, string, string] {
+    return [this.pending(channel, 0), this.pending(channel, 1), this.pending(channel, 2)];
   }
 
   leases(channel: string): string {
@@ -59,14 +68,6 @@ export class RedisKeys {
     return `${this.queueTag}jobs`;
   }
 
-  get meta(): string {
-    return `${this.queueTag}meta`;
-  }
-
-  get ids(): string {
-    return `${this.queueTag}ids`;
-  }
-
   get receipts(): string {
     return `${this.queueTag}receipts`;
   }
@@ -75,12 +76,28 @@ export class RedisKeys {
     return `${this.queueTag}seq`;
   }
 
-  get status(): string {
-    return `${this.prefix}:status`;
+  get waitResult(): string {
+    return `${this.queueTag}wait-result`;
   }
 
-  uniq(uniqKey: string): string {
-    return `${this.prefix}:uniq:${uniqKey}`;
+  get cancelledJobs(): string {
+    return `${this.queueTag}cancelled`;
+  }
+
+  get status(): string {
+    return `${this.queueTag}status`;
+  }
+
+  get uniq(): string {
+    return `${this.queueTag}uniq`;
+  }
+
+  get results(): string {
+    return `${this.queueTag}results`;
+  }
+
+  get resultsExpiry(): string {
+    return `${this.queueTag}results:expiry`;
   }
 
   cancelled(jobId: number): string {
@@ -92,18 +109,34 @@ export class RedisKeys {
     return `${this.prefix}:cancel`;
   }
 
-  result(jobId: number): string {
-    return `${this.prefix}:result:${jobId}`;
-  }
-
   /** the pub/sub channel of one job's final result */
   jobResultChannel(jobId: number): string {
-    return `${this.prefix}:result:job:${jobId}`;
+    return `${this.jobResultChannelPrefix}${jobId}`;
   }
 
   /** the pub/sub channel of every result of one worker */
   workerResultChannel(workerId: number): string {
-    return `${this.prefix}:result:worker:${workerId}`;
+    return `${this.workerResultChannelPrefix}${workerId}`;
+  }
+
+  /** what jobResultChannel puts before the job id (scripts build the channel from it) */
+  get jobResultChannelPrefix(): string {
+    return `${this.prefix}:result:job:`;
+  }
+
+  /** what workerResultChannel puts before the worker id */
+  get workerResultChannelPrefix(): string {
+    return `${this.prefix}:result:worker:`;
+  }
+
+  /** a node id NodeIdLease leases (0 ≤ n < NODE_ID_COUNT) */
+  node(nodeId: number): string {
+    return `${this.prefix}:node:${nodeId}`;
+  }
+
+  /** the pub/sub channel of "RDB rows are due" hints (RedisWakeChannel) */
+  get dueRowsChannel(): string {
+    return `${this.prefix}:due-rows`;
   }
 
   /** SCAN patterns that match every key of the namespace (and of namespaces whose prefix starts with `p:`). */

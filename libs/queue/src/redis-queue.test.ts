@@ -6,15 +6,23 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { RedisClusterHandle } from '../../../test/support/redis-cluster.js';
 import { startRedisCluster } from '../../../test/support/redis-cluster.js';
-import { AlreadyExistsError, Priority, UnavailableError } from '../../core/src/index.js';
+import { Cluster, Redis } from 'ioredis';
+import {
+  AlreadyExistsError,
+  encodeJobResult,
+  InvalidArgumentError,
+  Priority,
+  UnavailableError,
+} from '../../core/src/index.js';
 import type { ClaimedJob } from './ports.js';
 import type { RedisConnectionOptions } from './redis-connection.js';
 import { RedisJobStateStore } from './redis-job-state-store.js';
+import { RedisKeys } from './redis-keys.js';
 import { purgeRedisNamespace } from './redis-namespace.js';
 import type { RedisQueueOptions } from './redis-queue.js';
 import { RedisQueue } from './redis-queue.js';
 import { RedisResultBus } from './redis-result-bus.js';
-import { testJob } from './testing/index.js';
+import { testJob, testJobResult } from './testing/index.js';
 
 const SINGLE: RedisConnectionOptions = { url: 'redis://127.0.0.1:6379', cluster: false };
 const LONG_LEASE_MS = 60_000;
@@ -189,7 +197,70 @@ describe.each(backends)('RedisQueue on $name', ({ redis }) => {
     const again = await queue.claim(channel, { max: 10, waitMs: 0, leaseMs: LONG_LEASE_MS });
     expect(again.map((claim) => claim.job.id)).toEqual([1, 2, 3, 4]);
   });
+
+  it('refuses a channel name with a line break (it would end the header of the job record early)', async () => {
+    const queue = await open();
+    await expect(queue.enqueue(testJob(1), 'a\nb')).rejects.toBeInstanceOf(InvalidArgumentError);
+    expect(await queue.count()).toBe(0);
+  });
+
+  it('holds a waiting job as one lane entry and one record; a removed id leaves at the next claim', async () => {
+    const queue = await open();
+    const keys = new RedisKeys(keyPrefix);
+    await withRawClient(options, async (raw) => {
+      await queue.enqueue(testJob(1), channel);
+      await queue.enqueue(testJob(2, { priority: Priority.PRIORITY_HIGH }), channel);
+      await queue.enqueue(testJob(3), channel);
+      const lanes = (): Promise<number[]> => Promise.all(keys.lanes(channel).map((lane) => raw.llen(lane)));
+      expect(await lanes()).toEqual([1, 2, 0]);
+      expect(await raw.hlen(keys.jobs)).toBe(3);
+      expect(await queue.remove(1)).toBe(true);
+      expect(await raw.hlen(keys.jobs)).toBe(2);
+      expect(await lanes()).toEqual([1, 2, 0]);
+      const claimed = await queue.claim(channel, { max: 10, waitMs: 0, leaseMs: LONG_LEASE_MS });
+      expect(claimed.map((claim) => claim.job.id)).toEqual([2, 3]);
+      expect(await lanes()).toEqual([0, 0, 0]);
+      expect(await raw.exists(keys.wake(channel))).toBe(0);
+    });
+  });
+
+  it('drops expired kept results from the results hash as later ones are kept', async () => {
+    const queue = await open({ keepResultMs: 50 });
+    const keys = new RedisKeys(keyPrefix);
+    const keep = (claim: ClaimedJob): Promise<boolean> =>
+      queue.complete(claim, {
+        continues: false,
+        result: { bytes: encodeJobResult(testJobResult(claim.job.id, 7)), workerId: 7, keep: true },
+      });
+    await withRawClient(options, async (raw) => {
+      await queue.enqueue(testJob(1), channel);
+      await queue.enqueue(testJob(2), channel);
+      const [first, second] = await queue.claim(channel, { max: 2, waitMs: 0, leaseMs: LONG_LEASE_MS });
+      expect(await keep(first!)).toBe(true);
+      expect(await raw.hlen(keys.results)).toBe(1);
+      await sleep(100);
+      expect(await keep(second!)).toBe(true);
+      expect(await raw.hkeys(keys.results)).toEqual(['2']);
+      expect(await raw.zrange(keys.resultsExpiry, 0, -1)).toEqual(['2']);
+    });
+  });
 });
+
+/** Runs `use` with a plain ioredis client of the backend, to look at the keys themselves. */
+async function withRawClient(
+  options: RedisConnectionOptions,
+  use: (raw: Redis | Cluster) => Promise<void>,
+): Promise<void> {
+  const first = new URL(options.url.split(',')[0] as string);
+  const host = first.hostname;
+  const port = Number(first.port);
+  const raw = options.cluster ? new Cluster([{ host, port }]) : new Redis(port, host);
+  try {
+    await use(raw);
+  } finally {
+    raw.disconnect();
+  }
+}
 
 describe('a consumer process killed with SIGKILL on a single Redis', () => {
   const keyPrefix = `jwtest-${randomUUID()}`;

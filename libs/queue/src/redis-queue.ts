@@ -3,26 +3,31 @@ import {
   AlreadyExistsError,
   InternalError,
   InvalidArgumentError,
+  JobStatus,
+  quote,
   startDeadlineTimer,
   UnavailableError,
 } from '../../core/src/index.js';
-import type { ClaimedJob, ClaimOptions, JobQueue } from './ports.js';
+import type { CancelOutcome, ClaimedJob, ClaimOptions, Completion, JobQueue } from './ports.js';
 import { RedisBatcher } from './redis-batcher.js';
 import { RedisBlockerPool } from './redis-blocker-pool.js';
-import { redisCodec } from './redis-codec.js';
+import { RECORD_HEADER_END, redisCodec } from './redis-codec.js';
 import type { RedisConnectionOptions } from './redis-connection.js';
 import { RedisConnection } from './redis-connection.js';
 import { RedisKeys } from './redis-keys.js';
 import { redisReply } from './redis-reply.js';
 import {
-  ackScript,
+  cancelScript,
   claimScript,
+  completeScript,
   enqueueScript,
-  listScript,
+  markWaitResultScript,
   passWakeScript,
   releaseScript,
   removeScript,
   renewScript,
+  statusesScript,
+  statusScript,
 } from './redis-queue-scripts.js';
 import { assertLeaseMs, laneOf } from './priority-lane.js';
 import { checkedTotalCap, queueFullError } from './backlog-cap.js';
@@ -47,13 +52,25 @@ export interface RedisQueueOptions {
    * (and then claims) about once per period while the channel is idle. @default 1000
    */
   readonly maxBlockMs?: number | undefined;
+  /**
+   * How long a result complete() keeps stays available to late listeners, ms (JOB_QUEUE_EXPIRE_JOB_RESULT_SECONDS;
+   * the same as the RedisResultBus's keepMs). @default one day
+   */
+  readonly keepResultMs?: number | undefined;
 }
 
 /** A job on its way into the queue. */
 interface Entry {
   readonly id: string;
   readonly lane: number;
+  readonly uniqKey: string;
   readonly payload: Buffer;
+}
+
+/** A claim on its way out of the queue; no completion: an ack. */
+interface Ending {
+  readonly claim: ClaimedJob;
+  readonly completion: Completion | undefined;
 }
 
 /** The most jobs one claim or enqueue script handles, so a script never holds Redis for long. */
@@ -64,6 +81,10 @@ const BATCHES_IN_FLIGHT = 2;
 const ENQUEUED = 1;
 const DUPLICATE = 0;
 const QUEUE_FULL = -2;
+const UNIQ_KEY_HELD = -3;
+
+/** What the status script answers, by code. */
+const STATUS_BY_CODE = [undefined, JobStatus.PENDING, JobStatus.RUNNING, JobStatus.WAIT_RESULT] as const;
 
 /**
  * The Scalable JobQueue on Redis (a single Redis or a Cluster); the key layout is in redis-keys.ts. Many processes
@@ -71,10 +92,14 @@ const QUEUE_FULL = -2;
  *
  * A job's states (each arrow is one atomic Lua script):
  *
- *     enqueue ─▶ waiting ──claim──▶ leased ──ack──▶ (gone)
+ *     enqueue ─▶ waiting ──claim──▶ leased ──ack / complete──▶ (gone)
  *                 │  ▲                │
- *        remove ◀─┘  └────────────────┘ release; or, once the lease end has passed, the next claim on the
+ *  remove/cancel ◀┘  └────────────────┘ release; or, once the lease end has passed, the next claim on the
  *        (gone)                         channel puts it back at the front of its lane: the old receipt is dead
+ *
+ * Its status is where it is (PENDING waiting, RUNNING leased, WAIT_RESULT leased and marked): nothing is written for
+ * it. enqueue reserves its uniq key and complete frees it (or records that the job goes on as an RDB row), in the same
+ * script as the job's own step, so no crash between two calls can leave a status or a uniq key behind.
  *
  * Delivery is at least once: a consumer that dies holding a job loses nothing, the job is claimed again once its
  * lease ends, with `retried` unchanged. A lease that has run out stays valid until a claim on its channel takes it
@@ -85,8 +110,8 @@ const QUEUE_FULL = -2;
  * on that list (on its own connection) for at most maxBlockMs at a time, and also wakes when the earliest lease of
  * the channel ends; so it never polls a busy queue, and a lost token costs at most maxBlockMs.
  *
- * Throughput: concurrent enqueues and acks of a channel are coalesced into one script call per round trip; a claim
- * takes up to `max` jobs in one call.
+ * Throughput: concurrent enqueues, and concurrent acks and completes, of a channel are coalesced into one script call
+ * per round trip; a claim takes up to `max` jobs in one call.
  */
 export class RedisQueue implements JobQueue {
   private readonly connection: RedisConnection;
@@ -96,7 +121,8 @@ export class RedisQueue implements JobQueue {
   private readonly maxBlockMs: number;
   private readonly blockers: RedisBlockerPool;
   private readonly enqueues: RedisBatcher<Entry, number>;
-  private readonly acks: RedisBatcher<ClaimedJob, void>;
+  private readonly endings: RedisBatcher<Ending, boolean>;
+  private readonly keepResultMs: number;
   /** stops every waiting claim; close() calls them */
   private readonly waits = new Set<() => void>();
   private closing: Promise<void> | undefined;
@@ -113,14 +139,20 @@ export class RedisQueue implements JobQueue {
     this.maxPending = options.maxPendingPerChannel;
     this.maxTotal = checkedTotalCap(options.maxPendingTotal);
     this.maxBlockMs = maxBlockMs;
+    const keepResultMs = options.keepResultMs ?? 86_400_000;
+    if (!(keepResultMs > 0)) throw new InvalidArgumentError(`keepResultMs must be > 0, got ${keepResultMs}`);
+    this.keepResultMs = Math.ceil(keepResultMs);
     this.connection = new RedisConnection(options.redis, true, [
       enqueueScript,
       claimScript,
-      ackScript,
+      completeScript,
       renewScript,
       releaseScript,
       removeScript,
-      listScript,
+      cancelScript,
+      statusScript,
+      statusesScript,
+      markWaitResultScript,
       passWakeScript,
     ]);
     this.blockers = new RedisBlockerPool(this.connection);
@@ -129,17 +161,26 @@ export class RedisQueue implements JobQueue {
       MAX_BATCH,
       BATCHES_IN_FLIGHT,
     );
-    this.acks = new RedisBatcher((channel, claims) => this.sendAcks(channel, claims), MAX_BATCH, BATCHES_IN_FLIGHT);
+    this.endings = new RedisBatcher(
+      (channel, endings) => this.sendEndings(channel, endings),
+      MAX_BATCH,
+      BATCHES_IN_FLIGHT,
+    );
   }
 
   async enqueue(job: Job, channel: string): Promise<void> {
     this.assertOpen();
+    assertChannel(channel);
     const code = await this.enqueues.add(channel, {
       id: String(job.id),
       lane: laneOf(job.priority),
+      uniqKey: job.uniqKey ?? '',
       payload: redisCodec.encodeJob(job),
     });
     if (code === DUPLICATE) throw new AlreadyExistsError(`job ${job.id} is already in the queue`);
+    if (code === UNIQ_KEY_HELD) {
+      throw new AlreadyExistsError(`a job with uniq_key ${quote(job.uniqKey ?? '')} is not finished yet`);
+    }
     if (code === QUEUE_FULL) throw queueFullError(this.maxTotal);
     if (code !== ENQUEUED) {
       throw new UnavailableError(
@@ -165,7 +206,69 @@ export class RedisQueue implements JobQueue {
 
   async ack(claim: ClaimedJob): Promise<void> {
     this.assertOpen();
-    await this.acks.add(claim.channel, claim);
+    await this.endings.add(claim.channel, { claim, completion: undefined });
+  }
+
+  async complete(claim: ClaimedJob, completion: Completion): Promise<boolean> {
+    this.assertOpen();
+    return this.endings.add(claim.channel, { claim, completion });
+  }
+
+  async status(jobId: number): Promise<JobStatus | undefined> {
+    this.assertOpen();
+    const keys = [this.keys.jobs, this.keys.receipts, this.keys.waitResult];
+    const code = redisReply.number(
+      await this.connection.run((client) => statusScript.run(client, keys, [String(jobId)])),
+    );
+    return STATUS_BY_CODE[code];
+  }
+
+  /** Reads every id the queue holds in one script call, then sorts them here. */
+  async statuses(): Promise<Array<{ jobId: number; status: JobStatus }>> {
+    this.assertOpen();
+    const keys = [this.keys.jobs, this.keys.receipts, this.keys.waitResult];
+    const [all = [], claimed = [], marked = []] = redisReply
+      .array(await this.connection.run((client) => statusesScript.run(client, keys, [])))
+      .map((ids) => redisReply.array(ids).map((id) => redisReply.bytes(id).toString()));
+    const running = new Set(claimed);
+    const waitingForResult = new Set(marked);
+    return all
+      .map((id) => {
+        let status: JobStatus = JobStatus.PENDING;
+        if (waitingForResult.has(id)) status = JobStatus.WAIT_RESULT;
+        else if (running.has(id)) status = JobStatus.RUNNING;
+        return { jobId: Number(id), status };
+      })
+      .sort((a, b) => a.jobId - b.jobId);
+  }
+
+  async markWaitResult(claim: ClaimedJob): Promise<boolean> {
+    this.assertOpen();
+    const keys = [this.keys.receipts, this.keys.waitResult];
+    const marked = await this.connection.run((client) =>
+      markWaitResultScript.run(client, keys, [String(claim.job.id), claim.receipt]),
+    );
+    return redisReply.number(marked) === 1;
+  }
+
+  /** A claimed job's id is published on the cancel channel by the script itself (see queue-cancel-3.lua). */
+  async cancel(jobId: number): Promise<CancelOutcome> {
+    this.assertOpen();
+    const keys = [this.keys.jobs, this.keys.receipts, this.keys.cancelledJobs];
+    const reply = redisReply.array(
+      await this.connection.run((client) => cancelScript.run(client, keys, [String(jobId), this.keys.cancelChannel])),
+    );
+    const code = redisReply.number(reply[0]);
+    if (code === 1) return { state: 'waiting', job: redisCodec.decodeJobRecord(redisReply.bytes(reply[1])) };
+    return code === 2 ? { state: 'claimed' } : { state: 'absent' };
+  }
+
+  async cancelled(claim: ClaimedJob): Promise<boolean> {
+    this.assertOpen();
+    const member = await this.connection.run((client) =>
+      client.sismember(this.keys.cancelledJobs, String(claim.job.id)),
+    );
+    return member === 1;
   }
 
   async renew(claim: ClaimedJob, leaseMs: number): Promise<boolean> {
@@ -182,29 +285,28 @@ export class RedisQueue implements JobQueue {
     this.assertOpen();
     const { channel } = claim;
     const keys = [
-      this.keys.pending(channel),
+      ...this.keys.lanes(channel),
       this.keys.leases(channel),
       this.keys.wake(channel),
-      this.keys.meta,
+      this.keys.jobs,
       this.keys.receipts,
-      this.keys.seq,
+      this.keys.waitResult,
     ];
     await this.connection.run((client) => releaseScript.run(client, keys, [String(claim.job.id), claim.receipt]));
   }
 
+  /** O(1): only the job's record goes; a claim drops its id from the lane later (see redis-keys.ts). */
   async remove(jobId: number): Promise<boolean> {
     this.assertOpen();
-    const keys = [this.keys.jobs, this.keys.meta, this.keys.ids];
-    const removed = await this.connection.run((client) =>
-      removeScript.run(client, keys, [String(jobId), this.keys.pending(''), this.keys.wake('')]),
-    );
+    const keys = [this.keys.jobs, this.keys.receipts, this.keys.cancelledJobs];
+    const removed = await this.connection.run((client) => removeScript.run(client, keys, [String(jobId)]));
     return redisReply.number(removed) === 1;
   }
 
   async find(jobId: number): Promise<Job | undefined> {
     this.assertOpen();
     const payload = await this.connection.run((client) => client.hgetBuffer(this.keys.jobs, String(jobId)));
-    return payload === null ? undefined : redisCodec.decodeJob(payload);
+    return payload === null ? undefined : redisCodec.decodeJobRecord(payload);
   }
 
   async list(offset: number, limit: number): Promise<Job[]> {
@@ -213,14 +315,20 @@ export class RedisQueue implements JobQueue {
       throw new InvalidArgumentError(`offset must be >= 0, got ${offset}`);
     if (!Number.isSafeInteger(limit) || limit < 0) throw new InvalidArgumentError(`limit must be >= 0, got ${limit}`);
     if (limit === 0) return [];
-    const keys = [this.keys.ids, this.keys.jobs];
-    const payloads = await this.connection.run((client) => listScript.run(client, keys, [offset, limit]));
-    return redisReply.array(payloads).map((payload) => redisCodec.decodeJob(redisReply.bytes(payload)));
+    // an admin call: every id is read and sorted here; a job removed between the two reads is left out
+    const all = await this.connection.run((client) => client.hkeys(this.keys.jobs));
+    const ids = all
+      .map(Number)
+      .sort((a, b) => a - b)
+      .slice(offset, offset + limit);
+    if (ids.length === 0) return [];
+    const records = await this.connection.run((client) => client.hmgetBuffer(this.keys.jobs, ...ids.map(String)));
+    return records.flatMap((record) => (record === null ? [] : [redisCodec.decodeJobRecord(record)]));
   }
 
   async count(): Promise<number> {
     this.assertOpen();
-    return this.connection.run((client) => client.zcard(this.keys.ids));
+    return this.connection.run((client) => client.hlen(this.keys.jobs));
   }
 
   /**
@@ -254,22 +362,22 @@ export class RedisQueue implements JobQueue {
     leaseMs: number,
   ): Promise<{ jobs: ClaimedJob[]; msUntilLeaseEnd: number }> {
     const keys = [
-      this.keys.pending(channel),
+      ...this.keys.lanes(channel),
       this.keys.leases(channel),
       this.keys.wake(channel),
       this.keys.jobs,
-      this.keys.meta,
       this.keys.receipts,
       this.keys.seq,
+      this.keys.waitResult,
     ];
     const reply = redisReply.array(
-      await this.connection.run((client) => claimScript.run(client, keys, [max, leaseMs])),
+      await this.connection.run((client) => claimScript.run(client, keys, [max, leaseMs, channel])),
     );
     const leaseUntil = redisReply.number(reply[0]);
     const jobs: ClaimedJob[] = [];
     for (let i = 2; i < reply.length; i += 2) {
       jobs.push({
-        job: redisCodec.decodeJob(redisReply.bytes(reply[i + 1])),
+        job: redisCodec.decodeJobRecord(redisReply.bytes(reply[i + 1])),
         channel,
         leaseUntil,
         receipt: redisReply.bytes(reply[i]).toString(),
@@ -322,7 +430,7 @@ export class RedisQueue implements JobQueue {
    * dropped: the read's connection is gone, and the other claimers re-read within maxBlockMs anyway.
    */
   private handOnToken(read: Promise<boolean>, channel: string): void {
-    const keys = [this.keys.pending(channel), this.keys.wake(channel)];
+    const keys = [...this.keys.lanes(channel), this.keys.wake(channel)];
     read
       .then((took) => {
         if (took && this.closing === undefined) {
@@ -334,27 +442,56 @@ export class RedisQueue implements JobQueue {
   }
 
   private async sendEnqueues(channel: string, entries: readonly Entry[]): Promise<number[]> {
-    const keys = [
-      this.keys.pending(channel),
-      this.keys.wake(channel),
-      this.keys.jobs,
-      this.keys.meta,
-      this.keys.ids,
-      this.keys.seq,
-    ];
+    const keys = [...this.keys.lanes(channel), this.keys.wake(channel), this.keys.jobs, this.keys.uniq];
     const maxTotal = Number.isFinite(this.maxTotal) ? this.maxTotal : 0;
     const args: Array<string | number | Buffer> = [this.maxPending, maxTotal, channel];
-    for (const entry of entries) args.push(entry.id, entry.lane, entry.payload);
+    for (const entry of entries) args.push(entry.id, entry.lane, entry.uniqKey, entry.payload);
     const codes = await this.connection.run((client) => enqueueScript.run(client, keys, args));
     return redisReply.array(codes).map((code) => redisReply.number(code));
   }
 
-  private async sendAcks(channel: string, claims: readonly ClaimedJob[]): Promise<void[]> {
-    const keys = [this.keys.leases(channel), this.keys.jobs, this.keys.meta, this.keys.ids, this.keys.receipts];
-    const args: string[] = [];
-    for (const claim of claims) args.push(String(claim.job.id), claim.receipt);
-    await this.connection.run((client) => ackScript.run(client, keys, args));
-    return claims.map(() => undefined);
+  /** One script call for a batch of acks and completes of a channel. */
+  private async sendEndings(channel: string, endings: readonly Ending[]): Promise<boolean[]> {
+    const keys = [
+      this.keys.leases(channel),
+      this.keys.jobs,
+      this.keys.receipts,
+      this.keys.waitResult,
+      this.keys.cancelledJobs,
+      this.keys.status,
+      this.keys.uniq,
+      this.keys.results,
+      this.keys.resultsExpiry,
+    ];
+    const args: Array<string | number | Buffer> = [
+      this.keepResultMs,
+      this.keys.jobResultChannelPrefix,
+      this.keys.workerResultChannelPrefix,
+      JobStatus.PENDING,
+    ];
+    for (const { claim, completion } of endings) {
+      const result = completion?.result;
+      let what = 'a';
+      if (completion !== undefined) what = completion.continues ? 'c' : 'f';
+      args.push(
+        String(claim.job.id),
+        claim.receipt,
+        what,
+        completion?.uniqKey ?? '',
+        result?.workerId ?? 0,
+        result === undefined ? '' : Buffer.from(result.bytes.buffer, result.bytes.byteOffset, result.bytes.byteLength),
+        result === undefined ? '' : result.keep ? '1' : '0',
+      );
+    }
+    const codes = await this.connection.run((client) => completeScript.run(client, keys, args));
+    return redisReply.array(codes).map((code) => redisReply.number(code) === 1);
+  }
+}
+
+/** A channel name goes into the header of its jobs' records, which ends at the first newline. */
+function assertChannel(channel: string): void {
+  if (channel.includes(String.fromCharCode(RECORD_HEADER_END))) {
+    throw new InvalidArgumentError(`a channel name cannot contain a line break, got ${quote(channel)}`);
   }
 }
 

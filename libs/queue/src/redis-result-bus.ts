@@ -11,7 +11,8 @@ import type { ResultBus } from './ports.js';
 import type { RedisConnectionOptions } from './redis-connection.js';
 import { RedisConnection } from './redis-connection.js';
 import { RedisKeys } from './redis-keys.js';
-import { RedisScript } from './redis-script.js';
+import { redisReply } from './redis-reply.js';
+import { luaScript } from './redis-lua.js';
 import { RedisSubscriber } from './redis-subscriber.js';
 import { warnHandlerError } from './warn-handler-error.js';
 
@@ -39,25 +40,15 @@ interface Waiter {
   fail(error: Error): void;
 }
 
-/**
- * Keeps a result (when asked) and publishes it on the job's and the worker's channels, in one atomic step on the
- * node that holds the result key: whoever reads the key after the publish finds the result.
- * KEYS: result key. ARGV: keepMs (0: do not keep), payload, job channel, worker channel.
- */
-const publishScript = new RedisScript(
-  'jwResultPublish',
-  1,
-  `
-if ARGV[1] ~= '0' then redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[1]) end
-redis.call('PUBLISH', ARGV[3], ARGV[2])
-redis.call('PUBLISH', ARGV[4], ARGV[2])
-return 1
-`,
-);
+/** Keeps (when asked) and publishes a result in one atomic step: see redis/lua/result-publish-2.lua. */
+const publishScript = luaScript('result-publish-2');
+/** A kept result that has not expired. */
+const keptScript = luaScript('result-kept-2');
 
 /**
  * The Scalable ResultBus: results travel by Redis pub/sub between processes (fronts and workers), and kept results
- * are strings that expire after keepMs (key layout in redis-keys.ts).
+ * sit in the queue's results hash until keepMs has passed (key layout in redis-keys.ts), where RedisQueue.complete
+ * keeps them too.
  *
  * waitForJob is race-free across processes: it subscribes to the job's channel first and reads the kept result only
  * once the subscription is in place, while publish stores before it publishes. A result published before the
@@ -83,7 +74,7 @@ export class RedisResultBus implements ResultBus {
     this.keepMs = Math.ceil(options.keepMs);
     this.recheckMs = recheckMs;
     this.onHandlerError = options.onHandlerError ?? warnHandlerError;
-    this.connection = new RedisConnection(options.redis, true, [publishScript]);
+    this.connection = new RedisConnection(options.redis, true, [publishScript, keptScript]);
   }
 
   /**
@@ -97,10 +88,13 @@ export class RedisResultBus implements ResultBus {
     const args = [
       options.keep ? this.keepMs : 0,
       Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+      String(result.jobId),
       this.keys.jobResultChannel(result.jobId),
       this.keys.workerResultChannel(result.workerId),
     ];
-    await this.connection.run((client) => publishScript.run(client, [this.keys.result(result.jobId)], args));
+    await this.connection.run((client) =>
+      publishScript.run(client, [this.keys.results, this.keys.resultsExpiry], args),
+    );
     const local = this.waiters.get(result.jobId);
     if (local !== undefined) for (const waiter of [...local]) waiter.succeed(result);
   }
@@ -218,8 +212,9 @@ export class RedisResultBus implements ResultBus {
   }
 
   private async readKept(jobId: number): Promise<EncodedJobResult | undefined> {
-    const payload = await this.connection.run((client) => client.getBuffer(this.keys.result(jobId)));
-    return payload === null ? undefined : this.check(payload, 'job', jobId);
+    const keys = [this.keys.results, this.keys.resultsExpiry];
+    const payload = await this.connection.run((client) => keptScript.run(client, keys, [String(jobId)]));
+    return payload === null ? undefined : this.check(redisReply.bytes(payload), 'job', jobId);
   }
 
   /**

@@ -24,8 +24,31 @@ function redisContracts(backend: string, redis: () => RedisConnectionOptions): v
 
   jobQueueContract(`RedisQueue (${backend})`, async ({ maxPendingPerChannel, maxPendingTotal }) => {
     const { keyPrefix, purge } = namespace();
-    const queue = new RedisQueue({ redis: redis(), keyPrefix, maxPendingPerChannel, maxPendingTotal });
-    return { queue, cleanup: async () => (await queue.close(), await purge()) };
+    const keepResultMs = 60_000;
+    const queue = new RedisQueue({ redis: redis(), keyPrefix, maxPendingPerChannel, maxPendingTotal, keepResultMs });
+    // opened by the tests that use them: connecting takes a while on a loaded machine
+    let state: RedisJobStateStore | undefined;
+    let bus: RedisResultBus | undefined;
+    return {
+      queue,
+      get state() {
+        state ??= new RedisJobStateStore({ redis: redis(), keyPrefix, onHandlerError: ignoreHandlerError });
+        return state;
+      },
+      get bus() {
+        bus ??= new RedisResultBus({
+          redis: redis(),
+          keyPrefix,
+          keepMs: keepResultMs,
+          onHandlerError: ignoreHandlerError,
+        });
+        return bus;
+      },
+      cleanup: async () => {
+        await Promise.all([queue.close(), state?.close(), bus?.close()]);
+        await purge();
+      },
+    };
   });
 
   jobStateStoreContract(`RedisJobStateStore (${backend})`, async () => {
@@ -46,7 +69,14 @@ function redisContracts(backend: string, redis: () => RedisConnectionOptions): v
         await writer.run((client) => client.publish(name, Buffer.from(bytes)));
       },
       keep: async (jobId, bytes) => {
-        await writer.run((client) => client.set(keys.result(jobId), Buffer.from(bytes), 'PX', keepMs));
+        // where the queue's complete and the bus keep results: a hash, and the expiry of each in a zset
+        await writer.run((client) =>
+          client
+            .multi()
+            .hset(keys.results, String(jobId), Buffer.from(bytes))
+            .zadd(keys.resultsExpiry, Date.now() + keepMs, String(jobId))
+            .exec(),
+        );
       },
     };
     return { bus, raw, cleanup: async () => (await bus.close(), await writer.close(), await purge()) };

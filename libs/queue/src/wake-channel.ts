@@ -5,6 +5,7 @@
  */
 import type { RedisConnectionOptions } from './redis-connection.js';
 import { RedisConnection } from './redis-connection.js';
+import { RedisKeys } from './redis-keys.js';
 import { RedisSubscriber } from './redis-subscriber.js';
 
 export interface WakeChannel {
@@ -48,7 +49,7 @@ export class RedisWakeChannel implements WakeChannel {
     this.publisher = new RedisConnection(options.redis, true);
     this.subscriberConnection = new RedisConnection(options.redis, false);
     this.subscriber = new RedisSubscriber(this.subscriberConnection);
-    this.channel = `${options.keyPrefix}:due-rows`;
+    this.channel = new RedisKeys(options.keyPrefix).dueRowsChannel;
   }
 
   notify(): void {

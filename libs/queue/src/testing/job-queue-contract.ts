@@ -1,14 +1,30 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Job } from '../../../core/src/index.js';
-import { AlreadyExistsError, InvalidArgumentError, Priority, UnavailableError } from '../../../core/src/index.js';
-import type { ClaimedJob, JobQueue } from '../ports.js';
+import type { Job, JobResult } from '../../../core/src/index.js';
+import {
+  AlreadyExistsError,
+  encodeJobResult,
+  InvalidArgumentError,
+  JobStatus,
+  Priority,
+  UnavailableError,
+} from '../../../core/src/index.js';
+import type { ClaimedJob, Completion, JobQueue, JobStateStore, ResultBus } from '../ports.js';
 import { testJob } from './test-job.js';
+import { testJobResult } from './test-job-result.js';
+import { waitUntil } from './wait-until.js';
 
 export interface JobQueueFixture {
   readonly queue: JobQueue;
-  /** Closes the queue (it may be closed already) and removes whatever it stored. */
+  /**
+   * the state store of the same backend: the queue reserves its uniq keys and sets its statuses there (a fixture may
+   * open it on first use)
+   */
+  readonly state: JobStateStore;
+  /** the result bus of the same backend: complete publishes there */
+  readonly bus: ResultBus;
+  /** Closes the queue, store and bus (they may be closed already) and removes whatever they stored. */
   cleanup(): Promise<void>;
 }
 
@@ -42,13 +58,24 @@ export function jobQueueContract(name: string, make: JobQueueFactory): void {
   describe(`JobQueue contract: ${name}`, () => {
     const fixtures: JobQueueFixture[] = [];
     let queue: JobQueue;
+    let current: JobQueueFixture;
     let channel: string;
+    /** the state store and result bus of the queue opened last (a fixture may open them on first use) */
+    const state = (): JobStateStore => current.state;
+    const bus = (): ResultBus => current.bus;
 
     const open = async (maxPendingPerChannel: number, maxPendingTotal?: number): Promise<JobQueue> => {
       const fixture = await make({ maxPendingPerChannel, maxPendingTotal });
       fixtures.push(fixture);
+      current = fixture;
       return fixture.queue;
     };
+    /** a final completion of the job, with its result for worker 7 */
+    const final = (result: JobResult, options: { keep: boolean; uniqKey?: string }): Completion => ({
+      continues: false,
+      uniqKey: options.uniqKey,
+      result: { bytes: encodeJobResult(result), workerId: result.workerId, keep: options.keep },
+    });
     const enqueueAll = async (jobs: readonly Job[], to = channel): Promise<void> => {
       for (const job of jobs) await queue.enqueue(job, to);
     };
@@ -336,6 +363,203 @@ export function jobQueueContract(name: string, make: JobQueueFactory): void {
         await expect(queue.enqueue(testJob(1), channel)).rejects.toBeInstanceOf(UnavailableError);
         await expect(claimNow()).rejects.toBeInstanceOf(UnavailableError);
         await queue.close();
+      });
+    });
+
+    describe('status', () => {
+      it('is PENDING while waiting, RUNNING while claimed, WAIT_RESULT once marked; undefined when not held', async () => {
+        expect(await queue.status(1)).toBeUndefined();
+        await queue.enqueue(testJob(1), channel);
+        expect(await queue.status(1)).toBe(JobStatus.PENDING);
+        const [first] = await claimNow(1);
+        expect(await queue.status(1)).toBe(JobStatus.RUNNING);
+        expect(await queue.markWaitResult(first!)).toBe(true);
+        expect(await queue.status(1)).toBe(JobStatus.WAIT_RESULT);
+        // the mark goes with the claim
+        await queue.release(first!);
+        expect(await queue.status(1)).toBe(JobStatus.PENDING);
+        expect(await queue.markWaitResult(first!)).toBe(false);
+        const [second] = await claimNow(1);
+        expect(await queue.status(1)).toBe(JobStatus.RUNNING);
+        await queue.ack(second!);
+        expect(await queue.status(1)).toBeUndefined();
+      });
+
+      it('statuses lists every job the queue holds, in every channel, ordered by id', async () => {
+        const other = `${channel}-other`;
+        await queue.enqueue(testJob(5), channel);
+        await queue.enqueue(testJob(2, { priority: HIGH }), channel);
+        await queue.enqueue(testJob(9), other);
+        await queue.enqueue(testJob(7), other);
+        const [two] = await claimNow(1);
+        expect(await queue.markWaitResult(two!)).toBe(true);
+        expect(ids(await claimNow(1, other))).toEqual([9]);
+        expect(await queue.statuses()).toEqual([
+          { jobId: 2, status: JobStatus.WAIT_RESULT },
+          { jobId: 5, status: JobStatus.PENDING },
+          { jobId: 7, status: JobStatus.PENDING },
+          { jobId: 9, status: JobStatus.RUNNING },
+        ]);
+      });
+    });
+
+    describe('uniq keys', () => {
+      it('enqueue reserves the uniq key; a job whose key another holds is refused and leaves nothing behind', async () => {
+        await queue.enqueue(testJob(1, { uniqKey: 'nightly' }), channel);
+        expect(await state().acquireUniqKey('nightly', 2)).toBe(false);
+        const refused = queue.enqueue(testJob(2, { uniqKey: 'nightly' }), channel);
+        await expect(refused).rejects.toBeInstanceOf(AlreadyExistsError);
+        await expect(refused).rejects.toThrow('nightly');
+        expect(await queue.find(2)).toBeUndefined();
+        expect(await queue.count()).toBe(1);
+        expect(await queue.status(2)).toBeUndefined();
+        // a key the job holds already (an RDB row's job brought into the queue) is no obstacle
+        expect(await state().acquireUniqKey('mine', 3)).toBe(true);
+        await queue.enqueue(testJob(3, { uniqKey: 'mine' }), channel);
+        expect(ids(await claimNow(10))).toEqual([1, 3]);
+      });
+
+      it('lets exactly one of many concurrent enqueues sharing a uniq key in', async () => {
+        const outcomes = await Promise.allSettled(
+          Array.from({ length: 20 }, (_, i) => queue.enqueue(testJob(i + 1, { uniqKey: 'once' }), channel)),
+        );
+        const refused = outcomes.filter((outcome) => outcome.status === 'rejected');
+        expect(refused).toHaveLength(19);
+        for (const outcome of refused) expect(outcome.reason).toBeInstanceOf(AlreadyExistsError);
+        expect(await queue.count()).toBe(1);
+      });
+
+      it('a refused job does not reserve its uniq key', async () => {
+        queue = await open(1);
+        await queue.enqueue(testJob(1), channel);
+        await expect(queue.enqueue(testJob(2, { uniqKey: 'late' }), channel)).rejects.toBeInstanceOf(UnavailableError);
+        expect(await state().acquireUniqKey('late', 3)).toBe(true);
+      });
+    });
+
+    describe('complete', () => {
+      it('final: forgets the job, deletes its status, frees its uniq key, publishes its result and keeps it', async () => {
+        const result = testJobResult(1, 7);
+        await state().setStatus(1, JobStatus.RUNNING);
+        await queue.enqueue(testJob(1, { uniqKey: 'k' }), channel);
+        const [claim] = await claimNow(1);
+        const heard: JobResult[] = [];
+        const unsubscribe = await bus().subscribeWorker(7, (r) => heard.push(r.decode()));
+        const waiting = bus().waitForJob(1, 10_000);
+        expect(await queue.complete(claim!, final(result, { keep: true, uniqKey: 'k' }))).toBe(true);
+        expect((await waiting).decode()).toEqual(result);
+        await waitUntil(() => heard.length >= 1, 'the result on the worker channel');
+        expect(heard).toEqual([result]);
+        await unsubscribe();
+        expect((await bus().getKept(1))?.decode()).toEqual(result);
+        expect(await state().getStatus(1)).toBeUndefined();
+        expect(await state().acquireUniqKey('k', 2)).toBe(true);
+        expect(await queue.find(1)).toBeUndefined();
+        expect(await queue.status(1)).toBeUndefined();
+        expect(await queue.count()).toBe(0);
+        expect(await queue.complete(claim!, final(result, { keep: true }))).toBe(false);
+      });
+
+      it('continues: the status becomes PENDING and the uniq key stays held; a result not kept is not kept', async () => {
+        await queue.enqueue(testJob(1, { uniqKey: 'k' }), channel);
+        const [claim] = await claimNow(1);
+        const completion: Completion = {
+          continues: true,
+          uniqKey: 'k',
+          result: { bytes: encodeJobResult(testJobResult(1, 7)), workerId: 7, keep: false },
+        };
+        expect(await queue.complete(claim!, completion)).toBe(true);
+        expect(await state().getStatus(1)).toBe(JobStatus.PENDING);
+        expect(await state().acquireUniqKey('k', 2)).toBe(false);
+        expect(await bus().getKept(1)).toBeUndefined();
+        expect(await queue.find(1)).toBeUndefined();
+        expect(await queue.status(1)).toBeUndefined();
+      });
+
+      it('does nothing and returns false when the receipt is dead', async () => {
+        await state().setStatus(1, JobStatus.RUNNING);
+        await queue.enqueue(testJob(1, { uniqKey: 'k' }), channel);
+        const [stale] = await claimNow(1);
+        await queue.release(stale!);
+        const [live] = await claimNow(1);
+        expect(await queue.complete(stale!, final(testJobResult(1, 7), { keep: true, uniqKey: 'k' }))).toBe(false);
+        expect(await queue.status(1)).toBe(JobStatus.RUNNING);
+        expect(await state().getStatus(1)).toBe(JobStatus.RUNNING);
+        expect(await state().acquireUniqKey('k', 2)).toBe(false);
+        expect(await bus().getKept(1)).toBeUndefined();
+        expect(await queue.complete(live!, { continues: false })).toBe(true);
+        expect(await queue.count()).toBe(0);
+      });
+
+      it('completes and acks made at once all land', async () => {
+        await enqueueAll(Array.from({ length: 30 }, (_, i) => testJob(i + 1, { uniqKey: `u${i + 1}` })));
+        const claims = await claimNow(30);
+        expect(claims).toHaveLength(30);
+        const done = await Promise.all(
+          claims.map((claim, i) =>
+            i % 3 === 0
+              ? queue.ack(claim).then(() => true)
+              : queue.complete(
+                  claim,
+                  final(testJobResult(claim.job.id, 7), { keep: i % 2 === 0, uniqKey: `u${claim.job.id}` }),
+                ),
+          ),
+        );
+        expect(done.every(Boolean)).toBe(true);
+        expect(await queue.count()).toBe(0);
+        expect(await queue.statuses()).toEqual([]);
+        expect((await bus().getKept(3))?.decode()).toEqual(testJobResult(3, 7));
+        expect(await bus().getKept(2)).toBeUndefined();
+        expect(await state().acquireUniqKey('u2', 99)).toBe(true);
+        // an ack leaves the uniq key to its caller
+        expect(await state().acquireUniqKey('u1', 99)).toBe(false);
+      });
+    });
+
+    describe('cancel', () => {
+      it('removes and returns a waiting job; notes and announces a claimed one; absent otherwise', async () => {
+        const heard: number[] = [];
+        const unsubscribe = await state().onCancel((jobId) => heard.push(jobId));
+        await enqueueAll([testJob(1), testJob(2)]);
+        const [claim] = await claimNow(1);
+        expect(await queue.cancelled(claim!)).toBe(false);
+
+        expect(await queue.cancel(2)).toEqual({ state: 'waiting', job: testJob(2) });
+        expect(await queue.find(2)).toBeUndefined();
+        expect(await claimNow()).toEqual([]);
+
+        expect(await queue.cancel(1)).toEqual({ state: 'claimed' });
+        await waitUntil(() => heard.includes(1), 'the cancellation of the claimed job');
+        expect(heard).toEqual([1]);
+        expect(await queue.cancelled(claim!)).toBe(true);
+        expect(await queue.status(1)).toBe(JobStatus.RUNNING);
+
+        expect(await queue.cancel(3)).toEqual({ state: 'absent' });
+        await queue.ack(claim!);
+        expect(await queue.cancel(1)).toEqual({ state: 'absent' });
+        // the note left with the job
+        await queue.enqueue(testJob(1), channel);
+        const [again] = await claimNow(1);
+        expect(await queue.cancelled(again!)).toBe(false);
+        await unsubscribe();
+      });
+    });
+
+    describe('remove', () => {
+      it('a removed job may come back, in its channel or another, and is claimed once, where it now is', async () => {
+        const other = `${channel}-other`;
+        await queue.enqueue(testJob(1), channel);
+        expect(await queue.remove(1)).toBe(true);
+        await queue.enqueue(testJob(1), other);
+        expect(await claimNow()).toEqual([]);
+        expect(ids(await claimNow(10, other))).toEqual([1]);
+
+        await queue.enqueue(testJob(2), channel);
+        expect(await queue.remove(2)).toBe(true);
+        await queue.enqueue(testJob(2, { priority: LOW }), channel);
+        await queue.enqueue(testJob(3), channel);
+        expect(ids(await claimNow(10))).toEqual([3, 2]);
+        expect(await claimNow(10)).toEqual([]);
       });
     });
   });
