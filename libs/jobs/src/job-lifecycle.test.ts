@@ -383,12 +383,15 @@ describe('cancel', () => {
     await expectGone(job.id);
   });
 
-  it('finishes a job claimed before the cancel without running it', async () => {
+  it('finishes a job claimed before the cancel without running it, once the engine heard of the cancel', async () => {
     const w = await addWorker();
     const job = newJob(w);
     await p.lifecycle.enqueue(job, w);
     const claim = await claimOne();
+    // the engine listens for cancellations; this one comes while the claim is still on its way back
+    const unsubscribe = await p.lifecycle.onCancel(() => undefined);
     expect(await p.lifecycle.cancel(job.id)).toBe('stopping');
+    await unsubscribe();
     expect(await p.lifecycle.begin(claim)).toBeUndefined();
     expect((await p.bus.getKept(job.id))?.decode().status).toBe(ResultStatus.CANCELLED);
     await expectGone(job.id);
@@ -432,20 +435,27 @@ describe('leases and deliveries', () => {
     expect(again.job.id).toBe(job.id);
   });
 
-  it('skips a stale re-delivery of a job that an earlier delivery finished', async () => {
-    const w = await addWorker();
+  it('runs a job again after its lease was lost; the attempt keeps one stored result and is published once', async () => {
+    const w = await addWorker({ storeSuccess: true });
     const job = newJob(w);
     await p.lifecycle.enqueue(job, w);
+    const heard: string[] = [];
+    await p.bus.subscribeWorker(w.id, (r) => heard.push(text(r.decode().output[0])));
     const slow = await beginOne();
     // the first consumer is cut off past its lease: the job is handed out again
     p.clock += LEASE_MS + 1;
     const second = await claimOne();
     expect(await p.lifecycle.renew(slow, LEASE_MS)).toBe(false);
-    // the first run still ends (its ack is a no-op now), so the second delivery finds the job finished
-    await p.lifecycle.end(slow, ran(ResultStatus.SUCCESS, 'once'));
-    expect(await p.lifecycle.begin(second)).toBeUndefined();
+    // the first run still ends: its result is stored, but its claim is dead, so the job is not completed by it
+    await p.lifecycle.end(slow, ran(ResultStatus.SUCCESS, 'first'));
+    expect(heard).toEqual([]);
+    expect(await p.lifecycle.status(job.id)).toBe(JobStatus.RUNNING);
+    // the second delivery runs and completes the job; the attempt already has its stored result
+    await p.lifecycle.end((await p.lifecycle.begin(second))!, ran(ResultStatus.SUCCESS, 'second'));
+    expect(heard).toEqual(['second']);
     expect(await p.queue.count()).toBe(0);
-    expect(await storage.results.listByJobId(job.id)).toHaveLength(1);
+    expect((await storage.results.listByJobId(job.id)).map((r) => text(r.output[0]))).toEqual(['first']);
+    await expectGone(job.id);
   });
 
   it('renews the lease and the row hold of a running job', async () => {

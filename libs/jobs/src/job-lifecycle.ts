@@ -17,30 +17,41 @@
  *            │ end (D): the run is over                                                          │
  *            ▼                                                                                   │
  *       WAIT_RESULT ──ERROR_AND_RETRY, retries left──▶ retry persisted as a row, PENDING ────────┤
+ *  (marked only while a result is written to the RDB)                                             │
  *            │      ──periodic worker──▶ result stored/published, next run rescheduled ──────────┘
  *            ▼
  *          final: result stored (per store_success / store_failure), published (kept unless NO_RESULT), status
- *                 deleted, uniq_key released, row deleted, next_workers enqueued on SUCCESS; claim acked
+ *                 deleted, uniq_key released, row deleted, next_workers enqueued on SUCCESS; the queue's
+ *                 complete step does the status, the uniq_key, the publish and the ack at once
  *
- *   cancel (F): marks the job cancelled for every process, removes it from the queue or its row from the RDB;
+ *   cancel (F): marks the job cancelled (a mark pollers and the retry step look at), removes it from the queue or its
+ *   row from the RDB;
  *     - a job nobody holds (waiting in the queue, or an unheld row) is finished here as CANCELLED;
- *     - a RUNNING job: the engine that runs it hears the mark (onCancel), aborts the run, and end() finishes it as
- *       CANCELLED (a retry is not persisted, a periodic series is not continued);
- *     - a job claimed but not yet begun, or a row a poller holds: begin() / queueDue() see the mark and finish it.
- *   A delivery whose job has no status (and no row) is stale: an earlier delivery finished it and its process died
- *   before the ack. begin() acks it without running it.
+ *     - a claimed job: the queue's cancel step announces it on the channel every engine listens to (onCancel); the
+ *       engine running it aborts the run and end() finishes it as CANCELLED (a retry is not persisted, a periodic
+ *       series is not continued); an engine whose claim of it is still on its way back remembers the id, and
+ *       begin() finishes the job without running it;
+ *     - a row a poller holds: queueDue() sees the mark and finishes it.
+ *
+ * Who holds what: the queue holds the job and its status while the job is in it (waiting = PENDING, claimed =
+ * RUNNING, marked = WAIT_RESULT), and the uniq_key reservations are shared with the JobStateStore, which holds the
+ * status of jobs that are only RDB rows. So the path of a queue job costs the queue two steps per batch of jobs:
+ * claim, and complete (the ack, the status, the uniq_key and the publish of the result in one atomic step), plus a
+ * WAIT_RESULT mark when the result is written to the RDB. A delivery whose complete did not happen (its process died
+ * after storing the result) runs again: its attempt keeps its one stored result, and the new run's result is
+ * published.
  *
  * Guarantees:
- * - at least once: a job leaves the queue only by an ack after its result (or its retry row) is stored; a process
- *   that dies at any moment holds only a lease, and the job is delivered again when it ends;
+ * - at least once: a job leaves the queue only by its complete step, after its result (or its retry row) is stored;
+ *   a process that dies at any moment holds only a lease, and the job is delivered again when it ends;
  * - never twice at once: the lease (and a row's hold) is renewed while the job runs; a renewal that finds the lease
  *   lost stops the run before anyone else may take it;
- * - a result is never missed: it is stored before it is published, and kept for late listeners; a second delivery
- *   of one attempt stores nothing and publishes nothing again;
+ * - a result is never missed: it is stored before it is published, published in the same atomic step that ends the
+ *   job in the queue, and kept for late listeners;
  * - retries are persisted: a retry is an RDB row before the claim is acked, so no retry is lost, whatever its delay.
  */
-import type { IdGenerator, Job, JobResult, Logger, Worker } from '../../core/src/index.js';
-import { JobStatus, ResultStatus, TtlCache } from '../../core/src/index.js';
+import type { IdGenerator, Job, JobResult, Logger, Worker , JobStatus} from '../../core/src/index.js';
+import { ResultStatus, TtlCache } from '../../core/src/index.js';
 import type { ClaimedJob, ClaimOptions, JobQueue, JobStateStore, ResultBus } from '../../queue/src/index.js';
 import type { RunnerDefinition } from '../../runners/src/index.js';
 import type { Storage } from '../../storage/src/index.js';
@@ -91,6 +102,9 @@ export interface RecoveryOptions {
   readonly restore: 'none' | 'ungrabbed' | 'all';
 }
 
+/** How many cancellations heard lately a lifecycle remembers (see begin). */
+const MAX_REMEMBERED_CANCELS = 10_000;
+
 /** The ticket's own record: the claim, the RDB hold, and whether the run is still going. */
 class Run implements RunTicket {
   /** 'running' until the run is over; then the lease is still renewed (finishing may take a while), the hold not */
@@ -113,6 +127,8 @@ export class JobLifecycle {
   private readonly router: JobRouter;
   private readonly processor: ResultProcessor;
   private readonly workers: TtlCache<number, Worker>;
+  /** job id → until when: cancellations heard lately (onCancel), checked by begin() */
+  private readonly recentCancels = new Map<number, number>();
   private readonly now: () => number;
 
   constructor(private readonly deps: JobLifecycleDeps) {
@@ -125,6 +141,7 @@ export class JobLifecycle {
       results: storage.results,
       state,
       bus,
+      queue,
       router: this.router,
       findWorker: (id) => this.findWorker(id),
       findDefinition: deps.findDefinition,
@@ -158,7 +175,7 @@ export class JobLifecycle {
 
   /** Whether the job waits in the queue or is claimed from it. */
   async isQueued(jobId: number): Promise<boolean> {
-    return (await this.deps.queue.find(jobId)) !== undefined;
+    return (await this.deps.queue.status(jobId)) !== undefined;
   }
 
   /**
@@ -188,20 +205,17 @@ export class JobLifecycle {
    * the job is delivered again when its lease ends.
    */
   async begin(claim: ClaimedJob): Promise<RunTicket | undefined> {
-    const { queue, state, logger } = this.deps;
     const job = claim.job;
-    const [cancelled, status] = await Promise.all([state.isCancelled(job.id), state.getStatus(job.id)]);
-    if (status === undefined && job.grabbedUntilTime === undefined) {
-      // Every unfinished job has a status. This delivery is stale: an earlier one finished the job and its process
-      // died before the ack (the lease expired and the queue handed the job out again). Row-backed jobs are exempt:
-      // their RDB row, not the status, says they are unfinished.
-      logger.info({ jobId: job.id }, 'skipped a delivery of a job that is already finished');
-      await queue.ack(claim);
-      return undefined;
-    }
-    if (cancelled) {
-      await this.finishWithoutRun(job, ResultStatus.CANCELLED, `job ${job.id} was cancelled`);
-      await queue.ack(claim);
+    // No read per job: the queue holds the job's status (claimed = RUNNING), and cancellations reach this process on
+    // the channel onCancel listens to; one heard before its claim came back is remembered here for a while.
+    if (this.cancelledLately(job.id)) {
+      await this.processor.finishWithoutRun(
+        job,
+        await this.findWorker(job.workerId),
+        ResultStatus.CANCELLED,
+        `job ${job.id} was cancelled`,
+        claim,
+      );
       return undefined;
     }
     const worker = await this.findWorker(job.workerId);
@@ -211,11 +225,9 @@ export class JobLifecycle {
         worker === undefined
           ? `worker ${job.workerId} no longer exists`
           : `runner ${worker.runnerId} is not available in this worker process`;
-      await this.processor.finishWithoutRun(job, worker, ResultStatus.OTHER_ERROR, why);
-      await queue.ack(claim);
+      await this.processor.finishWithoutRun(job, worker, ResultStatus.OTHER_ERROR, why, claim);
       return undefined;
     }
-    await state.setStatus(job.id, JobStatus.RUNNING);
     return new Run(claim, worker, definition, job.grabbedUntilTime);
   }
 
@@ -243,17 +255,19 @@ export class JobLifecycle {
   async end(ticket: RunTicket, run: RunRecord): Promise<'retry' | 'final'> {
     const owned = this.own(ticket);
     owned.phase = 'over';
-    await this.deps.state.setStatus(owned.job.id, JobStatus.WAIT_RESULT);
-    const next = await this.processor.process(owned.job, owned.worker, run, owned.held);
-    await this.deps.queue.ack(owned.claim);
-    return next;
+    const { storeSuccess, storeFailure } = owned.worker;
+    // WAIT_RESULT is worth a call only while a result is being written to the RDB; otherwise the queue's next step
+    // (complete) follows at once
+    if (run.status === ResultStatus.SUCCESS ? storeSuccess : storeFailure) {
+      await this.deps.queue.markWaitResult(owned.claim);
+    }
+    return this.processor.process(owned.job, owned.worker, run, owned.held, owned.claim);
   }
 
   /** Shutdown: the job goes back unfinished (PENDING, its row hold freed), claimable again at once. */
   async giveBack(ticket: RunTicket): Promise<void> {
     const run = this.own(ticket);
     run.phase = 'over';
-    await this.deps.state.setStatus(run.job.id, JobStatus.PENDING);
     if (run.held !== undefined) await this.deps.storage.jobs.release(run.job.id);
     await this.deps.queue.release(run.claim);
   }
@@ -274,37 +288,46 @@ export class JobLifecycle {
    */
   async cancel(jobId: number): Promise<CancelOutcome> {
     const { queue, state, storage } = this.deps;
-    const status = await state.getStatus(jobId);
-    await state.cancel(jobId, this.deps.cancelTtlMs);
-    const queued = await queue.find(jobId);
-    const fromQueue = queued !== undefined && (await queue.remove(jobId));
+    const status = await this.status(jobId);
+    // First the mark, which a poller holding the row and a retry about to be persisted look at. A claimed job is
+    // announced by the queue's own cancel step, on the channel the engine that holds it listens to (it aborts the
+    // run, or remembers the id for a claim still on its way back: see begin).
+    await state.cancel(jobId, this.deps.cancelTtlMs, { announce: false });
+    const queued = await queue.cancel(jobId);
     const row = await storage.jobs.find(jobId);
     const rowDeleted = row !== undefined && (await storage.jobs.delete(jobId));
     const rowHeld = row?.grabbedUntilTime !== undefined && row.grabbedUntilTime > this.now();
     // a held or running job is finished by the engine that holds it
-    const pending = fromQueue ? queued : rowDeleted && !rowHeld ? row : undefined;
+    const pending = queued.state === 'waiting' ? queued.job : rowDeleted && !rowHeld ? row : undefined;
     if (pending !== undefined) {
       await this.finishWithoutRun(pending, ResultStatus.CANCELLED, `job ${jobId} was cancelled before it ran`);
       return 'cancelled';
     }
-    return status !== undefined || rowDeleted ? 'stopping' : 'not-found';
+    return status !== undefined || rowDeleted || queued.state === 'claimed' ? 'stopping' : 'not-found';
   }
 
   /** Calls the handler for each cancellation in the cluster (to abort the run); returns an unsubscribe function. */
   onCancel(handler: (jobId: number) => void): Promise<() => Promise<void>> {
-    return this.deps.state.onCancel(handler);
+    return this.deps.state.onCancel((jobId) => {
+      this.rememberCancel(jobId);
+      handler(jobId);
+    });
   }
 
   // ── looking up ────────────────────────────────────────────────────────────────────────────────────────────────
 
   /** Where an unfinished job stands; undefined once it is final (or never existed). */
-  status(jobId: number): Promise<JobStatus | undefined> {
-    return this.deps.state.getStatus(jobId);
+  async status(jobId: number): Promise<JobStatus | undefined> {
+    // the queue holds the status of the jobs in it; the state store that of the others (RDB rows)
+    return (await this.deps.queue.status(jobId)) ?? (await this.deps.state.getStatus(jobId));
   }
 
   /** Every unfinished job, ordered by id. */
-  statuses(): Promise<Array<{ jobId: number; status: JobStatus }>> {
-    return this.deps.state.listStatuses();
+  async statuses(): Promise<Array<{ jobId: number; status: JobStatus }>> {
+    const [queued, others] = await Promise.all([this.deps.queue.statuses(), this.deps.state.listStatuses()]);
+    const byId = new Map(others.map((s) => [s.jobId, s.status]));
+    for (const s of queued) byId.set(s.jobId, s.status);
+    return [...byId].map(([jobId, status]) => ({ jobId, status })).sort((a, b) => a.jobId - b.jobId);
   }
 
   /** An unfinished job: in the queue (waiting or claimed) or an RDB row. */
@@ -334,6 +357,22 @@ export class JobLifecycle {
   /** A final result without a run: stored, published and released like any other. */
   private async finishWithoutRun(job: Job, status: ResultStatus, message: string): Promise<JobResult> {
     return this.processor.finishWithoutRun(job, await this.findWorker(job.workerId), status, message);
+  }
+
+  /** Notes a cancellation heard on the channel, for a claim of that job that comes back later (see begin). */
+  private rememberCancel(jobId: number): void {
+    const now = this.now();
+    this.recentCancels.set(jobId, now + this.deps.cancelTtlMs);
+    // bounded: the oldest notes go first (a Map keeps insertion order)
+    for (const [id, until] of this.recentCancels) {
+      if (until > now && this.recentCancels.size <= MAX_REMEMBERED_CANCELS) break;
+      this.recentCancels.delete(id);
+    }
+  }
+
+  private cancelledLately(jobId: number): boolean {
+    const until = this.recentCancels.get(jobId);
+    return until !== undefined && until > this.now();
   }
 
   private own(ticket: RunTicket): Run {

@@ -19,7 +19,7 @@ export interface JobRestorerDeps {
     list(page: { limit: number; offset: number }): Promise<Job[]>;
   };
   readonly findWorker: (id: number) => Promise<Worker | undefined>;
-  readonly queue: Pick<JobQueue, 'enqueue' | 'find'>;
+  readonly queue: Pick<JobQueue, 'enqueue' | 'status'>;
   readonly state: JobStateStore;
   readonly logger: Logger;
 }
@@ -45,15 +45,13 @@ export async function restoreBackedUpJobs(
     afterId = page[page.length - 1]?.id;
     for (const job of page) {
       if (restored >= limit) break;
-      const status = await deps.state.getStatus(job.id);
-      if (status === JobStatus.RUNNING || status === JobStatus.WAIT_RESULT) continue;
-      if ((await deps.queue.find(job.id)) !== undefined) continue;
+      // waiting or claimed already (the queue holds the status of its jobs)
+      if ((await deps.queue.status(job.id)) !== undefined) continue;
       const worker = await deps.findWorker(job.workerId);
       if (worker === undefined) {
         deps.logger.warn({ jobId: job.id, workerId: job.workerId }, 'backed-up job of a deleted worker: not restored');
         continue;
       }
-      await deps.state.setStatus(job.id, JobStatus.PENDING);
       await deps.queue.enqueue(job, channelOf(worker));
       restored += 1;
     }

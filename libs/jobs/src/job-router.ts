@@ -3,7 +3,8 @@
  * - a future run_after_time, a periodic worker, or FORCED_RDB: an RDB row only; workers poll due rows;
  * - WITH_BACKUP: an RDB row (restorable) and the queue;
  * - NORMAL: the queue only.
- * uniq_key is reserved in the JobStateStore for every job, whatever its route, and freed when the job is final.
+ * uniq_key is reserved for every job, whatever its route, and freed when the job is final; the queue and the
+ * JobStateStore share one set of reservations (the queue reserves it for a queue-only job in its enqueue step).
  */
 import type { Job, Worker } from '../../core/src/index.js';
 import { AlreadyExistsError, firstPeriodicRunTime, JobStatus, QueueType, quote } from '../../core/src/index.js';
@@ -46,8 +47,12 @@ export class JobRouter {
   }
 
   /**
-   * Stores the job where its route says and marks it PENDING. Throws AlreadyExistsError when its uniq_key is held by
-   * an unfinished job; on any failure nothing of the job is left behind.
+   * Stores the job where its route says; it is PENDING from then on. Throws AlreadyExistsError when its uniq_key is
+   * held by an unfinished job; on any failure nothing of the job is left behind.
+   *
+   * A queue-only job costs one queue call: the queue reserves the uniq_key and holds the job's status in the same
+   * atomic step (and coalesces concurrent enqueues of a channel into one call). A job with an RDB row reserves its
+   * uniq_key first; a row-only job also records PENDING in the state store, since no queue holds it.
    */
   async enqueue(job: Job, worker: RoutableWorker): Promise<Route> {
     const { queue, rows, state } = this.deps;
@@ -62,17 +67,20 @@ export class JobRouter {
     const stored: Job =
       route === 'rdb' && runAfterTime === 0 ? { ...job, runAfterTime: now } : { ...job, runAfterTime };
 
+    if (route === 'queue') {
+      await queue.enqueue(stored, channelOf(worker));
+      return route;
+    }
     if (job.uniqKey !== undefined && !(await state.acquireUniqKey(job.uniqKey, job.id))) {
       throw new AlreadyExistsError(`a job with uniq_key ${quote(job.uniqKey)} is not finished yet`);
     }
     let rowWritten = false;
     try {
-      await state.setStatus(job.id, JobStatus.PENDING);
-      if (route !== 'queue') {
-        await rows.insert(stored);
-        rowWritten = true;
-      }
-      if (route !== 'rdb') await queue.enqueue(stored, channelOf(worker));
+      if (route === 'rdb') await state.setStatus(job.id, JobStatus.PENDING);
+      await rows.insert(stored);
+      rowWritten = true;
+      // WITH_BACKUP: the queue holds the job's status while it is queued; the uniq_key is already this job's
+      if (route === 'rdb+queue') await queue.enqueue(stored, channelOf(worker));
     } catch (err) {
       await this.undo(job, rowWritten);
       throw err;

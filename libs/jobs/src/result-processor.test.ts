@@ -15,7 +15,7 @@ import {
   TimeOrderedIdGenerator,
   UnavailableError,
 } from '../../core/src/index.js';
-import { MemoryJobStateStore, MemoryResultBus } from '../../queue/src/index.js';
+import { MemoryJobStateStore, MemoryQueue, MemoryResultBus } from '../../queue/src/index.js';
 import type { ResultProcessorDeps } from './result-processor.js';
 import { FINISH_ATTEMPTS, ResultProcessor } from './result-processor.js';
 
@@ -80,6 +80,8 @@ async function harness(refuse: () => Error, databaseAnswers: boolean): Promise<H
     },
     state,
     bus,
+    // these jobs come without a claim: they are settled through the state store and the bus
+    queue: new MemoryQueue({ maxPendingPerChannel: 10, state, results: bus }),
     router: { enqueue: async () => 'queue' as const },
     findWorker: async () => worker,
     findDefinition: () => undefined,

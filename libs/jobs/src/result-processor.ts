@@ -30,9 +30,10 @@ import {
   retryDelayMs,
   shouldRetry,
   encodeJobResult,
+  EncodedJobResult,
   UnavailableError,
 } from '../../core/src/index.js';
-import type { JobStateStore, ResultBus } from '../../queue/src/index.js';
+import type { ClaimedJob, Completion, JobQueue, JobStateStore, ResultBus } from '../../queue/src/index.js';
 import type { JobRouter } from './job-router.js';
 import type { RunnerDefinition } from '../../runners/src/index.js';
 
@@ -48,6 +49,8 @@ export interface ResultProcessorDeps {
   readonly results: { insert(result: JobResult): Promise<void> };
   readonly state: JobStateStore;
   readonly bus: ResultBus;
+  /** ends claimed jobs: status, uniq_key, publish and ack in one step (see settle) */
+  readonly queue: Pick<JobQueue, 'complete'>;
   readonly router: Pick<JobRouter, 'enqueue'>;
   readonly findWorker: (id: number) => Promise<Worker | undefined>;
   readonly findDefinition: (runnerId: number) => RunnerDefinition | undefined;
@@ -88,10 +91,17 @@ export class ResultProcessor {
   }
 
   /**
-   * Handles a finished run. `heldUntil` is the job's current RDB hold (grabbed_until_time) when it came from a row.
-   * Returns 'retry' when the job will run again, 'final' otherwise.
+   * Handles a finished run. `heldUntil` is the job's current RDB hold (grabbed_until_time) when it came from a row;
+   * `claim` is the queue claim the job ran under: it is completed here (see settle). Returns 'retry' when the job will
+   * run again, 'final' otherwise.
    */
-  async process(job: Job, worker: Worker, run: RunRecord, heldUntil: number | undefined): Promise<'retry' | 'final'> {
+  async process(
+    job: Job,
+    worker: Worker,
+    run: RunRecord,
+    heldUntil: number | undefined,
+    claim?: ClaimedJob,
+  ): Promise<'retry' | 'final'> {
     const { state } = this.deps;
     let status = run.status;
     try {
@@ -101,6 +111,8 @@ export class ResultProcessor {
           if (await this.tried('persisting the retry', () => this.persistRetry(job, worker, run, heldUntil))) {
             if (worker.storeFailure)
               await this.tried('storing the result', () => this.store(this.resultOf(job, worker, run, status)));
+            // the retry row holds the job now: PENDING, its uniq_key still held
+            await this.settle(job, claim, { continues: true });
             return 'retry';
           }
           status = ResultStatus.CANCELLED;
@@ -108,10 +120,10 @@ export class ResultProcessor {
           status = cancelled ? ResultStatus.CANCELLED : ResultStatus.MAX_RETRY;
         }
       }
-      await this.finish(job, worker, this.resultOf(job, worker, run, status), heldUntil);
+      await this.finish(job, worker, this.resultOf(job, worker, run, status), heldUntil, claim);
     } catch (err) {
       if (!(err instanceof PoisonError)) throw err;
-      await this.giveUp(job, worker, run, heldUntil, err);
+      await this.giveUp(job, worker, run, heldUntil, err, claim);
     }
     return 'final';
   }
@@ -156,6 +168,7 @@ export class ResultProcessor {
     run: RunRecord,
     heldUntil: number | undefined,
     poison: PoisonError,
+    claim: ClaimedJob | undefined,
   ): Promise<JobResult> {
     const message = `job ${job.id} could not be finished: ${poison.message}; it ends here without a stored result of its run`;
     this.deps.logger.error(
@@ -179,25 +192,29 @@ export class ResultProcessor {
             return true;
           })
       : undefined;
-    await this.finish(job, worker, final, heldUntil, storeSlim);
+    await this.finish(job, worker, final, heldUntil, claim, storeSlim);
     return final;
   }
 
-  /** A final result without a run (cancelled while pending, worker gone): released and published like any other. */
+  /**
+   * A final result without a run (cancelled while pending, worker gone): released and published like any other; a
+   * job that came from a claim (`claim`) is completed in the queue.
+   */
   async finishWithoutRun(
     job: Job,
     worker: Worker | undefined,
     status: ResultStatus,
     message: string,
+    claim?: ClaimedJob,
   ): Promise<JobResult> {
     const now = this.now();
     const run: RunRecord = { status, output: [Buffer.from(message)], startTime: now, endTime: now };
     const result = this.resultOf(job, worker, run, status);
     try {
-      await this.finish(job, worker, result, undefined);
+      await this.finish(job, worker, result, undefined, claim);
     } catch (err) {
       if (!(err instanceof PoisonError) || worker === undefined) throw err;
-      return this.giveUp(job, worker, run, undefined, err);
+      return this.giveUp(job, worker, run, undefined, err, claim);
     }
     return result;
   }
@@ -221,7 +238,6 @@ export class ResultProcessor {
         return false;
       }
     }
-    await state.setStatus(job.id, JobStatus.PENDING);
     return true;
   }
 
@@ -230,9 +246,10 @@ export class ResultProcessor {
     worker: Worker | undefined,
     result: JobResult,
     heldUntil: number | undefined,
+    claim: ClaimedJob | undefined,
     storeInstead?: () => Promise<boolean>,
   ): Promise<void> {
-    const { rows, state, bus } = this.deps;
+    const { rows, state } = this.deps;
     const first =
       worker === undefined ||
       !storesResult(worker, result.status) ||
@@ -248,27 +265,56 @@ export class ResultProcessor {
       const next = nextPeriodicRunTime(job.runAfterTime, result.startTime, worker.periodicInterval, this.now());
       continues = (await state.isCancelled(job.id)) ? false : await rows.rescheduleIfHeld(job.id, heldUntil, next, 0);
     }
-    if (continues) {
-      await state.setStatus(job.id, JobStatus.PENDING);
-    } else {
-      if (
-        worker === undefined ||
+    if (
+      !continues &&
+      (worker === undefined ||
         worker.queueType !== QueueType.NORMAL ||
         job.grabbedUntilTime !== undefined ||
-        worker.periodicInterval > 0
-      ) {
-        await rows.delete(job.id);
-      }
-      await state.deleteStatus(job.id);
-      if (job.uniqKey !== undefined) await state.releaseUniqKey(job.uniqKey, job.id);
+        worker.periodicInterval > 0)
+    ) {
+      await rows.delete(job.id);
     }
-    // a second delivery of this attempt (its first run's process died before the ack) already told everyone
-    if (!first) return;
-    // kept for late listeners (LISTEN_AFTER) and for DIRECT waiters in other processes whose subscription may still
-    // be on its way
-    await bus.publish(result, { keep: worker?.responseType !== ResponseType.NO_RESULT });
-    if (worker !== undefined && result.status === ResultStatus.SUCCESS)
+    // A claimed job is published by the same atomic step that acks it, so an earlier delivery of this attempt whose
+    // result is already stored (its process died before that step) published nothing: publish now. A job without a
+    // claim keeps the old rule: the delivery that stored the result told everyone.
+    const publishes = claim !== undefined || first;
+    await this.settle(job, claim, {
+      continues,
+      uniqKey: job.uniqKey,
+      // kept for late listeners (LISTEN_AFTER) and for DIRECT waiters in other processes whose subscription may
+      // still be on its way
+      result: publishes
+        ? { encoded: EncodedJobResult.of(result), keep: worker?.responseType !== ResponseType.NO_RESULT }
+        : undefined,
+    });
+    if (publishes && worker !== undefined && result.status === ResultStatus.SUCCESS)
       await this.enqueueNextWorkers(job, worker, result);
+  }
+
+  /**
+   * Where the job stands once this step is over: PENDING on its RDB row (`continues`), or gone (final: status
+   * deleted, uniq_key freed), with its result published. A claimed job does all of it, and its ack, in one queue
+   * step; a job without a claim (finished by a cancel, or brought from a row and cancelled) through the state store
+   * and the result bus.
+   */
+  private async settle(job: Job, claim: ClaimedJob | undefined, completion: Completion): Promise<void> {
+    if (claim !== undefined) {
+      if (!(await this.deps.queue.complete(claim, completion))) {
+        this.deps.logger.warn(
+          { jobId: job.id },
+          'the lease of this job ended before its result was handed on; the job runs again where it is claimed next',
+        );
+      }
+      return;
+    }
+    const { state, bus } = this.deps;
+    if (completion.continues) {
+      await state.setStatus(job.id, JobStatus.PENDING);
+    } else {
+      await state.deleteStatus(job.id);
+      if (completion.uniqKey !== undefined) await state.releaseUniqKey(completion.uniqKey, job.id);
+    }
+    if (completion.result !== undefined) await bus.publish(completion.result.encoded, { keep: completion.result.keep });
   }
 
   /**

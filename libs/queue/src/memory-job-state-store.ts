@@ -81,14 +81,14 @@ export class MemoryJobStateStore implements JobStateStore {
     if (this.uniqKeys.get(uniqKey) === jobId) this.uniqKeys.delete(uniqKey);
   }
 
-  async cancel(jobId: number, ttlMs: number): Promise<void> {
+  async cancel(jobId: number, ttlMs: number, options?: { readonly announce: boolean }): Promise<void> {
     this.assertOpen();
     if (!(ttlMs > 0)) throw new InvalidArgumentError(`ttlMs must be > 0, got ${ttlMs}`);
     const now = this.now();
     // cancellations are rare: sweeping them all here keeps the map small without a timer
     for (const [id, until] of this.cancellations) if (until <= now) this.cancellations.delete(id);
     this.cancellations.set(jobId, now + ttlMs);
-    this.announceCancelNow(jobId);
+    if (options?.announce !== false) this.announceCancelNow(jobId);
   }
 
   /** Tells every onCancel listener, without a cancellation mark (MemoryQueue.cancel of a claimed job). */

@@ -1,7 +1,6 @@
 import type { Job } from '../../core/src/index.js';
 import {
   AlreadyExistsError,
-  EncodedJobResult,
   InvalidArgumentError,
   JobStatus,
   quote,
@@ -203,7 +202,7 @@ export class MemoryQueue implements JobQueue {
     }
     const { result } = completion;
     if (result !== undefined) {
-      await this.resultBus().publish(EncodedJobResult.parse(result.bytes), { keep: result.keep });
+      await this.resultBus().publish(result.encoded, { keep: result.keep });
     }
     return true;
   }

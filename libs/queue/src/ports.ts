@@ -41,9 +41,8 @@ export interface Completion {
 }
 
 export interface CompletedResult {
-  /** the encoded JobResult protobuf */
-  readonly bytes: Uint8Array;
-  readonly workerId: number;
+  /** the JobResult, as the bytes published and kept (encoded once, by whoever asks first) */
+  readonly encoded: EncodedJobResult;
   /** also keep it for late listeners (ResultBus.getKept, waitForJob) for the result bus's keep time */
   readonly keep: boolean;
 }
@@ -122,8 +121,11 @@ export interface JobStateStore {
   acquireUniqKey(uniqKey: string, jobId: number): Promise<boolean>;
   /** Frees the key if this job holds it. */
   releaseUniqKey(uniqKey: string, jobId: number): Promise<void>;
-  /** Marks the job cancelled (kept for `ttlMs`) and tells every listener of onCancel. */
-  cancel(jobId: number, ttlMs: number): Promise<void>;
+  /**
+   * Marks the job cancelled (kept for `ttlMs`) and, unless `announce` is false, tells every listener of onCancel (a
+   * caller that cancels a claimed job through JobQueue.cancel lets the queue tell them, in its own step).
+   */
+  cancel(jobId: number, ttlMs: number, options?: { readonly announce: boolean }): Promise<void>;
   isCancelled(jobId: number): Promise<boolean>;
   /** Calls the handler for each cancellation in the cluster; returns an unsubscribe function. */
   onCancel(handler: (jobId: number) => void): Promise<() => Promise<void>>;

@@ -31,7 +31,7 @@ export const redisCodec = {
 /** ends the header of a job record; channel names cannot contain it (RedisQueue checks) */
 export const RECORD_HEADER_END = 0x0a;
 
-function asBuffer(bytes: Uint8Array): Buffer {
+export function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 

@@ -79,10 +79,11 @@ export class RedisJobStateStore implements JobStateStore {
   }
 
   /** Sets the mark before telling anyone, so a listener that checks isCancelled sees it. */
-  async cancel(jobId: number, ttlMs: number): Promise<void> {
+  async cancel(jobId: number, ttlMs: number, options?: { readonly announce: boolean }): Promise<void> {
     this.assertOpen();
     if (!(ttlMs > 0)) throw new InvalidArgumentError(`ttlMs must be > 0, got ${ttlMs}`);
     await this.connection.run((client) => client.set(this.keys.cancelled(jobId), '1', 'PX', Math.ceil(ttlMs)));
+    if (options?.announce === false) return;
     await this.connection.run((client) => client.publish(this.keys.cancelChannel, String(jobId)));
   }
 

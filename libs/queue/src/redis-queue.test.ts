@@ -9,7 +9,7 @@ import { startRedisCluster } from '../../../test/support/redis-cluster.js';
 import { Cluster, Redis } from 'ioredis';
 import {
   AlreadyExistsError,
-  encodeJobResult,
+  EncodedJobResult,
   InvalidArgumentError,
   Priority,
   UnavailableError,
@@ -230,7 +230,7 @@ describe.each(backends)('RedisQueue on $name', ({ redis }) => {
     const keep = (claim: ClaimedJob): Promise<boolean> =>
       queue.complete(claim, {
         continues: false,
-        result: { bytes: encodeJobResult(testJobResult(claim.job.id, 7)), workerId: 7, keep: true },
+        result: { encoded: EncodedJobResult.of(testJobResult(claim.job.id, 7)), keep: true },
       });
     await withRawClient(options, async (raw) => {
       await queue.enqueue(testJob(1), channel);

@@ -11,7 +11,7 @@ import {
 import type { CancelOutcome, ClaimedJob, ClaimOptions, Completion, JobQueue } from './ports.js';
 import { RedisBatcher } from './redis-batcher.js';
 import { RedisBlockerPool } from './redis-blocker-pool.js';
-import { RECORD_HEADER_END, redisCodec } from './redis-codec.js';
+import { asBuffer, RECORD_HEADER_END, redisCodec } from './redis-codec.js';
 import type { RedisConnectionOptions } from './redis-connection.js';
 import { RedisConnection } from './redis-connection.js';
 import { RedisKeys } from './redis-keys.js';
@@ -478,8 +478,8 @@ export class RedisQueue implements JobQueue {
         claim.receipt,
         what,
         completion?.uniqKey ?? '',
-        result?.workerId ?? 0,
-        result === undefined ? '' : Buffer.from(result.bytes.buffer, result.bytes.byteOffset, result.bytes.byteLength),
+        result?.encoded.workerId ?? 0,
+        result === undefined ? '' : asBuffer(result.encoded.bytes),
         result === undefined ? '' : result.keep ? '1' : '0',
       );
     }

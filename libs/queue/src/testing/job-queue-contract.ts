@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Job, JobResult } from '../../../core/src/index.js';
 import {
   AlreadyExistsError,
-  encodeJobResult,
+  EncodedJobResult,
   InvalidArgumentError,
   JobStatus,
   Priority,
@@ -74,7 +74,7 @@ export function jobQueueContract(name: string, make: JobQueueFactory): void {
     const final = (result: JobResult, options: { keep: boolean; uniqKey?: string }): Completion => ({
       continues: false,
       uniqKey: options.uniqKey,
-      result: { bytes: encodeJobResult(result), workerId: result.workerId, keep: options.keep },
+      result: { encoded: EncodedJobResult.of(result), keep: options.keep },
     });
     const enqueueAll = async (jobs: readonly Job[], to = channel): Promise<void> => {
       for (const job of jobs) await queue.enqueue(job, to);
@@ -466,7 +466,7 @@ export function jobQueueContract(name: string, make: JobQueueFactory): void {
         const completion: Completion = {
           continues: true,
           uniqKey: 'k',
-          result: { bytes: encodeJobResult(testJobResult(1, 7)), workerId: 7, keep: false },
+          result: { encoded: EncodedJobResult.of(testJobResult(1, 7)), keep: false },
         };
         expect(await queue.complete(claim!, completion)).toBe(true);
         expect(await state().getStatus(1)).toBe(JobStatus.PENDING);

@@ -88,6 +88,19 @@ export function jobStateStoreContract(name: string, make: JobStateStoreFactory):
         await unsubscribeSecond();
       });
 
+      it('marks without telling anyone when the announcement is left to the queue', async () => {
+        const heard: number[] = [];
+        const unsubscribe = await store.onCancel((jobId) => heard.push(jobId));
+        await store.cancel(10, 10_000, { announce: false });
+        await store.cancel(11, 10_000);
+        await waitUntil(() => heard.length >= 1, 'the announced cancellation');
+        // on a Cluster, messages may travel different ways: give one about 10 the time to arrive
+        await sleep(200);
+        expect(heard).toEqual([11]);
+        expect(await store.isCancelled(10)).toBe(true);
+        await unsubscribe();
+      });
+
       it('stops telling a listener that unsubscribed', async () => {
         const gone: number[] = [];
         const witness: number[] = [];
