@@ -135,6 +135,13 @@ export interface Config {
     /** SLACK_API_BASE_URL. @default https://slack.com/api */
     readonly slackApiBaseUrl: string;
   };
+  readonly schedules: {
+    /**
+     * CRON_FILE: a file of cron schedules, one a line (`sec min hour day month weekday year  worker-name  args-json`),
+     * loaded at start and kept in sync with the RDB while the process runs (docs/schedules.md).
+     */
+    readonly cronFile: string | undefined;
+  };
   readonly telemetry: {
     /** OTLP_ADDR: an OpenTelemetry collector. Not implemented yet: when set, the apps log a warning naming it. */
     readonly otlpAddr: string | undefined;
@@ -247,6 +254,9 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       dockerGid: r.optionalInt('DOCKER_GID'),
       dockerSocketPath: r.string('DOCKER_SOCKET_PATH', '/var/run/docker.sock'),
       slackApiBaseUrl: r.string('SLACK_API_BASE_URL', 'https://slack.com/api').replace(/\/+$/, ''),
+    },
+    schedules: {
+      cronFile: r.optional('CRON_FILE'),
     },
     telemetry: {
       otlpAddr: r.optional('OTLP_ADDR'),

@@ -19,6 +19,9 @@ export const MAX_CRON_CHARS = 255;
 /** schedule.time_zone: VARCHAR(64) */
 export const MAX_TIME_ZONE_CHARS = 64;
 
+/** The name prefix of the cron file's schedules (CRON_FILE); the Schedule RPCs refuse it for their own. */
+export const CRON_FILE_NAME_PREFIX = 'cron-file:';
+
 /** A parsed expression in its time zone: the tick times it names. */
 export interface CronTicks {
   readonly expression: string;

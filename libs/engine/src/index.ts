@@ -11,3 +11,13 @@ export type { RunnerLease, RunnerSource } from './runner-source.js';
 export { StaticRunnerPool } from './static-runner-pool.js';
 export { ResultProcessor } from './result-processor.js';
 export type { ResultProcessorDeps, RunRecord } from './result-processor.js';
+export { Scheduler } from './scheduler.js';
+export type { SchedulerDeps, SchedulerOptions, SchedulerState } from './scheduler.js';
+export { CronFileWatcher, parseCronFile, syncCronFile } from './cron-file.js';
+export type {
+  CronFileError,
+  CronFileLine,
+  CronFileReport,
+  CronFileSyncDeps,
+  CronFileWatcherOptions,
+} from './cron-file.js';
