@@ -10,6 +10,7 @@ import { createFrontServer } from '../common/front-server.js';
 import { createEngine, openJobNode } from '../common/job-node.js';
 import { createLogger } from '../common/logger.js';
 import { runApp } from '../common/process-lifecycle.js';
+import { startScheduling } from '../common/scheduling.js';
 import { warnUnimplementedSettings } from '../common/unimplemented-settings.js';
 
 runApp('all-in-one', async () => {
@@ -28,16 +29,19 @@ runApp('all-in-one', async () => {
       finishWithoutRun: (job, worker, status, message) => engine.finishWithoutRun(job, worker, status, message),
     },
     onWorkerChanged: (id) => engine.invalidateWorker(id),
+    onScheduleChanged: () => scheduling.wake(),
   });
 
   await node.jobs.recover();
   await engine.start();
+  const scheduling = await startScheduling(node);
   const port = await server.start();
   // a line for scripts and tests that start the server on port 0
   process.stdout.write(`jobworkerp all-in-one listening on ${config.grpc.host}:${port} (${config.storageType})\n`);
   return {
     logger,
     stop: async () => {
+      await scheduling.stop();
       // stop taking calls and claiming jobs together; running jobs get the grace period, then go back unfinished
       await Promise.all([server.stop(config.worker.shutdownGraceMs), engine.stop(config.worker.shutdownGraceMs)]);
       await node.close();

@@ -8,6 +8,7 @@ import { createFrontServer } from '../common/front-server.js';
 import { frontFinisher, openJobNode } from '../common/job-node.js';
 import { createLogger } from '../common/logger.js';
 import { runApp } from '../common/process-lifecycle.js';
+import { startScheduling } from '../common/scheduling.js';
 import { warnUnimplementedSettings } from '../common/unimplemented-settings.js';
 
 runApp('grpc-front', async () => {
@@ -26,13 +27,16 @@ runApp('grpc-front', async () => {
     storage: node.storage,
     registry: node.registry,
     jobs: { system: node.jobs, finishWithoutRun: frontFinisher(node) },
+    onScheduleChanged: () => scheduling.wake(),
   });
   await node.jobs.recover();
+  const scheduling = await startScheduling(node);
   const port = await server.start();
   process.stdout.write(`jobworkerp grpc-front listening on ${config.grpc.host}:${port} (${config.storageType})\n`);
   return {
     logger,
     stop: async () => {
+      await scheduling.stop();
       await server.stop(config.worker.shutdownGraceMs);
       await node.close();
     },

@@ -8,6 +8,7 @@ import { loadConfig } from '../../libs/config/src/index.js';
 import { createEngine, openJobNode } from '../common/job-node.js';
 import { createLogger } from '../common/logger.js';
 import { runApp } from '../common/process-lifecycle.js';
+import { startScheduling } from '../common/scheduling.js';
 import { warnUnimplementedSettings } from '../common/unimplemented-settings.js';
 
 runApp('worker', async () => {
@@ -23,12 +24,14 @@ runApp('worker', async () => {
   const engine = createEngine(node);
   await node.jobs.recover();
   await engine.start();
+  const scheduling = await startScheduling(node);
   process.stdout.write(
     `jobworkerp worker started (channels ${config.worker.channels.map((c) => `${c.name}:${c.concurrency}`).join(', ')})\n`,
   );
   return {
     logger,
     stop: async () => {
+      await scheduling.stop();
       await engine.stop(config.worker.shutdownGraceMs);
       await node.close();
     },
