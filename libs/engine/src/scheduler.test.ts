@@ -108,6 +108,14 @@ describe('a round', () => {
     expect(jobs).toHaveLength(1);
   });
 
+  it('wakes for the tick after the one it fired, so lateness never adds up', async () => {
+    await storage.schedules.create(spec({ cron: '* * * * * *' }), T0);
+    const jobs: Job[] = [];
+    const scheduler = new Scheduler(depsOf(storage, jobs, { now: () => T0 + 20 }));
+    expect(await scheduler.round()).toBe(T0 + 1000);
+    expect(jobs).toHaveLength(1);
+  });
+
   it('wakes for the earliest tick within the refresh period', async () => {
     await storage.schedules.create(spec(), T0 + 300);
     const scheduler = new Scheduler(depsOf(storage, [], { now: () => T0 }));

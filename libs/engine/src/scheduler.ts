@@ -113,11 +113,12 @@ export class Scheduler {
     const horizon = now + this.refreshMs;
     const due = await this.deps.schedules.findDue(horizon, this.batch);
     const firing = due.filter((s) => s.nextTickTime <= now);
-    await Promise.all(firing.map((s) => this.tick(s, now)));
+    // the ticks after those fired now: whoever won each claim wrote the same next tick
+    const following = await Promise.all(firing.map((s) => this.tick(s, now)));
     const later = due.filter((s) => s.nextTickTime > now).map((s) => s.nextTickTime);
     // a full batch may hide more due schedules: go again at once
     if (firing.length === this.batch) return now;
-    return Math.min(horizon, ...later);
+    return Math.min(horizon, ...later, ...following.filter((t) => t > 0));
   }
 
   private async run(): Promise<void> {
@@ -140,21 +141,29 @@ export class Scheduler {
     }
   }
 
-  /** Claims and fires one due tick of a schedule; never throws (a failure is logged, the tick is not retried). */
-  private async tick(schedule: Schedule, now: number): Promise<void> {
+  /**
+   * Claims and fires one due tick of a schedule; never throws (a failure is logged, the tick is not retried).
+   * Returns the schedule's next tick (0 when unknown or none).
+   */
+  private async tick(schedule: Schedule, now: number): Promise<number> {
     const log = this.deps.logger;
     try {
-      const outcome = await this.claimAndFire(schedule, now);
+      const { outcome, nextTickTime } = await this.claimAndFire(schedule, now);
       if (outcome !== undefined && outcome !== 'fired') {
         log.info({ schedule: schedule.name, outcome }, `schedule ${schedule.name}: tick not fired (${outcome})`);
       }
+      return nextTickTime;
     } catch (err) {
       log.warn({ err: coerceError(err), schedule: schedule.name }, `schedule ${schedule.name}: tick failed`);
+      return 0;
     }
   }
 
-  /** undefined when another process claimed the tick first */
-  private async claimAndFire(schedule: Schedule, now: number): Promise<TickOutcome | undefined> {
+  /** outcome undefined: another process claimed the tick first */
+  private async claimAndFire(
+    schedule: Schedule,
+    now: number,
+  ): Promise<{ outcome: TickOutcome | undefined; nextTickTime: number }> {
     const { schedules, ids } = this.deps;
     const ticks = this.ticksOf(schedule);
     if (ticks === undefined) {
@@ -166,7 +175,7 @@ export class Scheduler {
         nextTickTime: 0,
         jobId: undefined,
       });
-      return 'refused';
+      return { outcome: 'refused', nextTickTime: 0 };
     }
     const tickTime = Math.max(schedule.nextTickTime, ticks.latestAtOrBefore(now) ?? 0);
     const nextTickTime = ticks.nextAfter(now) ?? 0;
@@ -190,7 +199,11 @@ export class Scheduler {
       nextTickTime,
       jobId,
     });
-    if (!won) return undefined;
+    const result = (o: TickOutcome | undefined): { outcome: TickOutcome | undefined; nextTickTime: number } => ({
+      outcome: o,
+      nextTickTime,
+    });
+    if (!won) return result(undefined);
     if (outcome === 'no-worker') {
       this.deps.logger.warn(
         { schedule: schedule.name },
@@ -203,7 +216,7 @@ export class Scheduler {
         `schedule ${schedule.name}: worker ${worker.name} is periodic (periodic_interval); a schedule cannot start periodic series`,
       );
     }
-    if (jobId === undefined || worker === undefined) return outcome;
+    if (jobId === undefined || worker === undefined) return result(outcome);
     const job: Job = {
       id: jobId,
       workerId: worker.id,
@@ -219,11 +232,11 @@ export class Scheduler {
     try {
       await this.deps.enqueue(job, worker);
     } catch (err) {
-      if (err instanceof AlreadyExistsError) return 'overlap';
+      if (err instanceof AlreadyExistsError) return result('overlap');
       throw err;
     }
     this.deps.onFired?.(schedule, tickTime, job);
-    return 'fired';
+    return result('fired');
   }
 
   private ticksOf(schedule: Schedule): CronTicks | undefined {
