@@ -131,6 +131,27 @@ describe('Standalone: one all-in-one', () => {
         'a schedule named "every-2s" already exists; pick another name',
       ]);
 
+      // an update replaces the content and recomputes the next tick; the tick bookkeeping stays
+      const before = (await call(schedules, 'find', created.id!)).data!;
+      expect(before.lastJobId).toBeDefined();
+      const moved = await call(schedules, 'update', {
+        id: created.id,
+        data: scheduleData({ workerName: 'api-ticks', cron: '0 0 0 1 1 * 2099', timeZone: 'Asia/Tokyo' }),
+      });
+      expect(moved.isSuccess).toBe(true);
+      expect((await call(schedules, 'find', created.id!)).data).toMatchObject({
+        data: { cron: '0 0 0 1 1 * 2099', timeZone: 'Asia/Tokyo', workerName: 'api-ticks' },
+        nextTickTime: Date.UTC(2098, 11, 31, 15),
+        lastTickTime: before.lastTickTime,
+        lastJobId: before.lastJobId,
+      });
+      const badUpdate = await grpcError(
+        call(schedules, 'update', { id: created.id, data: scheduleData({ workerName: 'api-ticks', cron: '* * *' }) }),
+      );
+      expect(badUpdate.code).toBe(status.INVALID_ARGUMENT);
+      const missing = await grpcError(call(schedules, 'update', { id: { value: 999_999 }, data: scheduleData({}) }));
+      expect([missing.code, missing.details]).toEqual([status.NOT_FOUND, 'schedule 999999 does not exist']);
+
       await call(schedules, 'delete', created.id!);
       const list = await collect(schedules.findList({}));
       expect(list).toHaveLength(1);
@@ -142,6 +163,13 @@ describe('Standalone: one all-in-one', () => {
       expect([fileDelete.code, fileDelete.details]).toEqual([
         status.INVALID_ARGUMENT,
         `schedule ${list[0]!.id!.value} comes from the cron file (CRON_FILE); to delete it, edit that file`,
+      ]);
+      const fileUpdate = await grpcError(
+        call(schedules, 'update', { id: list[0]!.id, data: scheduleData({ name: 'mine', workerName: 'file-ticks' }) }),
+      );
+      expect([fileUpdate.code, fileUpdate.details]).toEqual([
+        status.INVALID_ARGUMENT,
+        `schedule ${list[0]!.id!.value} comes from the cron file (CRON_FILE); to change it, edit that file`,
       ]);
       await sleep(1000);
 
