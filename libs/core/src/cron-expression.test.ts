@@ -33,7 +33,9 @@ describe('parseCron', () => {
   });
 
   it('refuses bad expressions and time zones with a message that says what to fix', () => {
-    expect(() => parseCron('* * * *')).toThrow(/not valid: .*exactly five, six, or seven.*use 5 fields/);
+    expect(() => parseCron('* * * *')).toThrow(
+      /not valid: .*exactly five, six, or seven space separated parts are required; use 5 fields/,
+    );
     expect(() => parseCron('60 * * * * *')).toThrow(/second: 60/);
     expect(() => parseCron('')).toThrow(InvalidArgumentError);
     expect(() => parseCron('* * * * * *', 'Nowhere/City')).toThrow(

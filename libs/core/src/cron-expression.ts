@@ -80,5 +80,5 @@ export function checkTimeZone(timeZone: string): string {
 
 function cronMessage(err: unknown): string {
   const message = err instanceof Error ? err.message : String(err);
-  return message.replace(/^CronPattern: /, '');
+  return message.replace(/^CronPattern: /, '').replace(/\.$/, '');
 }
