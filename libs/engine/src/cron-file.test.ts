@@ -2,6 +2,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { LogFn, Logger, WorkerSpec } from '../../core/src/index.js';
 import { CommandArgs } from '../../proto/src/index.js';
@@ -190,6 +191,20 @@ describe('syncing with the RDB', () => {
         ),
       ),
     ]);
+    // the watcher sees the file change: a line added, one removed
+    let changes = 0;
+    const watching = new CronFileWatcher({ path, pollMs: 50 }, { ...deps, logger, onChanged: () => changes++ });
+    await watching.load();
+    watching.start();
+    try {
+      writeFileSync(path, '0 0 * * * * * echo\n');
+      for (let i = 0; i < 100 && changes === 0; i++) await sleep(20);
+      expect(changes).toBe(1);
+      expect((await storage.schedules.listByOrigin('file')).map((s) => s.cron)).toEqual(['0 0 * * * * *']);
+    } finally {
+      await watching.stop();
+      await watching.stop();
+    }
     await expect(new CronFileWatcher({ path: join(dir, 'missing') }, { ...deps, logger }).load()).rejects.toThrow(
       /CRON_FILE .*missing cannot be read/,
     );

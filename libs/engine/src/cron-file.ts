@@ -15,7 +15,7 @@
  * line number, and the other lines still load; a line waiting for its worker is loaded once the worker exists.
  */
 import { createHash } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger, Runner, ScheduleSpec, Worker } from '../../core/src/index.js';
 import {
@@ -204,7 +204,7 @@ export interface CronFileWatcherOptions {
 /**
  * Keeps the RDB in sync with a cron file: load() at start, then start() looks at the file every pollMs and syncs
  * when its content changed (or some line waits for its worker). Errors of a content are logged once.
- * State machine: 'idle' → load() → 'loaded' → start() → 'running' → stop() → 'stopped'.
+ * Lifecycle: load() once at start, then start(); stop() ends the polling and is idempotent.
  */
 export class CronFileWatcher {
   private lastText: string | undefined;
@@ -245,7 +245,6 @@ export class CronFileWatcher {
       await sleep(pollMs, undefined, { signal }).catch(() => undefined);
       if (signal.aborted) return;
       try {
-        await stat(this.options.path);
         const text = await readFile(this.options.path, 'utf8');
         unreadable = false;
         if (text !== this.lastText || this.waiting) await this.sync(text);

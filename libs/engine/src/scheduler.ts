@@ -100,8 +100,6 @@ export class Scheduler {
 
   /** Stops the loop after the round in progress; idempotent. */
   async stop(): Promise<void> {
-    if (this.stateValue === 'idle') this.stateValue = 'stopped';
-    if (this.stateValue === 'stopped' && this.loop === undefined) return;
     this.stateValue = 'stopped';
     this.abort.abort();
     await this.loop;
