@@ -1,11 +1,12 @@
 /**
  * Cron schedules with real processes: a `*\/2 * * * * *` schedule fires exactly once every 2 s, on Standalone (one
  * all-in-one, also loading a cron file with a bad line) and on Scalable (2 grpc-fronts and 2 workers, each running a
- * scheduler, one front and one worker SIGKILLed on the way). Ticks are counted from the stored results: each job's
+ * scheduler, one front and one worker SIGKILLed on the way); a tick due while the only process was down follows the
+ * schedule's missed-tick policy at the restart. Ticks are counted from the stored results: each job's
  * enqueue_time is the moment its tick fired.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -68,12 +69,14 @@ const scheduleClient = (address: string): ScheduleServiceClient =>
 
 describe('Standalone: one all-in-one', () => {
   let server: ServerProcess | undefined;
+  const cronDir = mkdtempSync(join(tmpdir(), 'jw-cron-'));
   afterAll(async () => {
     await server?.stop();
+    rmSync(cronDir, { recursive: true, force: true });
   });
 
   it('fires a */2 schedule once every 2 s, loads a cron file with a bad line, and refuses bad schedules', async () => {
-    const cronFile = join(mkdtempSync(join(tmpdir(), 'jw-cron-')), 'crontab');
+    const cronFile = join(cronDir, 'crontab');
     writeFileSync(
       cronFile,
       ['# poulpe-style cron file', '*/2 * * * * * * file-ticks {"args":[]}', '*/2 * * * * * file-ticks', ''].join('\n'),
@@ -178,6 +181,56 @@ describe('Standalone: one all-in-one', () => {
       const fileTicks = await ticksOf(clients, file);
       expect(fileTicks.length).toBeGreaterThanOrEqual(4);
       expectEveryTwoSeconds(fileTicks, fileTicks[0]!, to);
+    } finally {
+      schedules.close();
+      clients.close();
+    }
+  }, 60_000);
+});
+
+describe('Standalone: a tick due while the process was down', () => {
+  let server: ServerProcess | undefined;
+  const dataDir = mkdtempSync(join(tmpdir(), 'jw-missed-'));
+  afterAll(async () => {
+    await server?.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('is fired once at the restart with run-once, and dropped with skip', async () => {
+    server = await startServer({ dataDir });
+    let clients = connect(server.address);
+    let schedules = scheduleClient(server.address);
+    const workerId = (await call(clients.worker, 'create', commandWorkerData('missed', 'true', { storeSuccess: true })))
+      .id!;
+    // a daily tick 4 s from now, which no process will be up to fire
+    const tick = Math.ceil(Date.now() / 1000) * 1000 + 4000;
+    const at = new Date(tick);
+    const cron = `${at.getUTCSeconds()} ${at.getUTCMinutes()} ${at.getUTCHours()} * * *`;
+    const once = await call(
+      schedules,
+      'create',
+      scheduleData({ name: 'once', cron, workerId, missedTick: MissedTickPolicy.MISSED_TICK_RUN_ONCE }),
+    );
+    const skip = await call(schedules, 'create', scheduleData({ name: 'skip', cron, workerId }));
+    schedules.close();
+    clients.close();
+    server.child.kill('SIGKILL');
+    await new Promise((resolve) => server!.child.once('exit', resolve));
+    // back well after the tick: it is older than the 5 s after which a tick counts as missed
+    await sleep(tick + 7000 - Date.now());
+    server = await startServer({ dataDir });
+    clients = connect(server.address);
+    schedules = scheduleClient(server.address);
+    try {
+      await sleep(1500);
+      const [afterOnce, afterSkip] = [
+        (await call(schedules, 'find', once.id!)).data!,
+        (await call(schedules, 'find', skip.id!)).data!,
+      ];
+      expect(afterOnce).toMatchObject({ lastTickTime: tick, nextTickTime: tick + 86_400_000 });
+      expect(afterSkip).toMatchObject({ lastTickTime: tick, nextTickTime: tick + 86_400_000, lastJobId: undefined });
+      const results: JobResult[] = await collect(clients.jobResult.findList({}));
+      expect(results.map((r) => r.data?.jobId?.value)).toEqual([afterOnce.lastJobId!.value]);
     } finally {
       schedules.close();
       clients.close();
