@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { Option } from 'commander';
 import type { Schedule } from '../../../libs/proto/src/index.js';
 import { MissedTickPolicy, OverlapPolicy } from '../../../libs/proto/src/index.js';
 import type { Priority } from '../../../libs/proto/src/index.js';
@@ -29,19 +30,20 @@ interface ScheduleOptions {
 
 /** The options of `schedule create` and `schedule update` (where each one given replaces that field). */
 function addScheduleOptions(command: Command, mode: 'create' | 'update'): Command {
-  const required = mode === 'create';
-  const option = (flags: string, description: string, parse?: (v: string) => unknown): void => {
-    if (required && /--(name|cron|worker) /.test(flags)) command.requiredOption(flags, description, parse as never);
-    else if (parse === undefined) command.option(flags, description);
-    else command.option(flags, description, parse as never);
-  };
-  option('-n, --name <name>', 'unique schedule name');
-  option(
+  /** name, cron and worker are required to create */
+  const needed = (flags: string, description: string): void =>
+    void command.addOption(new Option(flags, description).makeOptionMandatory(mode === 'create'));
+  const option = <T>(flags: string, description: string, parse?: (value: string) => T): void =>
+    void command.addOption(
+      parse === undefined ? new Option(flags, description) : new Option(flags, description).argParser(parse),
+    );
+  needed('-n, --name <name>', 'unique schedule name');
+  needed(
     '-c, --cron <expression>',
     'cron expression: 5 fields (min hour day month weekday), 6 (seconds first) or 7 (seconds first, year last)',
   );
   option('-z, --time-zone <zone>', 'IANA time zone of the expression (default UTC)');
-  option('-w, --worker <id|name>', 'worker id or name (all digits = id; a name is looked up at each tick)');
+  needed('-w, --worker <id|name>', 'worker id or name (all digits = id; a name is looked up at each tick)');
   option('-a, --args <json>', "job args as JSON for the runner's args schema (raw text when it has none)");
   option('-u, --unique-key <key>', 'uniq_key of each job: a tick is skipped while the previous job holds it');
   option('-p, --priority <priority>', 'high, middle (= medium, the default) or low', parsePriority);
