@@ -54,7 +54,7 @@ export interface SchedulerDeps {
   /** Whether a job is unfinished (it has a job status): the overlap policy `skip` asks about the previous tick's job. */
   readonly isUnfinished: (jobId: number) => Promise<boolean>;
   readonly logger: Logger;
-  /** told after each tick this process fired (the job enqueued), with how late it started: for measurements */
+  /** told after each tick this process fired (its job enqueued), with the tick's time: for tests and measurements */
   readonly onFired?: (schedule: Schedule, tickTime: number, job: Job) => void;
   readonly now?: () => number;
 }
