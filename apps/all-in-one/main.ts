@@ -11,6 +11,7 @@ import { createEngine, openJobNode } from '../common/job-node.js';
 import { createLogger } from '../common/logger.js';
 import { runApp } from '../common/process-lifecycle.js';
 import { startProcessHealth } from '../common/process-health.js';
+import { startScheduling } from '../common/scheduling.js';
 import { warnUnimplementedSettings } from '../common/unimplemented-settings.js';
 
 runApp('all-in-one', async () => {
@@ -26,11 +27,13 @@ runApp('all-in-one', async () => {
     registry: node.registry,
     jobs: { system: node.jobs, lifecycle: node.lifecycle },
     onWorkerChanged: (id) => engine.invalidateWorker(id),
+    onScheduleChanged: () => scheduling.wake(),
   });
 
   await node.recover();
   await engine.start();
   const health = await startProcessHealth({ config, logger, storage: node.storage, server });
+  const scheduling = await startScheduling(node);
   const port = await server.start();
   // a line for scripts and tests that start the server on port 0
   process.stdout.write(`jobworkerp all-in-one listening on ${config.grpc.host}:${port} (${config.storageType})\n`);
@@ -38,6 +41,7 @@ runApp('all-in-one', async () => {
     logger,
     stop: async () => {
       await health.stopChecks();
+      await scheduling.stop();
       // stop taking calls and claiming jobs together; running jobs get the grace period, then go back unfinished
       await Promise.all([server.stop(config.worker.shutdownGraceMs), engine.stop(config.worker.shutdownGraceMs)]);
       await health.close();

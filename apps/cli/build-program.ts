@@ -5,6 +5,7 @@ import { addJobCommand } from './commands/add-job-command.js';
 import { addJobResultCommand } from './commands/add-job-result-command.js';
 import { addJobStatusCommand } from './commands/add-job-status-command.js';
 import { addRunnerCommand } from './commands/add-runner-command.js';
+import { addScheduleCommand } from './commands/add-schedule-command.js';
 import { addWorkerCommand } from './commands/add-worker-command.js';
 import { oneLine } from './error-report.js';
 import { addGlobalOptions, GLOBAL_FLAGS } from './global-options.js';
@@ -66,6 +67,7 @@ export function buildProgram(signal: AbortSignal, io: CliIo): Command {
   addJobCommand(program, action, () => io.input?.() ?? Readable.from([]));
   addJobResultCommand(program, action);
   addJobStatusCommand(program, action);
+  addScheduleCommand(program, action);
   checkRequiredAfterUnknown(program);
   return program;
 }

@@ -9,6 +9,7 @@ import {
   jobService,
   jobStatusService,
   runnerService,
+  scheduleService,
   WorkerResolver,
   workerService,
 } from '../../libs/front/src/index.js';
@@ -19,6 +20,7 @@ import {
   JobServiceService,
   JobStatusServiceService,
   RunnerServiceService,
+  ScheduleServiceService,
   WorkerServiceService,
 } from '../../libs/proto/src/index.js';
 import type { JobLifecycle } from '../../libs/jobs/src/index.js';
@@ -36,6 +38,8 @@ export interface FrontWiring {
   readonly jobs?: { readonly system: JobSystem; readonly lifecycle: JobLifecycle };
   /** told after a worker is updated or deleted */
   readonly onWorkerChanged?: (workerId: number) => void;
+  /** told after a schedule is created, changed or deleted (this process's scheduler looks again) */
+  readonly onScheduleChanged?: () => void;
 }
 
 /** The gRPC server with every jobworkerp service. */
@@ -67,6 +71,10 @@ export function createFrontServer(w: FrontWiring): GrpcServer {
       { definition: JobResultServiceService, implementation: jobResultService(deps, resolver) },
       { definition: JobStatusServiceService, implementation: jobStatusService(deps) },
       { definition: JobRestoreServiceService, implementation: jobRestoreService(deps) },
+      {
+        definition: ScheduleServiceService,
+        implementation: scheduleService({ storage, logger, onScheduleChanged: w.onScheduleChanged }, resolver),
+      },
     );
   }
   return new GrpcServer({ ...config.grpc, logger, services });

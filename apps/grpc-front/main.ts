@@ -9,6 +9,7 @@ import { openJobNode } from '../common/job-node.js';
 import { createLogger } from '../common/logger.js';
 import { runApp } from '../common/process-lifecycle.js';
 import { startProcessHealth } from '../common/process-health.js';
+import { startScheduling } from '../common/scheduling.js';
 import { warnUnimplementedSettings } from '../common/unimplemented-settings.js';
 
 runApp('grpc-front', async () => {
@@ -29,15 +30,18 @@ runApp('grpc-front', async () => {
     // no engine here: the front's own lifecycle finishes the jobs it cancels before they ran
     jobs: { system: node.jobs, lifecycle: node.lifecycle },
     onWorkerChanged: (id) => node.lifecycle.invalidateWorker(id),
+    onScheduleChanged: () => scheduling.wake(),
   });
   await node.recover();
   const health = await startProcessHealth({ config, logger, storage: node.storage, server });
+  const scheduling = await startScheduling(node);
   const port = await server.start();
   process.stdout.write(`jobworkerp grpc-front listening on ${config.grpc.host}:${port} (${config.storageType})\n`);
   return {
     logger,
     stop: async () => {
       await health.stopChecks();
+      await scheduling.stop();
       await server.stop(config.worker.shutdownGraceMs);
       await health.close();
       await node.close();

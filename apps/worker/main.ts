@@ -10,6 +10,7 @@ import { createEngine, openJobNode } from '../common/job-node.js';
 import { createLogger } from '../common/logger.js';
 import { runApp } from '../common/process-lifecycle.js';
 import { startProcessHealth } from '../common/process-health.js';
+import { startScheduling } from '../common/scheduling.js';
 import { warnUnimplementedSettings } from '../common/unimplemented-settings.js';
 
 runApp('worker', async () => {
@@ -26,6 +27,7 @@ runApp('worker', async () => {
   await node.recover();
   await engine.start();
   const health = await startProcessHealth({ config, logger, storage: node.storage });
+  const scheduling = await startScheduling(node);
   process.stdout.write(
     `jobworkerp worker started (channels ${config.worker.channels.map((c) => `${c.name}:${c.concurrency}`).join(', ')})\n`,
   );
@@ -34,6 +36,7 @@ runApp('worker', async () => {
     stop: async () => {
       // the endpoint answers NOT_SERVING (stopping) while running jobs drain
       await health.stopChecks();
+      await scheduling.stop();
       await engine.stop(config.worker.shutdownGraceMs);
       await health.close();
       await node.close();

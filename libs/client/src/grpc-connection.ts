@@ -12,6 +12,7 @@ import {
   JobServiceClient,
   JobStatusServiceClient,
   RunnerServiceClient,
+  ScheduleServiceClient,
   WorkerServiceClient,
 } from '../../proto/src/index.js';
 import { StatusError } from './status-error.js';
@@ -55,6 +56,8 @@ export class GrpcConnection {
   readonly jobStatus: JobStatusServiceClient;
   /** jobworkerp.ext.JobBatchService (jobworkerp-ts only) */
   readonly jobBatch: JobBatchServiceClient;
+  /** jobworkerp.ext.ScheduleService (jobworkerp-ts only) */
+  readonly schedule: ScheduleServiceClient;
   private readonly channel: Channel;
   private ready: Promise<void> | undefined;
   /** the calls in flight, cancelled when the signal aborts (one listener for all: no warning at 11 concurrent calls) */
@@ -70,6 +73,7 @@ export class GrpcConnection {
     this.jobResult = new JobResultServiceClient(options.target, creds, shared);
     this.jobStatus = new JobStatusServiceClient(options.target, creds, shared);
     this.jobBatch = new JobBatchServiceClient(options.target, creds, shared);
+    this.schedule = new ScheduleServiceClient(options.target, creds, shared);
     options.signal.addEventListener('abort', () => this.inFlight.forEach((call) => call.cancel()), { once: true });
   }
 

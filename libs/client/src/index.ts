@@ -11,6 +11,7 @@ export type {
   Paging,
   Payload,
   Ref,
+  ScheduleSpec,
   WorkerSpec,
 } from './jobworkerp-client.js';
 export { encodeValue, JobworkerpClient, MAX_BATCH_JOBS } from './jobworkerp-client.js';
@@ -25,5 +26,24 @@ export { InvalidInputError } from './input-error.js';
 export type { JsonValue } from './json-value.js';
 export { parseAddress } from './parse-address.js';
 export { StatusError } from './status-error.js';
-export type { Job, JobResult, Runner, RunnerData, Worker, WorkerData } from '../../proto/src/index.js';
-export { JobStatus, Priority, QueueType, ResponseType, ResultStatus, RetryType } from '../../proto/src/index.js';
+export type {
+  Job,
+  JobResult,
+  Runner,
+  RunnerData,
+  Schedule,
+  ScheduleData,
+  Worker,
+  WorkerData,
+} from '../../proto/src/index.js';
+export {
+  JobStatus,
+  MissedTickPolicy,
+  OverlapPolicy,
+  Priority,
+  QueueType,
+  ResponseType,
+  ResultStatus,
+  RetryType,
+  ScheduleOrigin,
+} from '../../proto/src/index.js';

@@ -8,10 +8,20 @@ import type {
   Priority,
   Runner,
   RunnerData,
+  Schedule,
+  ScheduleData,
   Worker,
   WorkerData,
 } from '../../proto/src/index.js';
-import { JobStatus, QueueType, ResponseType, ResultStatus } from '../../proto/src/index.js';
+import {
+  JobStatus,
+  MissedTickPolicy,
+  OverlapPolicy,
+  Priority as PriorityValue,
+  QueueType,
+  ResponseType,
+  ResultStatus,
+} from '../../proto/src/index.js';
 import { decodePayload } from './decode-payload.js';
 import { encodePayload } from './encode-payload.js';
 import { GrpcConnection } from './grpc-connection.js';
@@ -88,6 +98,27 @@ export type WorkerSpec = Partial<Omit<WorkerData, 'runnerId' | 'runnerSettings' 
   readonly settings?: Payload;
   readonly nextWorkers?: readonly Ref[];
 };
+
+/** A cron schedule to create (or the whole new content of one to update): the worker by id or name, args as JSON. */
+export interface ScheduleSpec {
+  readonly name: string;
+  /** 5 fields (min hour day month weekday), 6 (seconds first) or 7 (seconds first, year last) */
+  readonly cron: string;
+  /** IANA name. @default 'UTC' */
+  readonly timeZone?: string;
+  /** by id (a number) or by name (a string: looked up again at each tick, so the worker may be re-created) */
+  readonly worker: Ref;
+  /** job args: a JSON value encoded with the runner's args schema, or bytes */
+  readonly args?: Payload;
+  readonly priority?: Priority;
+  readonly uniqKey?: string;
+  /** of each job, ms (0 = none) */
+  readonly timeoutMs?: number;
+  /** @default MISSED_TICK_SKIP */
+  readonly missedTick?: MissedTickPolicy;
+  /** @default OVERLAP_ALLOW */
+  readonly overlap?: OverlapPolicy;
+}
 
 /** A job result with its args and output items decoded through the runner's schemas. */
 export interface DecodedResult {
@@ -279,6 +310,29 @@ export class JobworkerpClient {
     },
   };
 
+  /** jobworkerp.ext.ScheduleService: cron schedules (jobworkerp-ts only) */
+  readonly schedules = {
+    /** creates a schedule and returns its id */
+    create: async (spec: ScheduleSpec): Promise<number> => {
+      const { id } = await this.conn.unary(this.conn.schedule, 'create', await this.scheduleData(spec));
+      if (id === undefined) throw new StatusError('UNAVAILABLE', 'the server created the schedule but returned no id');
+      return id.value;
+    },
+    /** replaces a schedule's content (its tick bookkeeping stays) */
+    update: async (id: number, spec: ScheduleSpec): Promise<boolean> =>
+      (await this.conn.unary(this.conn.schedule, 'update', { id: { value: id }, data: await this.scheduleData(spec) }))
+        .isSuccess,
+    find: async (id: number): Promise<Schedule | undefined> =>
+      (await this.conn.unary(this.conn.schedule, 'find', { value: id })).data,
+    findByName: async (name: string): Promise<Schedule | undefined> =>
+      (await this.conn.unary(this.conn.schedule, 'findByName', { name })).data,
+    list: async (paging: Paging = {}): Promise<Schedule[]> =>
+      this.collect((md, o) => this.conn.schedule.findList({ limit: paging.limit, offset: paging.offset }, md, o)),
+    delete: async (id: number): Promise<boolean> =>
+      (await this.conn.unary(this.conn.schedule, 'delete', { value: id })).isSuccess,
+    count: async (): Promise<number> => (await this.conn.unary(this.conn.schedule, 'count', {})).total,
+  };
+
   readonly status = {
     /** PENDING, RUNNING or WAIT_RESULT; undefined for a job that finished or does not exist */
     find: async (jobId: number): Promise<JobStatus | undefined> =>
@@ -346,6 +400,28 @@ export class JobworkerpClient {
     const runner = await this.lookups.runner(runnerId);
     if (runner?.data === undefined) throw new StatusError('NOT_FOUND', `runner ${runnerId} does not exist`);
     return encodeValue(runner.data.jobArgsProto, args, 'args');
+  }
+
+  /** ScheduleData of a spec: args encoded for the worker's runner; the worker sent as given (id or name). */
+  private async scheduleData(spec: ScheduleSpec): Promise<ScheduleData> {
+    const byId = typeof spec.worker === 'number' || /^\d+$/.test(spec.worker);
+    const args =
+      spec.args === undefined
+        ? Buffer.alloc(0)
+        : await this.encodeFor(await this.lookups.resolveWorker(String(spec.worker)), spec.args);
+    return {
+      name: spec.name,
+      cron: spec.cron,
+      timeZone: spec.timeZone ?? '',
+      workerId: byId ? { value: Number(spec.worker) } : undefined,
+      workerName: byId ? undefined : String(spec.worker),
+      args,
+      priority: spec.priority ?? PriorityValue.PRIORITY_MEDIUM,
+      uniqKey: spec.uniqKey,
+      timeout: spec.timeoutMs ?? 0,
+      missedTick: spec.missedTick ?? MissedTickPolicy.MISSED_TICK_SKIP,
+      overlap: spec.overlap ?? OverlapPolicy.OVERLAP_ALLOW,
+    };
   }
 
   private async workerData(spec: WorkerSpec): Promise<WorkerData> {

@@ -147,6 +147,13 @@ export interface Config {
      */
     readonly checkIntervalMs: number;
   };
+  readonly schedules: {
+    /**
+     * CRON_FILE: a file of cron schedules, one a line (`sec min hour day month weekday year  worker-name  args-json`),
+     * loaded at start and kept in sync with the RDB while the process runs (docs/schedules.md).
+     */
+    readonly cronFile: string | undefined;
+  };
   readonly telemetry: {
     /** OTLP_ADDR: an OpenTelemetry collector. Not implemented yet: when set, the apps log a warning naming it. */
     readonly otlpAddr: string | undefined;
@@ -263,6 +270,9 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     health: {
       addr: r.optionalHostPort('HEALTH_ADDR'),
       checkIntervalMs: r.int('HEALTH_CHECK_INTERVAL_MS', 5000, 100, MAX_TIMER_MS),
+    },
+    schedules: {
+      cronFile: r.optional('CRON_FILE'),
     },
     telemetry: {
       otlpAddr: r.optional('OTLP_ADDR'),

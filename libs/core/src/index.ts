@@ -12,3 +12,4 @@ export * from './echo-value.js';
 export * from './input-limits.js';
 export * from './protobuf-wire.js';
 export * from './encoded-job-result.js';
+export * from './cron-expression.js';

@@ -125,3 +125,42 @@ export interface Page {
 export function isFinalStatus(status: ResultStatus): boolean {
   return status !== ResultStatus.ERROR_AND_RETRY;
 }
+
+/** What a schedule does about ticks that came while no process could fire them (all were down). */
+export type MissedTickPolicy = 'skip' | 'run-once';
+/** What a tick does while the job of the schedule's previous tick is not finished. */
+export type OverlapPolicy = 'allow' | 'skip';
+/** Who owns a schedule: the Schedule RPCs, or the cron file (CRON_FILE), which alone changes its schedules. */
+export type ScheduleOrigin = 'api' | 'file';
+
+/**
+ * A cron schedule: each tick of `cron` (in `timeZone`) enqueues one job for the worker, once across the cluster.
+ * The worker is kept as it was given: by id, or by name (looked up at each tick, so the worker may be re-created).
+ */
+export interface ScheduleSpec {
+  readonly name: string;
+  /** 5, 6 or 7 fields (see cron-expression.ts) */
+  readonly cron: string;
+  /** IANA name */
+  readonly timeZone: string;
+  readonly workerId: number | undefined;
+  readonly workerName: string | undefined;
+  readonly args: Uint8Array;
+  readonly priority: Priority;
+  readonly uniqKey: string | undefined;
+  /** of each job; ms, 0 = none */
+  readonly timeout: number;
+  readonly missedTick: MissedTickPolicy;
+  readonly overlap: OverlapPolicy;
+  readonly origin: ScheduleOrigin;
+}
+
+export interface Schedule extends ScheduleSpec {
+  readonly id: number;
+  /** the next tick to fire (epoch ms); 0 when the expression names no later time */
+  readonly nextTickTime: number;
+  /** the last tick fired or skipped; 0 before the first */
+  readonly lastTickTime: number;
+  /** the job of the last tick that enqueued one */
+  readonly lastJobId: number | undefined;
+}

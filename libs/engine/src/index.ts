@@ -9,3 +9,13 @@ export { RdbPoller } from './rdb-poller.js';
 export { freshRunnerSource } from './runner-source.js';
 export type { RunnerLease, RunnerSource } from './runner-source.js';
 export { StaticRunnerPool } from './static-runner-pool.js';
+export { Scheduler } from './scheduler.js';
+export type { SchedulerDeps, SchedulerOptions, SchedulerState } from './scheduler.js';
+export { CronFileWatcher, parseCronFile, syncCronFile } from './cron-file.js';
+export type {
+  CronFileError,
+  CronFileLine,
+  CronFileReport,
+  CronFileSyncDeps,
+  CronFileWatcherOptions,
+} from './cron-file.js';

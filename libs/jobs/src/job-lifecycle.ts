@@ -50,7 +50,7 @@
  *   job in the queue, and kept for late listeners;
  * - retries are persisted: a retry is an RDB row before the claim is acked, so no retry is lost, whatever its delay.
  */
-import type { IdGenerator, Job, JobResult, Logger, Worker , JobStatus} from '../../core/src/index.js';
+import type { IdGenerator, Job, JobResult, Logger, Worker, JobStatus } from '../../core/src/index.js';
 import { ResultStatus, TtlCache } from '../../core/src/index.js';
 import type { ClaimedJob, ClaimOptions, JobQueue, JobStateStore, ResultBus } from '../../queue/src/index.js';
 import type { RunnerDefinition } from '../../runners/src/index.js';

@@ -11,6 +11,8 @@ export { Runner, RunnerData, RunnerId, RunnerType } from './gen/jobworkerp/data/
 export { Worker, WorkerData, WorkerId } from './gen/jobworkerp/data/worker.js';
 export { EnqueueBatchRequest, EnqueueBatchResponse, EnqueueError, EnqueueOutcome, JobBatchServiceClient, JobBatchServiceService } from './gen/jobworkerp/ext/job_batch.js';
 export type { JobBatchServiceServer } from './gen/jobworkerp/ext/job_batch.js';
+export { CreateScheduleResponse, MissedTickPolicy, OptionalScheduleResponse, OverlapPolicy, Schedule, ScheduleData, ScheduleId, ScheduleNameRequest, ScheduleOrigin, ScheduleServiceClient, ScheduleServiceService, UpdateScheduleRequest } from './gen/jobworkerp/ext/schedule.js';
+export type { ScheduleServiceServer } from './gen/jobworkerp/ext/schedule.js';
 export { CommandArgs } from './gen/jobworkerp/runner/command_args.js';
 export { CommandRunnerSettings } from './gen/jobworkerp/runner/command_settings.js';
 export { DockerArgs } from './gen/jobworkerp/runner/docker_args.js';

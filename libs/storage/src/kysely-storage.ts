@@ -5,6 +5,7 @@ import { withDbErrors } from './db-errors.js';
 import { KyselyJobRepository } from './kysely-job-repository.js';
 import { KyselyJobResultRepository } from './kysely-job-result-repository.js';
 import { KyselyRunnerRepository } from './kysely-runner-repository.js';
+import { KyselyScheduleRepository } from './kysely-schedule-repository.js';
 import type { SecretsKeys } from './kysely-worker-repository.js';
 import { KyselyWorkerRepository } from './kysely-worker-repository.js';
 import type { MigrationDialect } from './migrator.js';
@@ -26,6 +27,7 @@ export class KyselyStorage implements Storage {
   readonly workers: KyselyWorkerRepository;
   readonly jobs: KyselyJobRepository;
   readonly results: KyselyJobResultRepository;
+  readonly schedules: KyselyScheduleRepository;
   readonly capabilities: StorageCapabilities;
   private closing: Promise<void> | undefined;
 
@@ -37,6 +39,7 @@ export class KyselyStorage implements Storage {
     this.workers = new KyselyWorkerRepository(db, options.errors, options.secrets);
     this.jobs = new KyselyJobRepository(db, options.errors);
     this.results = new KyselyJobResultRepository(db, options.errors);
+    this.schedules = new KyselyScheduleRepository(db, options.errors);
     this.capabilities = options.capabilities;
   }
 

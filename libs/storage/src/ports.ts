@@ -4,7 +4,18 @@
  * Every method that writes a unique column throws AlreadyExistsError on a clash; a database that cannot be reached
  * surfaces as UnavailableError.
  */
-import type { Job, JobResult, Page, Runner, RunnerSpec, Worker, WorkerSpec } from '../../core/src/index.js';
+import type {
+  Job,
+  JobResult,
+  Page,
+  Runner,
+  RunnerSpec,
+  Schedule,
+  ScheduleOrigin,
+  ScheduleSpec,
+  Worker,
+  WorkerSpec,
+} from '../../core/src/index.js';
 
 export interface RunnerRepository {
   /** Inserts or replaces runners with fixed ids (the built-in runners). */
@@ -100,6 +111,44 @@ export interface JobResultRepository {
   deleteEndedBefore(time: number): Promise<number>;
 }
 
+/** One tick of a schedule, claimed by the process whose update wins (see ScheduleRepository.claimTick). */
+export interface TickClaim {
+  readonly id: number;
+  /** the next_tick_time this process read: the claim wins only if the row still has it */
+  readonly expectedNextTickTime: number;
+  /** the tick fired or skipped, stored as last_tick_time */
+  readonly tickTime: number;
+  /** the tick after it (0 when there is none) */
+  readonly nextTickTime: number;
+  /** the job this tick enqueues, stored as last_job_id; undefined keeps the previous one (a skipped tick) */
+  readonly jobId: number | undefined;
+}
+
+export interface ScheduleRepository {
+  /** Assigns the id. Throws AlreadyExistsError when the name is taken. */
+  create(spec: ScheduleSpec, nextTickTime: number): Promise<Schedule>;
+  /**
+   * Replaces the spec and the next tick (the expression may have changed); keeps the last tick and job. Returns false
+   * when there is no such schedule. Throws AlreadyExistsError when the new name is taken.
+   */
+  update(id: number, spec: ScheduleSpec, nextTickTime: number): Promise<boolean>;
+  delete(id: number): Promise<boolean>;
+  find(id: number): Promise<Schedule | undefined>;
+  findByName(name: string): Promise<Schedule | undefined>;
+  /** ordered by id */
+  list(page?: Page): Promise<Schedule[]>;
+  /** every schedule of one origin, ordered by id (the cron file has a few hundred lines at most) */
+  listByOrigin(origin: ScheduleOrigin): Promise<Schedule[]>;
+  count(): Promise<number>;
+  /** Schedules with 0 < next_tick_time <= dueBefore, earliest first. */
+  findDue(dueBefore: number, limit: number): Promise<Schedule[]>;
+  /**
+   * Claims a tick: moves next_tick_time on only if it still equals `expectedNextTickTime`, in one conditional update,
+   * so of all the processes that try, exactly one wins. Returns whether this caller won.
+   */
+  claimTick(claim: TickClaim): Promise<boolean>;
+}
+
 /** Which backend a Storage is. */
 export interface StorageCapabilities {
   /** 'sqlite' or 'mysql', for messages and logs only */
@@ -117,6 +166,7 @@ export interface Storage {
   readonly workers: WorkerRepository;
   readonly jobs: JobRepository;
   readonly results: JobResultRepository;
+  readonly schedules: ScheduleRepository;
   readonly capabilities: StorageCapabilities;
   /** Applies pending migrations under a lock; safe to call from many processes at once. */
   migrate(): Promise<void>;

@@ -6,6 +6,8 @@ import type { Insertable, Selectable } from 'kysely';
 import type {
   Job,
   JobResult,
+  MissedTickPolicy,
+  OverlapPolicy,
   Priority,
   QueueType,
   ResponseType,
@@ -13,12 +15,15 @@ import type {
   RetryType,
   Runner,
   RunnerType,
+  Schedule,
+  ScheduleOrigin,
+  ScheduleSpec,
   Worker,
   WorkerSpec,
 } from '../../core/src/index.js';
 import { InternalError } from '../../core/src/index.js';
 import { ResultOutput } from '../../proto/src/index.js';
-import type { JobResultTable, JobTable, RunnerTable, WorkerTable } from './schema.js';
+import type { JobResultTable, JobTable, RunnerTable, ScheduleTable, WorkerTable } from './schema.js';
 
 /** Decodes an integer column; mysql2 returns a string for BIGINT values it cannot represent as a number. */
 export function toSafeInteger(value: number | string | bigint, column: string): number {
@@ -198,4 +203,62 @@ function decodeOutput(bytes: Buffer): Buffer[] {
   } catch (cause) {
     throw new InternalError('column job_result.output does not hold a ResultOutput message', { cause });
   }
+}
+
+const MISSED_TICK: readonly MissedTickPolicy[] = ['skip', 'run-once'];
+const OVERLAP: readonly OverlapPolicy[] = ['allow', 'skip'];
+const ORIGIN: readonly ScheduleOrigin[] = ['api', 'file'];
+
+function codeOf<T>(values: readonly T[], value: T): number {
+  return values.indexOf(value);
+}
+
+function valueOf<T>(values: readonly T[], code: number, column: string): T {
+  const value = values[code];
+  if (value === undefined) throw new InternalError(`column ${column} holds ${code}, which is not a known value`);
+  return value;
+}
+
+/** The columns a schedule spec sets (not the id, the tick bookkeeping or the timestamps). */
+export function scheduleSpecToRow(
+  s: ScheduleSpec,
+): Omit<
+  Insertable<ScheduleTable>,
+  'id' | 'next_tick_time' | 'last_tick_time' | 'last_job_id' | 'created_at' | 'updated_at'
+> {
+  return {
+    name: s.name,
+    cron: s.cron,
+    time_zone: s.timeZone,
+    worker_id: s.workerId ?? null,
+    worker_name: s.workerName ?? null,
+    args: toBuffer(s.args),
+    priority: s.priority,
+    uniq_key: s.uniqKey ?? null,
+    timeout: s.timeout,
+    missed_tick: codeOf(MISSED_TICK, s.missedTick),
+    overlap: codeOf(OVERLAP, s.overlap),
+    origin: codeOf(ORIGIN, s.origin),
+  };
+}
+
+export function scheduleFromRow(row: Selectable<ScheduleTable>): Schedule {
+  return {
+    id: toSafeInteger(row.id, 'schedule.id'),
+    name: row.name,
+    cron: row.cron,
+    timeZone: row.time_zone,
+    workerId: row.worker_id === null ? undefined : toSafeInteger(row.worker_id, 'schedule.worker_id'),
+    workerName: row.worker_name ?? undefined,
+    args: row.args,
+    priority: row.priority as Priority,
+    uniqKey: row.uniq_key ?? undefined,
+    timeout: toSafeInteger(row.timeout, 'schedule.timeout'),
+    missedTick: valueOf(MISSED_TICK, row.missed_tick, 'schedule.missed_tick'),
+    overlap: valueOf(OVERLAP, row.overlap, 'schedule.overlap'),
+    origin: valueOf(ORIGIN, row.origin, 'schedule.origin'),
+    nextTickTime: toSafeInteger(row.next_tick_time, 'schedule.next_tick_time'),
+    lastTickTime: toSafeInteger(row.last_tick_time, 'schedule.last_tick_time'),
+    lastJobId: row.last_job_id === null ? undefined : toSafeInteger(row.last_job_id, 'schedule.last_job_id'),
+  };
 }

@@ -7,6 +7,8 @@ import type { ColumnType, Generated } from 'kysely';
 
 /** BIGINT: written as a number, read as a number (or a string when mysql2 cannot represent it exactly). */
 type BigIntColumn = ColumnType<number | string, number, number>;
+/** BIGINT NULL */
+type NullableBigIntColumn = ColumnType<number | string | null, number | null, number | null>;
 /** BLOB: written as a Buffer, read as a Buffer. */
 type BlobColumn = ColumnType<Buffer, Buffer, Buffer>;
 /** BOOL: written and read as 0 or 1. */
@@ -82,6 +84,31 @@ export interface JobResultTable {
   store_failure: BoolColumn;
 }
 
+export interface ScheduleTable {
+  id: Generated<number | string>;
+  name: string;
+  cron: string;
+  time_zone: string;
+  worker_id: NullableBigIntColumn;
+  worker_name: string | null;
+  args: BlobColumn;
+  priority: number;
+  uniq_key: string | null;
+  timeout: BigIntColumn;
+  /** 0 = skip, 1 = run once */
+  missed_tick: number;
+  /** 0 = allow, 1 = skip */
+  overlap: number;
+  /** 0 = the API, 1 = the cron file */
+  origin: number;
+  /** 0 = no later tick */
+  next_tick_time: BigIntColumn;
+  last_tick_time: BigIntColumn;
+  last_job_id: NullableBigIntColumn;
+  created_at: BigIntColumn;
+  updated_at: BigIntColumn;
+}
+
 /** Bookkeeping of the migration runner: one row per applied migrations/<dialect>/NNN_name.sql file. */
 export interface MigrationTable {
   version: number;
@@ -94,5 +121,6 @@ export interface Database {
   worker: WorkerTable;
   job: JobTable;
   job_result: JobResultTable;
+  schedule: ScheduleTable;
   jobworkerp_migrations: MigrationTable;
 }

@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import BetterSqlite3 from 'better-sqlite3';
 import mysqlPromise from 'mysql2/promise';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Job, JobResult, Runner, WorkerSpec } from '../../core/src/index.js';
+import type { Job, JobResult, Runner, Schedule, ScheduleSpec, WorkerSpec } from '../../core/src/index.js';
 import {
   AlreadyExistsError,
   InvalidArgumentError,
@@ -95,6 +95,26 @@ const EXPECTED_COLUMNS: { [T in keyof Database]: { [C in keyof Database[T]]-?: '
     store_success: 'not null',
     store_failure: 'not null',
   },
+  schedule: {
+    id: 'not null',
+    name: 'not null',
+    cron: 'not null',
+    time_zone: 'not null',
+    worker_id: 'null',
+    worker_name: 'null',
+    args: 'not null',
+    priority: 'not null',
+    uniq_key: 'null',
+    timeout: 'not null',
+    missed_tick: 'not null',
+    overlap: 'not null',
+    origin: 'not null',
+    next_tick_time: 'not null',
+    last_tick_time: 'not null',
+    last_job_id: 'null',
+    created_at: 'not null',
+    updated_at: 'not null',
+  },
   jobworkerp_migrations: { version: 'not null', name: 'not null', applied_at: 'not null' },
 };
 
@@ -109,6 +129,7 @@ const EXPECTED_INDEXES: Record<keyof Database, string[]> = {
     'index(worker_id,end_time)',
     'unique(job_id,retried,run_after_time)',
   ],
+  schedule: ['index(next_tick_time)', 'unique(name)'],
   jobworkerp_migrations: [],
 };
 
@@ -342,6 +363,22 @@ const result = (id: number, over: Partial<JobResult> = {}): JobResult => ({
   ...over,
 });
 
+const scheduleSpec = (name: string, over: Partial<ScheduleSpec> = {}): ScheduleSpec => ({
+  name,
+  cron: '*/2 * * * * *',
+  timeZone: 'UTC',
+  workerId: 10,
+  workerName: undefined,
+  args: bytes(8, 1, 0, 255),
+  priority: Priority.PRIORITY_MEDIUM,
+  uniqKey: undefined,
+  timeout: 0,
+  missedTick: 'skip',
+  overlap: 'allow',
+  origin: 'api',
+  ...over,
+});
+
 /** What the promise rejects with (undefined if it resolves). */
 const rejectionOf = (p: Promise<unknown>): Promise<unknown> =>
   p.then(
@@ -355,6 +392,7 @@ async function clear(storage: Storage): Promise<void> {
   for (const w of await storage.workers.list()) await storage.workers.delete(w.id);
   for (const j of await storage.jobs.list()) await storage.jobs.delete(j.id);
   for (const r of await storage.results.list()) await storage.results.delete(r.id);
+  for (const s of await storage.schedules.list()) await storage.schedules.delete(s.id);
 }
 
 it('has the same migration versions for both dialects', async () => {
@@ -780,6 +818,141 @@ describe.each([sqliteAdapter, mysqlAdapter])('$name storage', (adapter) => {
       expect(await storage.results.deleteEndedBefore(300)).toBe(2);
       expect(await storage.results.deleteEndedBefore(300)).toBe(0);
       expect((await storage.results.list()).map((r) => r.id)).toEqual([3]);
+    });
+  });
+
+  describe('schedules', () => {
+    const normalized = (s: Schedule | undefined): unknown => s && { ...s, args: plain(s.args) };
+
+    it('creates schedules with new ids and round-trips every field', async () => {
+      const a = scheduleSpec('every-2s');
+      const b = scheduleSpec('nightly', {
+        cron: '0 0 3 * * * 2030',
+        timeZone: 'Asia/Tokyo',
+        workerId: undefined,
+        workerName: 'backup',
+        args: bytes(),
+        priority: Priority.PRIORITY_LOW,
+        uniqKey: 'nightly-backup',
+        timeout: 2 ** 40,
+        missedTick: 'run-once',
+        overlap: 'skip',
+        origin: 'file',
+      });
+      const createdA = await storage.schedules.create(a, 1_700_000_000_000);
+      const createdB = await storage.schedules.create(b, 0);
+      expect(createdB.id).toBeGreaterThan(createdA.id);
+      expect(normalized(await storage.schedules.find(createdA.id))).toEqual(
+        normalized({ ...a, id: createdA.id, nextTickTime: 1_700_000_000_000, lastTickTime: 0, lastJobId: undefined }),
+      );
+      expect(normalized(await storage.schedules.findByName('nightly'))).toEqual(
+        normalized({ ...b, id: createdB.id, nextTickTime: 0, lastTickTime: 0, lastJobId: undefined }),
+      );
+      expect(await storage.schedules.find(createdB.id + 1000)).toBeUndefined();
+      expect((await storage.schedules.listByOrigin('file')).map((s) => s.name)).toEqual(['nightly']);
+      expect((await storage.schedules.listByOrigin('api')).map((s) => s.name)).toEqual(['every-2s']);
+      expect(await storage.schedules.count()).toBe(2);
+    });
+
+    it('refuses a taken name, updates, lists with paging and deletes', async () => {
+      const a = await storage.schedules.create(scheduleSpec('a'), 100);
+      const b = await storage.schedules.create(scheduleSpec('b'), 200);
+      const clash = await rejectionOf(storage.schedules.create(scheduleSpec('a'), 1));
+      expect(clash).toBeInstanceOf(AlreadyExistsError);
+      expect((clash as Error).message).toBe('a schedule named "a" already exists; pick another name');
+      await expect(storage.schedules.update(b.id, scheduleSpec('a'), 1)).rejects.toThrow(AlreadyExistsError);
+      expect(
+        await storage.schedules.claimTick({
+          id: a.id,
+          expectedNextTickTime: 100,
+          tickTime: 100,
+          nextTickTime: 150,
+          jobId: 7,
+        }),
+      ).toBe(true);
+      expect(await storage.schedules.update(a.id, scheduleSpec('a2', { cron: '0 * * * *' }), 3600)).toBe(true);
+      // the tick bookkeeping survives an update
+      expect(await storage.schedules.find(a.id)).toMatchObject({
+        name: 'a2',
+        cron: '0 * * * *',
+        nextTickTime: 3600,
+        lastTickTime: 100,
+        lastJobId: 7,
+      });
+      expect(await storage.schedules.update(b.id + 1000, scheduleSpec('x'), 1)).toBe(false);
+      expect((await storage.schedules.list({ limit: 1, offset: 1 })).map((s) => s.id)).toEqual([b.id]);
+      expect(await storage.schedules.delete(a.id)).toBe(true);
+      expect(await storage.schedules.delete(a.id)).toBe(false);
+      expect(await storage.schedules.count()).toBe(1);
+      await expect(storage.schedules.create(scheduleSpec('n'.repeat(129)), 1)).rejects.toThrow(InvalidArgumentError);
+    });
+
+    it('finds due schedules earliest first, never those without a next tick', async () => {
+      const at = async (name: string, next: number): Promise<number> =>
+        (await storage.schedules.create(scheduleSpec(name), next)).id;
+      const late = await at('late', 500);
+      const early = await at('early', 100);
+      await at('done', 0);
+      await at('future', 10_000);
+      const due = async (before: number, limit = 10): Promise<number[]> =>
+        (await storage.schedules.findDue(before, limit)).map((s) => s.id);
+      expect(await due(1000)).toEqual([early, late]);
+      expect(await due(1000, 1)).toEqual([early]);
+      expect(await due(99)).toEqual([]);
+    });
+
+    it('lets exactly one of many racing claims of a tick win', async () => {
+      const s = await storage.schedules.create(scheduleSpec('race'), 2000);
+      const claims = Array.from({ length: 8 }, (_, i) =>
+        storage.schedules.claimTick({
+          id: s.id,
+          expectedNextTickTime: 2000,
+          tickTime: 2000,
+          nextTickTime: 4000,
+          jobId: i + 1,
+        }),
+      );
+      const wins = await Promise.all(claims);
+      expect(wins.filter(Boolean)).toHaveLength(1);
+      const winner = wins.indexOf(true) + 1;
+      expect(await storage.schedules.find(s.id)).toMatchObject({
+        nextTickTime: 4000,
+        lastTickTime: 2000,
+        lastJobId: winner,
+      });
+      // a stale claim of the same tick loses; a skipped tick keeps the last job
+      expect(
+        await storage.schedules.claimTick({
+          id: s.id,
+          expectedNextTickTime: 2000,
+          tickTime: 2000,
+          nextTickTime: 4000,
+          jobId: 99,
+        }),
+      ).toBe(false);
+      expect(
+        await storage.schedules.claimTick({
+          id: s.id,
+          expectedNextTickTime: 4000,
+          tickTime: 4000,
+          nextTickTime: 6000,
+          jobId: undefined,
+        }),
+      ).toBe(true);
+      expect(await storage.schedules.find(s.id)).toMatchObject({
+        nextTickTime: 6000,
+        lastTickTime: 4000,
+        lastJobId: winner,
+      });
+      expect(
+        await storage.schedules.claimTick({
+          id: s.id + 1000,
+          expectedNextTickTime: 0,
+          tickTime: 1,
+          nextTickTime: 2,
+          jobId: 1,
+        }),
+      ).toBe(false);
     });
   });
 

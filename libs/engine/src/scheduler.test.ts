@@ -1,0 +1,228 @@
+/**
+ * The scheduler over a real SQLite database: rounds driven by hand with a chosen clock for the policies, and two
+ * schedulers sharing one database file (two processes) for "once per tick".
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Job, Schedule, ScheduleSpec, Worker } from '../../core/src/index.js';
+import {
+  AlreadyExistsError,
+  NO_RETRY,
+  Priority,
+  QueueType,
+  ResponseType,
+  silentLogger,
+  TimeOrderedIdGenerator,
+} from '../../core/src/index.js';
+import type { Storage } from '../../storage/src/index.js';
+import { openSqliteStorage } from '../../storage/src/index.js';
+import type { SchedulerDeps } from './scheduler.js';
+import { Scheduler } from './scheduler.js';
+
+let dir: string;
+let storage: Storage;
+let worker: Worker;
+
+const spec = (over: Partial<ScheduleSpec> = {}): ScheduleSpec => ({
+  name: 's',
+  cron: '*/10 * * * * *',
+  timeZone: 'UTC',
+  workerId: undefined,
+  workerName: 'w',
+  args: Uint8Array.of(1, 2),
+  priority: Priority.PRIORITY_HIGH,
+  uniqKey: undefined,
+  timeout: 500,
+  missedTick: 'skip',
+  overlap: 'allow',
+  origin: 'api',
+  ...over,
+});
+
+/** Deps over `storage` that record the jobs enqueued. */
+function depsOf(db: Storage, enqueued: Job[], over: Partial<SchedulerDeps> = {}): SchedulerDeps {
+  return {
+    schedules: db.schedules,
+    findWorker: async (ref) =>
+      ref.workerName !== undefined ? db.workers.findByName(ref.workerName) : db.workers.find(ref.workerId ?? 0),
+    enqueue: async (job) => void enqueued.push(job),
+    ids: new TimeOrderedIdGenerator(1),
+    isUnfinished: async () => false,
+    logger: silentLogger,
+    ...over,
+  };
+}
+
+beforeEach(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'jw-scheduler-'));
+  storage = await openSqliteStorage({ path: join(dir, 'db.sqlite3') });
+  await storage.migrate();
+  worker = await storage.workers.create({
+    name: 'w',
+    runnerId: 1,
+    runnerSettings: new Uint8Array(),
+    retryPolicy: NO_RETRY,
+    periodicInterval: 0,
+    channel: undefined,
+    queueType: QueueType.NORMAL,
+    responseType: ResponseType.NO_RESULT,
+    storeSuccess: false,
+    storeFailure: false,
+    nextWorkers: [],
+    useStatic: false,
+  });
+});
+
+afterEach(async () => {
+  await storage.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const T0 = Date.UTC(2026, 11, 7, 12, 0, 0);
+
+describe('a round', () => {
+  it('fires a due tick once with the schedule’s job, and moves to the next tick', async () => {
+    const s = await storage.schedules.create(spec(), T0);
+    const jobs: Job[] = [];
+    const scheduler = new Scheduler(depsOf(storage, jobs, { now: () => T0 + 20 }));
+    expect(await scheduler.round()).toBe(T0 + 1020);
+    expect(jobs).toHaveLength(1);
+    expect(jobs[0]).toMatchObject({
+      workerId: worker.id,
+      priority: Priority.PRIORITY_HIGH,
+      timeout: 500,
+      runAfterTime: 0,
+      retried: 0,
+    });
+    expect(Array.from(jobs[0]!.args)).toEqual([1, 2]);
+    expect(await storage.schedules.find(s.id)).toMatchObject({
+      nextTickTime: T0 + 10_000,
+      lastTickTime: T0,
+      lastJobId: jobs[0]!.id,
+    });
+    // the same tick is not fired again
+    await scheduler.round();
+    expect(jobs).toHaveLength(1);
+  });
+
+  it('wakes for the tick after the one it fired, so lateness never adds up', async () => {
+    await storage.schedules.create(spec({ cron: '* * * * * *' }), T0);
+    const jobs: Job[] = [];
+    const scheduler = new Scheduler(depsOf(storage, jobs, { now: () => T0 + 20 }));
+    expect(await scheduler.round()).toBe(T0 + 1000);
+    expect(jobs).toHaveLength(1);
+  });
+
+  it('wakes for the earliest tick within the refresh period', async () => {
+    await storage.schedules.create(spec(), T0 + 300);
+    const scheduler = new Scheduler(depsOf(storage, [], { now: () => T0 }));
+    expect(await scheduler.round()).toBe(T0 + 300);
+  });
+
+  it('skips missed ticks with policy skip, and fires one for them with run-once', async () => {
+    const down = T0 - 60_000;
+    const skip = await storage.schedules.create(spec({ name: 'skip' }), down);
+    const once = await storage.schedules.create(spec({ name: 'once', missedTick: 'run-once' }), down);
+    const jobs: Job[] = [];
+    // 4 s after the tick of T0: the newest due tick is T0, 4 s old, and older ones were missed
+    await new Scheduler(depsOf(storage, jobs, { now: () => T0 + 4000 })).round();
+    expect(jobs).toHaveLength(2);
+    jobs.length = 0;
+    // back after 7 s: the newest due tick (T0 + 10 s) is missed too
+    await storage.schedules.delete(skip.id);
+    await storage.schedules.delete(once.id);
+    const skip2 = await storage.schedules.create(spec({ name: 'skip' }), down);
+    const once2 = await storage.schedules.create(spec({ name: 'once', missedTick: 'run-once' }), down);
+    await new Scheduler(depsOf(storage, jobs, { now: () => T0 + 17_000 })).round();
+    expect(jobs).toHaveLength(1);
+    expect(await storage.schedules.find(once2.id)).toMatchObject({ lastTickTime: T0 + 10_000, lastJobId: jobs[0]!.id });
+    expect(await storage.schedules.find(skip2.id)).toMatchObject({
+      lastTickTime: T0 + 10_000,
+      nextTickTime: T0 + 20_000,
+      lastJobId: undefined,
+    });
+  });
+
+  it('skips a tick while the previous job is unfinished with overlap skip, keeping that job', async () => {
+    const allow = await storage.schedules.create(spec({ name: 'allow' }), T0);
+    const skip = await storage.schedules.create(spec({ name: 'skip', overlap: 'skip' }), T0);
+    for (const s of [allow, skip]) {
+      await storage.schedules.claimTick({
+        id: s.id,
+        expectedNextTickTime: T0,
+        tickTime: T0,
+        nextTickTime: T0 + 10_000,
+        jobId: 42,
+      });
+    }
+    const jobs: Job[] = [];
+    const unfinished = new Set([42]);
+    const scheduler = new Scheduler(
+      depsOf(storage, jobs, { now: () => T0 + 10_010, isUnfinished: async (id) => unfinished.has(id) }),
+    );
+    await scheduler.round();
+    expect(jobs.map((j) => j.id)).toEqual([(await storage.schedules.find(allow.id))!.lastJobId]);
+    expect(await storage.schedules.find(skip.id)).toMatchObject({ lastJobId: 42, nextTickTime: T0 + 20_000 });
+  });
+
+  it('consumes a tick whose worker is missing or refuses the job (uniq_key held), without failing', async () => {
+    const gone = await storage.schedules.create(spec({ name: 'gone', workerName: 'nobody' }), T0);
+    const held = await storage.schedules.create(spec({ name: 'held', uniqKey: 'k' }), T0);
+    const scheduler = new Scheduler(
+      depsOf(storage, [], {
+        now: () => T0 + 5,
+        enqueue: async () => {
+          throw new AlreadyExistsError('a job with uniq_key "k" is not finished yet');
+        },
+      }),
+    );
+    await scheduler.round();
+    for (const s of [gone, held]) {
+      expect(await storage.schedules.find(s.id)).toMatchObject({ lastTickTime: T0, nextTickTime: T0 + 10_000 });
+    }
+  });
+
+  it('stops a schedule whose expression names no later time', async () => {
+    const s = await storage.schedules.create(spec({ cron: '0 0 12 1 1 * 2026' }), Date.UTC(2026, 0, 1, 12));
+    const jobs: Job[] = [];
+    await new Scheduler(depsOf(storage, jobs, { now: () => Date.UTC(2026, 0, 1, 12, 0, 1) })).round();
+    expect(jobs).toHaveLength(1);
+    expect(await storage.schedules.find(s.id)).toMatchObject({ nextTickTime: 0 });
+    expect(await storage.schedules.findDue(Number.MAX_SAFE_INTEGER, 10)).toEqual([]);
+  });
+});
+
+describe('two schedulers on one database', () => {
+  it('fire each tick of an every-second schedule exactly once between them', async () => {
+    const other = await openSqliteStorage({ path: join(dir, 'db.sqlite3') });
+    const fired: Array<{ by: string; schedule: Schedule; tick: number }> = [];
+    const start = Date.now();
+    await storage.schedules.create(spec({ cron: '* * * * * *' }), Math.ceil(start / 1000) * 1000);
+    const make = (db: Storage, by: string): Scheduler =>
+      new Scheduler(depsOf(db, [], { onFired: (schedule, tick) => fired.push({ by, schedule, tick }) }), {
+        refreshMs: 200,
+      });
+    const a = make(storage, 'a');
+    const b = make(other, 'b');
+    try {
+      a.start();
+      b.start();
+      expect(a.state).toBe('running');
+      await sleep(3500);
+    } finally {
+      await Promise.all([a.stop(), b.stop()]);
+      await other.close();
+    }
+    expect(a.state).toBe('stopped');
+    const ticks = fired.map((f) => f.tick);
+    expect(new Set(ticks).size).toBe(ticks.length);
+    expect(ticks.length).toBeGreaterThanOrEqual(3);
+    for (const [i, tick] of ticks.entries()) {
+      expect(tick % 1000).toBe(0);
+      if (i > 0) expect(tick - ticks[i - 1]!).toBe(1000);
+    }
+  });
+});

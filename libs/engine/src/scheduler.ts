@@ -1,0 +1,262 @@
+/**
+ * Fires the ticks of cron schedules: each tick enqueues one job, once across the cluster.
+ *
+ * Every process that has the RDB runs a Scheduler (all-in-one, grpc-front, worker). They share no lock and elect no
+ * leader: a tick is claimed in the RDB by a conditional update of the schedule's next_tick_time
+ * (ScheduleRepository.claimTick), which exactly one process wins; the others see their update change nothing and
+ * move on. So ticks go on as long as one process lives, and a SIGKILLed process takes no tick with it, except one it
+ * had claimed and not yet enqueued (the few milliseconds between the two): a tick fires at most once, never twice.
+ *
+ * A tick whose time passed while no process could fire it (all were down, or the database was) is a missed tick:
+ * when the schedule's newest due tick is more than `missedAfterMs` old, policy `skip` drops it and `run-once` fires
+ * one job for all the ticks missed. Either way the schedule goes on from its first tick after now.
+ *
+ * Overlap: policy `skip` drops a tick while the job of the previous tick (last_job_id) is unfinished (it still has a
+ * job status); `allow` always enqueues. A schedule with a uniq_key also never has two unfinished jobs: its tick fails
+ * to enqueue (the key is held) and is logged as skipped.
+ *
+ * State machine: 'idle' → start() → 'running' → stop() → 'stopped'. While running, one loop reads the schedules due
+ * within `refreshMs`, fires those due now, and sleeps until the earliest next tick (or `refreshMs`, to see schedules
+ * other processes created); wake() cuts the sleep short after a local change. Errors back off for `refreshMs`.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { CronTicks, IdGenerator, Job, Logger, Schedule, Worker } from '../../core/src/index.js';
+import { AlreadyExistsError, coerceError, parseCron } from '../../core/src/index.js';
+import type { ScheduleRepository } from '../../storage/src/index.js';
+
+export type SchedulerState = 'idle' | 'running' | 'stopped';
+
+export interface SchedulerOptions {
+  /**
+   * How often the RDB is read for schedules changed by other processes, and how far ahead.
+   * @default 1000
+   */
+  readonly refreshMs?: number;
+  /**
+   * A due tick older than this is a missed tick (see the missed-tick policies).
+   * @default 5000
+   */
+  readonly missedAfterMs?: number;
+  /**
+   * The most schedules read per round.
+   * @default 500
+   */
+  readonly batch?: number;
+}
+
+export interface SchedulerDeps {
+  readonly schedules: Pick<ScheduleRepository, 'findDue' | 'claimTick'>;
+  /** The worker a schedule names, by id or by name; undefined when there is none. */
+  readonly findWorker: (ref: Pick<Schedule, 'workerId' | 'workerName'>) => Promise<Worker | undefined>;
+  /** Enqueues a job the way Enqueue does (the job router). */
+  readonly enqueue: (job: Job, worker: Worker) => Promise<unknown>;
+  readonly ids: IdGenerator;
+  /** Whether a job is unfinished (it has a job status): the overlap policy `skip` asks about the previous tick's job. */
+  readonly isUnfinished: (jobId: number) => Promise<boolean>;
+  readonly logger: Logger;
+  /** told after each tick this process fired (its job enqueued), with the tick's time: for tests and measurements */
+  readonly onFired?: (schedule: Schedule, tickTime: number, job: Job) => void;
+  readonly now?: () => number;
+}
+
+/** What became of a tick this process claimed. */
+type TickOutcome = 'fired' | 'missed' | 'overlap' | 'no-worker' | 'refused';
+
+export class Scheduler {
+  private stateValue: SchedulerState = 'idle';
+  private readonly abort = new AbortController();
+  private wakeUp: AbortController = new AbortController();
+  private loop: Promise<void> | undefined;
+  private readonly now: () => number;
+  private readonly refreshMs: number;
+  private readonly missedAfterMs: number;
+  private readonly batch: number;
+  private readonly parsed = new Map<string, CronTicks>();
+
+  constructor(
+    private readonly deps: SchedulerDeps,
+    options: SchedulerOptions = {},
+  ) {
+    this.now = deps.now ?? Date.now;
+    this.refreshMs = options.refreshMs ?? 1000;
+    this.missedAfterMs = options.missedAfterMs ?? 5000;
+    this.batch = options.batch ?? 500;
+  }
+
+  get state(): SchedulerState {
+    return this.stateValue;
+  }
+
+  start(): void {
+    if (this.stateValue !== 'idle') throw new Error(`the scheduler cannot start: it is ${this.stateValue}`);
+    this.stateValue = 'running';
+    this.loop = this.run();
+  }
+
+  /** Reads the schedules again at once (a schedule was created or changed here). */
+  wake(): void {
+    this.wakeUp.abort();
+  }
+
+  /** Stops the loop after the round in progress; idempotent. */
+  async stop(): Promise<void> {
+    this.stateValue = 'stopped';
+    this.abort.abort();
+    await this.loop;
+  }
+
+  /** One round: fires every tick due now; returns when the next one is due (at most refreshMs ahead). */
+  async round(): Promise<number> {
+    const now = this.now();
+    const horizon = now + this.refreshMs;
+    const due = await this.deps.schedules.findDue(horizon, this.batch);
+    const firing = due.filter((s) => s.nextTickTime <= now);
+    // the ticks after those fired now: whoever won each claim wrote the same next tick
+    const following = await Promise.all(firing.map((s) => this.tick(s, now)));
+    const later = due.filter((s) => s.nextTickTime > now).map((s) => s.nextTickTime);
+    // a full batch may hide more due schedules: go again at once
+    if (firing.length === this.batch) return now;
+    return Math.min(horizon, ...later, ...following.filter((t) => t > 0));
+  }
+
+  private async run(): Promise<void> {
+    const { signal } = this.abort;
+    while (!signal.aborted) {
+      let wakeAt: number;
+      try {
+        wakeAt = await this.round();
+      } catch (err) {
+        this.deps.logger.warn(
+          { err },
+          `the scheduler could not read or claim schedules; trying again in ${this.refreshMs} ms`,
+        );
+        wakeAt = this.now() + this.refreshMs;
+      }
+      const delay = wakeAt - this.now();
+      if (delay <= 0 || signal.aborted) continue;
+      this.wakeUp = new AbortController();
+      await sleep(delay, undefined, { signal: AbortSignal.any([signal, this.wakeUp.signal]) }).catch(() => undefined);
+    }
+  }
+
+  /**
+   * Claims and fires one due tick of a schedule; never throws (a failure is logged, the tick is not retried).
+   * Returns the schedule's next tick (0 when unknown or none).
+   */
+  private async tick(schedule: Schedule, now: number): Promise<number> {
+    const log = this.deps.logger;
+    try {
+      const { outcome, nextTickTime } = await this.claimAndFire(schedule, now);
+      if (outcome !== undefined && outcome !== 'fired') {
+        log.info({ schedule: schedule.name, outcome }, `schedule ${schedule.name}: tick not fired (${outcome})`);
+      }
+      return nextTickTime;
+    } catch (err) {
+      log.warn({ err: coerceError(err), schedule: schedule.name }, `schedule ${schedule.name}: tick failed`);
+      return 0;
+    }
+  }
+
+  /** outcome undefined: another process claimed the tick first */
+  private async claimAndFire(
+    schedule: Schedule,
+    now: number,
+  ): Promise<{ outcome: TickOutcome | undefined; nextTickTime: number }> {
+    const { schedules, ids } = this.deps;
+    const ticks = this.ticksOf(schedule);
+    if (ticks === undefined) {
+      // an expression that no longer parses (stored by an older version): stop it rather than fail every round
+      await schedules.claimTick({
+        id: schedule.id,
+        expectedNextTickTime: schedule.nextTickTime,
+        tickTime: schedule.nextTickTime,
+        nextTickTime: 0,
+        jobId: undefined,
+      });
+      return { outcome: 'refused', nextTickTime: 0 };
+    }
+    const tickTime = Math.max(schedule.nextTickTime, ticks.latestAtOrBefore(now) ?? 0);
+    const nextTickTime = ticks.nextAfter(now) ?? 0;
+    let outcome: TickOutcome = 'fired';
+    let worker: Worker | undefined;
+    if (now - tickTime > this.missedAfterMs && schedule.missedTick === 'skip') outcome = 'missed';
+    else if (schedule.overlap === 'skip' && schedule.lastJobId !== undefined) {
+      if (await this.deps.isUnfinished(schedule.lastJobId)) outcome = 'overlap';
+    }
+    if (outcome === 'fired') {
+      worker = await this.deps.findWorker(schedule);
+      if (worker === undefined) outcome = 'no-worker';
+      else if (worker.periodicInterval > 0) outcome = 'refused';
+    }
+    // the id is taken before the claim: issuing it can fail (Scalable without a node id), and then nothing is claimed
+    const jobId = outcome === 'fired' ? ids.next() : undefined;
+    const won = await schedules.claimTick({
+      id: schedule.id,
+      expectedNextTickTime: schedule.nextTickTime,
+      tickTime,
+      nextTickTime,
+      jobId,
+    });
+    const result = (o: TickOutcome | undefined): { outcome: TickOutcome | undefined; nextTickTime: number } => ({
+      outcome: o,
+      nextTickTime,
+    });
+    if (!won) return result(undefined);
+    if (outcome === 'no-worker') {
+      this.deps.logger.warn(
+        { schedule: schedule.name },
+        `schedule ${schedule.name}: worker ${describeWorker(schedule)} does not exist; the tick is skipped`,
+      );
+    }
+    if (outcome === 'refused' && worker !== undefined) {
+      this.deps.logger.warn(
+        { schedule: schedule.name },
+        `schedule ${schedule.name}: worker ${worker.name} is periodic (periodic_interval); a schedule cannot start periodic series`,
+      );
+    }
+    if (jobId === undefined || worker === undefined) return result(outcome);
+    const job: Job = {
+      id: jobId,
+      workerId: worker.id,
+      args: schedule.args,
+      uniqKey: schedule.uniqKey,
+      enqueueTime: this.now(),
+      grabbedUntilTime: undefined,
+      runAfterTime: 0,
+      retried: 0,
+      priority: schedule.priority,
+      timeout: schedule.timeout,
+    };
+    try {
+      await this.deps.enqueue(job, worker);
+    } catch (err) {
+      if (err instanceof AlreadyExistsError) return result('overlap');
+      throw err;
+    }
+    this.deps.onFired?.(schedule, tickTime, job);
+    return result('fired');
+  }
+
+  private ticksOf(schedule: Schedule): CronTicks | undefined {
+    const key = `${schedule.cron}\u0000${schedule.timeZone}`;
+    let ticks = this.parsed.get(key);
+    if (ticks === undefined) {
+      try {
+        ticks = parseCron(schedule.cron, schedule.timeZone);
+      } catch (err) {
+        this.deps.logger.error(
+          { err, schedule: schedule.name },
+          `schedule ${schedule.name}: its cron expression or time zone is not valid; it is stopped (fix it with an update)`,
+        );
+        return undefined;
+      }
+      if (this.parsed.size > 1000) this.parsed.clear();
+      this.parsed.set(key, ticks);
+    }
+    return ticks;
+  }
+}
+
+function describeWorker(s: Pick<Schedule, 'workerId' | 'workerName'>): string {
+  return s.workerName !== undefined ? `"${s.workerName}"` : String(s.workerId);
+}
