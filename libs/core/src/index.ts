@@ -10,3 +10,4 @@ export * from './ttl-cache.js';
 export * from './timers.js';
 export * from './echo-value.js';
 export * from './input-limits.js';
+export * from './dead-letter.js';

@@ -4,7 +4,19 @@
  * Every method that writes a unique column throws AlreadyExistsError on a clash; a database that cannot be reached
  * surfaces as UnavailableError.
  */
-import type { Job, JobResult, Page, Runner, RunnerSpec, Worker, WorkerSpec } from '../../core/src/index.js';
+import type {
+  DeadLetter,
+  DeadLetterFilter,
+  DeadLetterPolicy,
+  DeadLetterQuery,
+  Job,
+  JobResult,
+  Page,
+  Runner,
+  RunnerSpec,
+  Worker,
+  WorkerSpec,
+} from '../../core/src/index.js';
 
 export interface RunnerRepository {
   /** Inserts or replaces runners with fixed ids (the built-in runners). */
@@ -100,6 +112,33 @@ export interface JobResultRepository {
   deleteEndedBefore(time: number): Promise<number>;
 }
 
+export interface DeadLetterRepository {
+  /**
+   * Throws AlreadyExistsError when the id is taken or when the same attempt of the job (job_id, retried,
+   * run_after_time) is already a dead letter: a second delivery of a finished job cannot record it twice.
+   */
+  insert(letter: DeadLetter): Promise<void>;
+  find(id: number): Promise<DeadLetter | undefined>;
+  /** newest first (died_at, then id); InvalidArgumentError for a filter that cannot match anything sensible */
+  list(query: DeadLetterQuery): Promise<DeadLetter[]>;
+  count(filter: DeadLetterFilter): Promise<number>;
+  /** Records a requeue as the new job's id, only if the dead letter was not requeued yet; returns whether it was. */
+  markRequeued(id: number, jobId: number, at: number): Promise<boolean>;
+  /** Undoes markRequeued when enqueueing the new job failed (only if it still names that job). */
+  unmarkRequeued(id: number, jobId: number): Promise<void>;
+  delete(id: number): Promise<boolean>;
+  /** Deletes what the filter matches; returns how many. */
+  deleteMatching(filter: DeadLetterFilter): Promise<number>;
+  /** Retention: deletes what died before `diedBefore` and all but the newest `keep`; returns how many. */
+  prune(diedBefore: number, keep: number): Promise<number>;
+  findPolicy(workerId: number): Promise<DeadLetterPolicy | undefined>;
+  /** ordered by worker id */
+  listPolicies(): Promise<DeadLetterPolicy[]>;
+  /** Inserts or replaces the worker's options. */
+  savePolicy(policy: DeadLetterPolicy, now: number): Promise<void>;
+  deletePolicy(workerId: number): Promise<boolean>;
+}
+
 /** Which backend a Storage is. */
 export interface StorageCapabilities {
   /** 'sqlite' or 'mysql', for messages and logs only */
@@ -117,6 +156,7 @@ export interface Storage {
   readonly workers: WorkerRepository;
   readonly jobs: JobRepository;
   readonly results: JobResultRepository;
+  readonly deadLetters: DeadLetterRepository;
   readonly capabilities: StorageCapabilities;
   /** Applies pending migrations under a lock; safe to call from many processes at once. */
   migrate(): Promise<void>;
