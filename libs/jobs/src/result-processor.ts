@@ -46,6 +46,8 @@ export interface JobRowsForResults {
 export interface ResultProcessorDeps {
   readonly rows: JobRowsForResults;
   readonly results: { insert(result: JobResult): Promise<void> };
+  /** keeps final failures as dead letters (DeadLetterKeeper); idempotent per attempt */
+  readonly deadLetters?: { record(job: Job, worker: Worker | undefined, result: JobResult): Promise<unknown> };
   readonly state: JobStateStore;
   readonly bus: ResultBus;
   readonly router: Pick<JobRouter, 'enqueue'>;
@@ -179,7 +181,7 @@ export class ResultProcessor {
             return true;
           })
       : undefined;
-    await this.finish(job, worker, final, heldUntil, storeSlim);
+    await this.finish(job, worker, final, heldUntil, storeSlim, true);
     return final;
   }
 
@@ -231,12 +233,15 @@ export class ResultProcessor {
     result: JobResult,
     heldUntil: number | undefined,
     storeInstead?: () => Promise<boolean>,
+    givingUp = false,
   ): Promise<void> {
     const { rows, state, bus } = this.deps;
     const first =
       worker === undefined ||
       !storesResult(worker, result.status) ||
       (await (storeInstead ?? (() => this.tried('storing the result', () => this.store(result))))());
+    // the result is final here; recorded before the job is released, so a re-delivery can still record it
+    await this.recordDeadLetter(job, worker, result, givingUp);
 
     let continues = false;
     if (
@@ -269,6 +274,28 @@ export class ResultProcessor {
     await bus.publish(result, { keep: worker?.responseType !== ResponseType.NO_RESULT });
     if (worker !== undefined && result.status === ResultStatus.SUCCESS)
       await this.enqueueNextWorkers(job, worker, result);
+  }
+
+  /**
+   * Keeps a final failure as a dead letter, tried like the other finishing steps (an outage is thrown and the job is
+   * delivered again; the insert is idempotent per attempt). For a job being given up (poison) it is tried once and a
+   * failure only logged: the job must end even if its dead letter cannot be written.
+   */
+  private async recordDeadLetter(
+    job: Job,
+    worker: Worker | undefined,
+    result: JobResult,
+    givingUp: boolean,
+  ): Promise<void> {
+    const keeper = this.deps.deadLetters;
+    if (keeper === undefined) return;
+    if (!givingUp) {
+      await this.tried('recording the dead letter', () => keeper.record(job, worker, result));
+      return;
+    }
+    await keeper.record(job, worker, { ...result, args: Buffer.alloc(0) }).catch((err: unknown) => {
+      this.deps.logger.error({ err, jobId: job.id }, 'could not record the dead letter of a poison job either');
+    });
   }
 
   /**
