@@ -2,6 +2,7 @@ import type { Config } from '../../libs/config/src/index.js';
 import type { Logger } from '../../libs/core/src/index.js';
 import type { JobServicesDeps, ServiceRegistration } from '../../libs/front/src/index.js';
 import {
+  deadLetterService,
   GrpcServer,
   jobBatchService,
   jobRestoreService,
@@ -13,6 +14,7 @@ import {
   workerService,
 } from '../../libs/front/src/index.js';
 import {
+  DeadLetterServiceService,
   JobBatchServiceService,
   JobRestoreServiceService,
   JobResultServiceService,
@@ -67,6 +69,13 @@ export function createFrontServer(w: FrontWiring): GrpcServer {
       { definition: JobResultServiceService, implementation: jobResultService(deps, resolver) },
       { definition: JobStatusServiceService, implementation: jobStatusService(deps) },
       { definition: JobRestoreServiceService, implementation: jobRestoreService(deps) },
+      {
+        definition: DeadLetterServiceService,
+        implementation: deadLetterService(
+          { deadLetters: lifecycle.deadLetters, capabilities: storage.capabilities, logger },
+          resolver,
+        ),
+      },
     );
   }
   return new GrpcServer({ ...config.grpc, logger, services });

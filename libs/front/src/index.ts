@@ -12,3 +12,5 @@ export { jobService } from './job-service.js';
 export { jobBatchService } from './job-batch-service.js';
 export { jobResultService } from './job-result-service.js';
 export { jobRestoreService, jobStatusService } from './job-status-service.js';
+export { deadLetterService } from './dead-letter-service.js';
+export type { DeadLetterServiceDeps } from './dead-letter-service.js';
