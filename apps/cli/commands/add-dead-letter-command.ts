@@ -190,6 +190,11 @@ export function addDeadLetterCommand(program: Command, action: ActionFactory): v
   const policy = dead
     .command('policy')
     .description("a worker's dead-letter options: on/off and the statuses kept besides MAX_RETRY and FATAL_ERROR");
+  withExamples(
+    policy,
+    'jobworkerp-client dead-letter policy get -w resize',
+    'jobworkerp-client dead-letter policy set -w noisy --enabled false',
+  );
   const printPolicy = (p: {
     workerId?: { value: number };
     enabled: boolean;
