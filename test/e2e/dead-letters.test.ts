@@ -5,6 +5,7 @@
  * the CLI, Scalable (a grpc-front and a worker on MariaDB and Redis) with the gRPC service.
  */
 import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -21,6 +22,7 @@ import type { ServerProcess } from '../support/server-process.js';
 import { REPO_ROOT, startServer } from '../support/server-process.js';
 import { commandArgs, commandWorkerData, constantRetry } from '../support/worker-data.js';
 
+const exec = promisify(execFile);
 const CLI = join(REPO_ROOT, 'dist', 'apps', 'cli', 'main.js');
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -186,6 +188,21 @@ describe('dead letters on Standalone (all-in-one, CLI)', () => {
       'success',
     );
     expect(extra.stderr).toMatch(/INVALID_ARGUMENT: extra status SUCCESS cannot be chosen/);
+  });
+
+  it('is listed by reflection and callable with buf curl', async () => {
+    const buf = join(REPO_ROOT, 'node_modules', '.bin', 'buf');
+    const url = `http://${server.address}`;
+    const base = ['curl', '--protocol', 'grpc', '--http2-prior-knowledge'];
+    const listed = await exec(buf, [...base, '--list-services', url]);
+    expect(listed.stdout.trim().split('\n')).toContain('jobworkerp.ext.DeadLetterService');
+    const counted = await exec(buf, [
+      ...base,
+      '-d',
+      '{"statuses":["MAX_RETRY"]}',
+      `${url}/jobworkerp.ext.DeadLetterService/Count`,
+    ]);
+    expect(JSON.parse(counted.stdout)).toEqual({});
   });
 });
 
