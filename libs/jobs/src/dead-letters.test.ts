@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_CHANNEL } from '../../config/src/index.js';
-import type { Job, RetryPolicy, Worker, WorkerSpec } from '../../core/src/index.js';
+import type { Job, JobResult, RetryPolicy, Worker, WorkerSpec } from '../../core/src/index.js';
 import {
   AlreadyExistsError,
   InvalidArgumentError,
@@ -31,6 +31,7 @@ import { openStorage } from '../../storage/src/index.js';
 import type { DeadLetterSettings } from './dead-letters.js';
 import type { RunTicket } from './job-lifecycle.js';
 import { JobLifecycle } from './job-lifecycle.js';
+import { FINISH_ATTEMPTS } from './result-processor.js';
 
 const LEASE_MS = 30_000;
 const bytes = (s: string): Uint8Array => Buffer.from(s);
@@ -287,6 +288,27 @@ describe('recording', () => {
     await lifecycle.end(await beginOne(), ran(ResultStatus.FATAL_ERROR));
     expect((await lifecycle.deadLetters.list({})).map((d) => d.jobId)).toEqual([job.id]);
     expect(await lifecycle.status(job.id)).toBeUndefined();
+  });
+
+  it('ends a job whose dead letter the database refuses (not an outage) as poison, instead of looping', async () => {
+    const w = await addWorker();
+    const job = newJob(w, { uniqKey: 'poison' });
+    await lifecycle.enqueue(job, w);
+    const results: JobResult[] = [];
+    await bus.subscribeWorker(w.id, (r) => results.push(r));
+    const repo = storage.deadLetters;
+    let tries = 0;
+    repo.insert = () => {
+      tries += 1;
+      return Promise.reject(new InvalidArgumentError('the row is too large'));
+    };
+    expect(await lifecycle.end(await beginOne(), ran(ResultStatus.FATAL_ERROR))).toBe('final');
+    expect(tries).toBe(FINISH_ATTEMPTS);
+    expect(results.map((r) => r.status)).toEqual([ResultStatus.OTHER_ERROR]);
+    expect(text(results[0]!.output[0])).toMatch(/recording the dead letter failed 3 times: the row is too large/);
+    // released: the key is free again
+    expect(await lifecycle.status(job.id)).toBeUndefined();
+    await lifecycle.enqueue(newJob(w, { uniqKey: 'poison' }), w);
   });
 
   it('applies the retention on insert: by count and by age', async () => {
