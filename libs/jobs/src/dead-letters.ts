@@ -97,7 +97,8 @@ export class DeadLetterKeeper {
       jobId: job.id,
       workerId: job.workerId,
       workerName: worker?.name ?? '',
-      args: job.args,
+      // the result's args: the job's, or none when a job given up as poison is recorded slim
+      args: result.args,
       uniqKey: job.uniqKey,
       priority: job.priority,
       timeout: job.timeout,

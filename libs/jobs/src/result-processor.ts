@@ -47,7 +47,7 @@ export interface ResultProcessorDeps {
   readonly rows: JobRowsForResults;
   readonly results: { insert(result: JobResult): Promise<void> };
   /** keeps final failures as dead letters (DeadLetterKeeper); idempotent per attempt */
-  readonly deadLetters?: { record(job: Job, worker: Worker | undefined, result: JobResult): Promise<unknown> };
+  readonly deadLetters?: { record(job: Job, worker: Worker | undefined, result: JobResult): Promise<boolean> };
   readonly state: JobStateStore;
   readonly bus: ResultBus;
   readonly router: Pick<JobRouter, 'enqueue'>;
@@ -113,7 +113,8 @@ export class ResultProcessor {
       await this.finish(job, worker, this.resultOf(job, worker, run, status), heldUntil);
     } catch (err) {
       if (!(err instanceof PoisonError)) throw err;
-      await this.giveUp(job, worker, run, heldUntil, err);
+      // the status the job ended with before it turned poison, so its dead letter can say so
+      await this.giveUp(job, worker, { ...run, status }, heldUntil, err);
     }
     return 'final';
   }
@@ -181,7 +182,7 @@ export class ResultProcessor {
             return true;
           })
       : undefined;
-    await this.finish(job, worker, final, heldUntil, storeSlim, true);
+    await this.finish(job, worker, final, heldUntil, storeSlim, run.status);
     return final;
   }
 
@@ -233,7 +234,8 @@ export class ResultProcessor {
     result: JobResult,
     heldUntil: number | undefined,
     storeInstead?: () => Promise<boolean>,
-    givingUp = false,
+    /** set when the job is given up as poison: the status it ended with before that */
+    poisonedFrom?: ResultStatus,
   ): Promise<void> {
     const { rows, state, bus } = this.deps;
     const first =
@@ -241,7 +243,7 @@ export class ResultProcessor {
       !storesResult(worker, result.status) ||
       (await (storeInstead ?? (() => this.tried('storing the result', () => this.store(result))))());
     // the result is final here; recorded before the job is released, so a re-delivery can still record it
-    await this.recordDeadLetter(job, worker, result, givingUp);
+    await this.recordDeadLetter(job, worker, result, poisonedFrom);
 
     let continues = false;
     if (
@@ -278,24 +280,29 @@ export class ResultProcessor {
 
   /**
    * Keeps a final failure as a dead letter, tried like the other finishing steps (an outage is thrown and the job is
-   * delivered again; the insert is idempotent per attempt). For a job being given up (poison) it is tried once and a
-   * failure only logged: the job must end even if its dead letter cannot be written.
+   * delivered again; the insert is idempotent per attempt). For a job given up as poison it is tried once, without
+   * the args and with the poison message as output, under the status the job ended with (MAX_RETRY, say) when the
+   * worker keeps that status, else as OTHER_ERROR; a failure is only logged: the job must end even then.
    */
   private async recordDeadLetter(
     job: Job,
     worker: Worker | undefined,
     result: JobResult,
-    givingUp: boolean,
+    poisonedFrom: ResultStatus | undefined,
   ): Promise<void> {
     const keeper = this.deps.deadLetters;
     if (keeper === undefined) return;
-    if (!givingUp) {
+    if (poisonedFrom === undefined) {
       await this.tried('recording the dead letter', () => keeper.record(job, worker, result));
       return;
     }
-    await keeper.record(job, worker, { ...result, args: Buffer.alloc(0) }).catch((err: unknown) => {
-      this.deps.logger.error({ err, jobId: job.id }, 'could not record the dead letter of a poison job either');
-    });
+    const slim = { ...result, args: Buffer.alloc(0) };
+    const asBefore = keeper.record(job, worker, { ...slim, status: poisonedFrom });
+    await asBefore
+      .then((recorded) => (recorded ? true : keeper.record(job, worker, slim)))
+      .catch((err: unknown) => {
+        this.deps.logger.error({ err, jobId: job.id }, 'could not record the dead letter of a poison job either');
+      });
   }
 
   /**
