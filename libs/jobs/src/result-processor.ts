@@ -7,6 +7,8 @@
  *   the job's status, uniq_key and RDB row are released, a periodic job's next run is scheduled (unless it was
  *   cancelled), and on SUCCESS each output item becomes a job of each next worker.
  * Storing happens before publishing, so a listener that sees the publish can also find the stored row.
+ * A final failure (MAX_RETRY, FATAL_ERROR, per worker more) is also kept as a dead letter (dead-letters.ts), whatever
+ * store_failure says, before the job is released.
  *
  * Poison jobs: when storing the result (or persisting a retry) fails for a reason that is not an outage — the
  * database refuses the row, or answers a ping while refusing it — the step is tried FINISH_ATTEMPTS times; then the
