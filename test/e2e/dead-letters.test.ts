@@ -277,9 +277,23 @@ describe('dead letters on Scalable (grpc-front + worker, MariaDB + Redis)', () =
     expect(success.code).toBe(status.INVALID_ARGUMENT);
     expect(success.details).toMatch(/status SUCCESS never makes a dead letter/);
 
-    expect(
-      (await call(dead, 'purge', { filter: { workerId: { value: workerId }, statuses: [] }, all: false })).deleted,
-    ).toBe(2);
+    // requeue-all takes what was not requeued yet: the second dead letter
+    const byWorker = { workerId: { value: workerId }, statuses: [] };
+    const all = await call(dead, 'requeueAll', { filter: byWorker });
+    expect(all.failed).toEqual([]);
+    expect(all.requeued.map((r) => r.id?.value)).toEqual([again.id?.value]);
+    await waitFor('the runs of requeue-all', async () => (runsOf(log, 'tok-s2') === 6 ? true : undefined));
+    await waitFor('the third dead letter', async () =>
+      (await call(dead, 'count', byWorker)).total === 3 ? true : undefined,
+    );
+    // a dead letter whose worker is gone cannot run again: its failure says so, with the code Requeue answers
+    await call(clients.worker, 'delete', { value: workerId });
+    const orphans = await call(dead, 'requeueAll', { filter: byWorker });
+    expect(orphans.requeued).toEqual([]);
+    expect(orphans.failed.map((f) => f.code)).toEqual([status.NOT_FOUND]);
+    expect(orphans.failed[0]!.message).toMatch(/no longer exists, so it cannot run again; purge it instead/);
+
+    expect((await call(dead, 'purge', { filter: byWorker, all: false })).deleted).toBe(3);
     expect((await call(dead, 'count', { statuses: [] })).total).toBe(0);
   });
 });
