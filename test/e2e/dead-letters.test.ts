@@ -142,6 +142,11 @@ describe('dead letters on Standalone (all-in-one, CLI)', () => {
     expect(jsonLines(purged.stdout)).toEqual([{ deleted: 1 }]);
     const left = jsonLines((await cli(server.address, 'dead-letter', 'list')).stdout);
     expect(left.map((r) => r['job_id'])).toEqual([newJobId]);
+    // new args, as JSON for the runner's args schema: this time the job succeeds and leaves no dead letter
+    const fixed = JSON.stringify({ args: ['-c', `echo "$0" >> ${log}`, 'tok-b'] });
+    const withArgs = await cli(server.address, 'dead-letter', 'requeue', '-i', String(second['id']), '-a', fixed);
+    expect(withArgs.code, withArgs.stderr).toBe(0);
+    await waitFor('the run with new args', async () => (runsOf(log, 'tok-b') === 1 ? true : undefined));
     expect(jsonLines((await cli(server.address, 'dead-letter', 'purge', '--all')).stdout)).toEqual([{ deleted: 1 }]);
     expect(jsonLines((await cli(server.address, 'dead-letter', 'count')).stdout)).toEqual([{ total: 0 }]);
   });
