@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import { Command } from 'commander';
 import { actionFactory } from './action-factory.js';
+import { addDeadLetterCommand } from './commands/add-dead-letter-command.js';
 import { addJobCommand } from './commands/add-job-command.js';
 import { addJobResultCommand } from './commands/add-job-result-command.js';
 import { addJobStatusCommand } from './commands/add-job-status-command.js';
@@ -68,6 +69,7 @@ export function buildProgram(signal: AbortSignal, io: CliIo): Command {
   addJobResultCommand(program, action);
   addJobStatusCommand(program, action);
   addScheduleCommand(program, action);
+  addDeadLetterCommand(program, action);
   checkRequiredAfterUnknown(program);
   return program;
 }

@@ -2,6 +2,7 @@ import type { Config } from '../../libs/config/src/index.js';
 import type { Logger } from '../../libs/core/src/index.js';
 import type { JobServicesDeps, ServiceRegistration } from '../../libs/front/src/index.js';
 import {
+  deadLetterService,
   GrpcServer,
   jobBatchService,
   jobRestoreService,
@@ -14,6 +15,7 @@ import {
   workerService,
 } from '../../libs/front/src/index.js';
 import {
+  DeadLetterServiceService,
   JobBatchServiceService,
   JobRestoreServiceService,
   JobResultServiceService,
@@ -74,6 +76,13 @@ export function createFrontServer(w: FrontWiring): GrpcServer {
       {
         definition: ScheduleServiceService,
         implementation: scheduleService({ storage, logger, onScheduleChanged: w.onScheduleChanged }, resolver),
+      },
+      {
+        definition: DeadLetterServiceService,
+        implementation: deadLetterService(
+          { deadLetters: lifecycle.deadLetters, capabilities: storage.capabilities, logger },
+          resolver,
+        ),
       },
     );
   }

@@ -50,6 +50,7 @@ export async function openJobNode(config: Config, logger: Logger): Promise<JobNo
       logger,
       findDefinition: (runnerId) => registry.get(runnerId),
       cancelTtlMs: config.queue.expireJobResultMs,
+      deadLetters: config.deadLetters,
       onDueRow: () => opened.wake.notify(),
     });
     const standalone = config.storageType === 'Standalone';

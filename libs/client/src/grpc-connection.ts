@@ -7,6 +7,7 @@ import type {
 } from '@grpc/grpc-js';
 import { Channel, connectivityState, credentials, Metadata } from '@grpc/grpc-js';
 import {
+  DeadLetterServiceClient,
   JobBatchServiceClient,
   JobResultServiceClient,
   JobServiceClient,
@@ -58,6 +59,8 @@ export class GrpcConnection {
   readonly jobBatch: JobBatchServiceClient;
   /** jobworkerp.ext.ScheduleService (jobworkerp-ts only) */
   readonly schedule: ScheduleServiceClient;
+  /** jobworkerp.ext.DeadLetterService (jobworkerp-ts only) */
+  readonly deadLetter: DeadLetterServiceClient;
   private readonly channel: Channel;
   private ready: Promise<void> | undefined;
   /** the calls in flight, cancelled when the signal aborts (one listener for all: no warning at 11 concurrent calls) */
@@ -74,6 +77,7 @@ export class GrpcConnection {
     this.jobStatus = new JobStatusServiceClient(options.target, creds, shared);
     this.jobBatch = new JobBatchServiceClient(options.target, creds, shared);
     this.schedule = new ScheduleServiceClient(options.target, creds, shared);
+    this.deadLetter = new DeadLetterServiceClient(options.target, creds, shared);
     options.signal.addEventListener('abort', () => this.inFlight.forEach((call) => call.cancel()), { once: true });
   }
 

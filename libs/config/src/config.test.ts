@@ -35,6 +35,16 @@ describe('loadConfig', () => {
     expect(() => load({ JOB_QUEUE_MAX_PENDING_TOTAL: '0' })).toThrow('JOB_QUEUE_MAX_PENDING_TOTAL');
   });
 
+  it('keeps dead letters by default for 30 days and up to 100,000, and bounds both', () => {
+    expect(load({}).deadLetters).toEqual({ enabled: true, retentionMs: 2_592_000_000, maxCount: 100_000 });
+    expect(
+      load({ DEAD_LETTER_ENABLED: 'false', DEAD_LETTER_RETENTION_SECONDS: '60', DEAD_LETTER_MAX_COUNT: '5' })
+        .deadLetters,
+    ).toEqual({ enabled: false, retentionMs: 60_000, maxCount: 5 });
+    expect(() => load({ DEAD_LETTER_MAX_COUNT: '0' })).toThrow(/DEAD_LETTER_MAX_COUNT/);
+    expect(() => load({ DEAD_LETTER_RETENTION_SECONDS: '99999999999' })).toThrow(/DEAD_LETTER_RETENTION_SECONDS/);
+  });
+
   it('reads channels and their concurrencies by position', () => {
     const c = load({ WORKER_DEFAULT_CONCURRENCY: '3', WORKER_CHANNELS: 'a, b', WORKER_CHANNEL_CONCURRENCIES: '5' });
     expect(c.worker.channels).toEqual([

@@ -92,6 +92,18 @@ export interface Config {
     /** JOB_LEASE_MS: how long a claimed job is held before another worker may take it. @default 30000 */
     readonly leaseMs: number;
   };
+  /** Dead letters: jobs kept after a final failure (MAX_RETRY, FATAL_ERROR; see libs/jobs/src/dead-letters.ts). */
+  readonly deadLetters: {
+    /**
+     * DEAD_LETTER_ENABLED: whether workers without dead-letter options of their own keep dead letters (a worker's own
+     * options, set through jobworkerp.ext.DeadLetterService, win). @default true
+     */
+    readonly enabled: boolean;
+    /** DEAD_LETTER_RETENTION_SECONDS, in ms: dead letters older than this are deleted. @default 2592000 s (30 days) */
+    readonly retentionMs: number;
+    /** DEAD_LETTER_MAX_COUNT: at most this many dead letters are kept; the oldest go first. @default 100000 */
+    readonly maxCount: number;
+  };
   readonly storage: {
     /** SQLITE_URL (sqlite://path or a path). @default ./data/jobworkerp.sqlite3 */
     readonly sqlitePath: string;
@@ -195,6 +207,8 @@ export interface LoadConfigOptions {
 
 /** The longest delay a Node timer takes (about 24.8 days): the bound of settings that arm plain timers. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
+/** The longest dead-letter retention: its milliseconds must stay an exact integer below 2^53 (about 285 years). */
+const MAX_RETENTION_SECONDS = 9_000_000_000;
 
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -244,6 +258,11 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       expireJobResultMs: r.int('JOB_QUEUE_EXPIRE_JOB_RESULT_SECONDS', 86_400, 1) * 1000,
       fetchIntervalMs: r.int('JOB_QUEUE_FETCH_INTERVAL', 1000, 10, MAX_TIMER_MS),
       leaseMs: r.int('JOB_LEASE_MS', 30_000, 1000, MAX_TIMER_MS),
+    },
+    deadLetters: {
+      enabled: r.bool('DEAD_LETTER_ENABLED', true),
+      retentionMs: r.int('DEAD_LETTER_RETENTION_SECONDS', 2_592_000, 1, MAX_RETENTION_SECONDS) * 1000,
+      maxCount: r.int('DEAD_LETTER_MAX_COUNT', 100_000, 1),
     },
     storage: {
       sqlitePath: r.sqlitePath(),

@@ -13,3 +13,4 @@ export * from './input-limits.js';
 export * from './protobuf-wire.js';
 export * from './encoded-job-result.js';
 export * from './cron-expression.js';
+export * from './dead-letter.js';

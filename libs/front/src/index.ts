@@ -14,3 +14,5 @@ export { jobResultService } from './job-result-service.js';
 export { jobRestoreService, jobStatusService } from './job-status-service.js';
 export { scheduleService, scheduleToProto } from './schedule-service.js';
 export type { ScheduleServiceDeps } from './schedule-service.js';
+export { deadLetterService } from './dead-letter-service.js';
+export type { DeadLetterServiceDeps } from './dead-letter-service.js';

@@ -9,3 +9,5 @@ export type { CancelOutcome, JobLifecycleDeps, RecoveryOptions, RunTicket } from
 export { channelOf, routeOf } from './job-router.js';
 export type { Route, RoutableWorker } from './job-router.js';
 export type { RunRecord } from './result-processor.js';
+export { DeadLetterKeeper, MAX_REQUEUE_ALL } from './dead-letters.js';
+export type { DeadLetterSettings, EffectivePolicy, RequeueAllOutcome } from './dead-letters.js';

@@ -62,6 +62,7 @@ class Ports {
       logger: silentLogger,
       findDefinition: (id) => (id === definition.id ? definition : undefined),
       cancelTtlMs: 60_000,
+      deadLetters: { enabled: true, retentionMs: 86_400_000, maxCount: 1000 },
       workerCacheMs: 0,
       finishRetryMs: 1,
     });

@@ -20,7 +20,8 @@
  *  (marked only while a result is written to the RDB)                                             │
  *            │      ──periodic worker──▶ result stored/published, next run rescheduled ──────────┘
  *            ▼
- *          final: result stored (per store_success / store_failure), published (kept unless NO_RESULT), status
+ *          final: result stored (per store_success / store_failure), a failure kept as a dead letter (MAX_RETRY,
+ *                 FATAL_ERROR, per worker more; see dead-letters.ts), published (kept unless NO_RESULT), status
  *                 deleted, uniq_key released, row deleted, next_workers enqueued on SUCCESS; the queue's
  *                 complete step does the status, the uniq_key, the publish and the ack at once
  *
@@ -58,11 +59,13 @@ import type { Storage } from '../../storage/src/index.js';
 import { rebuildJobState, restoreBackedUpJobs } from './job-restorer.js';
 import type { Route, RoutableWorker } from './job-router.js';
 import { JobRouter } from './job-router.js';
+import type { DeadLetterSettings } from './dead-letters.js';
+import { DeadLetterKeeper } from './dead-letters.js';
 import type { RunRecord } from './result-processor.js';
 import { ResultProcessor } from './result-processor.js';
 
 export interface JobLifecycleDeps {
-  readonly storage: Pick<Storage, 'jobs' | 'results' | 'workers' | 'ping'>;
+  readonly storage: Pick<Storage, 'jobs' | 'results' | 'workers' | 'deadLetters' | 'ping'>;
   readonly queue: JobQueue;
   readonly state: JobStateStore;
   readonly bus: ResultBus;
@@ -76,6 +79,8 @@ export interface JobLifecycleDeps {
   readonly onDueRow?: () => void;
   /** how long a looked-up worker is reused; invalidateWorker() forgets one at once. @default 2000 */
   readonly workerCacheMs?: number;
+  /** dead letters: the default for workers without options of their own, and the retention */
+  readonly deadLetters: DeadLetterSettings;
   /** pause between tries of a finishing step that failed (ResultProcessor). @default 200 */
   readonly finishRetryMs?: number;
   readonly now?: () => number;
@@ -124,6 +129,8 @@ class Run implements RunTicket {
 }
 
 export class JobLifecycle {
+  /** dead letters: recorded when a job ends in failure; listed, requeued (through enqueue) and purged here */
+  readonly deadLetters: DeadLetterKeeper;
   private readonly router: JobRouter;
   private readonly processor: ResultProcessor;
   private readonly workers: TtlCache<number, Worker>;
@@ -136,9 +143,20 @@ export class JobLifecycle {
     this.now = deps.now ?? Date.now;
     this.workers = new TtlCache((id) => storage.workers.find(id), deps.workerCacheMs ?? 2000, this.now);
     this.router = new JobRouter({ queue, rows: storage.jobs, state, now: this.now, onDueRow: deps.onDueRow });
+    this.deadLetters = new DeadLetterKeeper({
+      repo: storage.deadLetters,
+      settings: deps.deadLetters,
+      ids,
+      logger,
+      findWorker: (id) => this.findWorker(id),
+      enqueue: (job, worker) => this.enqueue(job, worker),
+      policyCacheMs: deps.workerCacheMs,
+      now: this.now,
+    });
     this.processor = new ResultProcessor({
       rows: storage.jobs,
       results: storage.results,
+      deadLetters: this.deadLetters,
       state,
       bus,
       queue,

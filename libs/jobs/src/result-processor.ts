@@ -7,6 +7,8 @@
  *   the job's status, uniq_key and RDB row are released, a periodic job's next run is scheduled (unless it was
  *   cancelled), and on SUCCESS each output item becomes a job of each next worker.
  * Storing happens before publishing, so a listener that sees the publish can also find the stored row.
+ * A final failure (MAX_RETRY, FATAL_ERROR, per worker more) is also kept as a dead letter (dead-letters.ts), whatever
+ * store_failure says, before the job is released.
  *
  * Poison jobs: when storing the result (or persisting a retry) fails for a reason that is not an outage — the
  * database refuses the row, or answers a ping while refusing it — the step is tried FINISH_ATTEMPTS times; then the
@@ -47,6 +49,8 @@ export interface JobRowsForResults {
 export interface ResultProcessorDeps {
   readonly rows: JobRowsForResults;
   readonly results: { insert(result: JobResult): Promise<void> };
+  /** keeps final failures as dead letters (DeadLetterKeeper); idempotent per attempt */
+  readonly deadLetters?: { record(job: Job, worker: Worker | undefined, result: JobResult): Promise<boolean> };
   readonly state: JobStateStore;
   readonly bus: ResultBus;
   /** ends claimed jobs: status, uniq_key, publish and ack in one step (see settle) */
@@ -123,7 +127,8 @@ export class ResultProcessor {
       await this.finish(job, worker, this.resultOf(job, worker, run, status), heldUntil, claim);
     } catch (err) {
       if (!(err instanceof PoisonError)) throw err;
-      await this.giveUp(job, worker, run, heldUntil, err, claim);
+      // the status the job ended with before it turned poison, so its dead letter can say so
+      await this.giveUp(job, worker, { ...run, status }, heldUntil, err, claim);
     }
     return 'final';
   }
@@ -192,7 +197,7 @@ export class ResultProcessor {
             return true;
           })
       : undefined;
-    await this.finish(job, worker, final, heldUntil, claim, storeSlim);
+    await this.finish(job, worker, final, heldUntil, claim, storeSlim, run.status);
     return final;
   }
 
@@ -248,12 +253,16 @@ export class ResultProcessor {
     heldUntil: number | undefined,
     claim: ClaimedJob | undefined,
     storeInstead?: () => Promise<boolean>,
+    /** set when the job is given up as poison: the status it ended with before that */
+    poisonedFrom?: ResultStatus,
   ): Promise<void> {
     const { rows, state } = this.deps;
     const first =
       worker === undefined ||
       !storesResult(worker, result.status) ||
       (await (storeInstead ?? (() => this.tried('storing the result', () => this.store(result))))());
+    // the result is final here; recorded before the job is released, so a re-delivery can still record it
+    await this.recordDeadLetter(job, worker, result, poisonedFrom);
 
     let continues = false;
     if (
@@ -315,6 +324,33 @@ export class ResultProcessor {
       if (completion.uniqKey !== undefined) await state.releaseUniqKey(completion.uniqKey, job.id);
     }
     if (completion.result !== undefined) await bus.publish(completion.result.encoded, { keep: completion.result.keep });
+  }
+
+  /**
+   * Keeps a final failure as a dead letter, tried like the other finishing steps (an outage is thrown and the job is
+   * delivered again; the insert is idempotent per attempt). For a job given up as poison it is tried once, without
+   * the args and with the poison message as output, under the status the job ended with (MAX_RETRY, say) when the
+   * worker keeps that status, else as OTHER_ERROR; a failure is only logged: the job must end even then.
+   */
+  private async recordDeadLetter(
+    job: Job,
+    worker: Worker | undefined,
+    result: JobResult,
+    poisonedFrom: ResultStatus | undefined,
+  ): Promise<void> {
+    const keeper = this.deps.deadLetters;
+    if (keeper === undefined) return;
+    if (poisonedFrom === undefined) {
+      await this.tried('recording the dead letter', () => keeper.record(job, worker, result));
+      return;
+    }
+    const slim = { ...result, args: Buffer.alloc(0) };
+    const asBefore = keeper.record(job, worker, { ...slim, status: poisonedFrom });
+    await asBefore
+      .then((recorded) => (recorded ? true : keeper.record(job, worker, slim)))
+      .catch((err: unknown) => {
+        this.deps.logger.error({ err, jobId: job.id }, 'could not record the dead letter of a poison job either');
+      });
   }
 
   /**

@@ -9,6 +9,8 @@ export { Job, JobData, JobId } from './gen/jobworkerp/data/job.js';
 export { JobResult, JobResultData, JobResultId } from './gen/jobworkerp/data/job_result.js';
 export { Runner, RunnerData, RunnerId, RunnerType } from './gen/jobworkerp/data/runner.js';
 export { Worker, WorkerData, WorkerId } from './gen/jobworkerp/data/worker.js';
+export { CountDeadLettersResponse, DeadLetter, DeadLetterFilter, DeadLetterId, DeadLetterPolicy, DeadLetterServiceClient, DeadLetterServiceService, DeadLetterWorkerRequest, ListDeadLettersRequest, ListDeadLettersResponse, OptionalDeadLetterResponse, PurgeDeadLettersRequest, PurgeDeadLettersResponse, RequeueAllDeadLettersRequest, RequeueAllDeadLettersResponse, RequeueDeadLetterRequest, RequeueDeadLetterResponse, RequeueFailure, RequeuedDeadLetter, SetDeadLetterPolicyRequest } from './gen/jobworkerp/ext/dead_letter.js';
+export type { DeadLetterServiceServer } from './gen/jobworkerp/ext/dead_letter.js';
 export { EnqueueBatchRequest, EnqueueBatchResponse, EnqueueError, EnqueueOutcome, JobBatchServiceClient, JobBatchServiceService } from './gen/jobworkerp/ext/job_batch.js';
 export type { JobBatchServiceServer } from './gen/jobworkerp/ext/job_batch.js';
 export { CreateScheduleResponse, MissedTickPolicy, OptionalScheduleResponse, OverlapPolicy, Schedule, ScheduleData, ScheduleId, ScheduleNameRequest, ScheduleOrigin, ScheduleServiceClient, ScheduleServiceService, UpdateScheduleRequest } from './gen/jobworkerp/ext/schedule.js';

@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
 import type { DbErrorContext } from './db-errors.js';
 import { withDbErrors } from './db-errors.js';
+import { KyselyDeadLetterRepository } from './kysely-dead-letter-repository.js';
 import { KyselyJobRepository } from './kysely-job-repository.js';
 import { KyselyJobResultRepository } from './kysely-job-result-repository.js';
 import { KyselyRunnerRepository } from './kysely-runner-repository.js';
@@ -28,6 +29,7 @@ export class KyselyStorage implements Storage {
   readonly jobs: KyselyJobRepository;
   readonly results: KyselyJobResultRepository;
   readonly schedules: KyselyScheduleRepository;
+  readonly deadLetters: KyselyDeadLetterRepository;
   readonly capabilities: StorageCapabilities;
   private closing: Promise<void> | undefined;
 
@@ -40,6 +42,7 @@ export class KyselyStorage implements Storage {
     this.jobs = new KyselyJobRepository(db, options.errors);
     this.results = new KyselyJobResultRepository(db, options.errors);
     this.schedules = new KyselyScheduleRepository(db, options.errors);
+    this.deadLetters = new KyselyDeadLetterRepository(db, options.errors);
     this.capabilities = options.capabilities;
   }
 

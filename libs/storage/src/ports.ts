@@ -5,6 +5,10 @@
  * surfaces as UnavailableError.
  */
 import type {
+  DeadLetter,
+  DeadLetterFilter,
+  DeadLetterPolicy,
+  DeadLetterQuery,
   Job,
   JobResult,
   Page,
@@ -149,6 +153,33 @@ export interface ScheduleRepository {
   claimTick(claim: TickClaim): Promise<boolean>;
 }
 
+export interface DeadLetterRepository {
+  /**
+   * Throws AlreadyExistsError when the id is taken or when the same attempt of the job (job_id, retried,
+   * run_after_time) is already a dead letter: a second delivery of a finished job cannot record it twice.
+   */
+  insert(letter: DeadLetter): Promise<void>;
+  find(id: number): Promise<DeadLetter | undefined>;
+  /** newest first (died_at, then id); InvalidArgumentError for a filter that cannot match anything sensible */
+  list(query: DeadLetterQuery): Promise<DeadLetter[]>;
+  count(filter: DeadLetterFilter): Promise<number>;
+  /** Records a requeue as the new job's id, only if the dead letter was not requeued yet; returns whether it was. */
+  markRequeued(id: number, jobId: number, at: number): Promise<boolean>;
+  /** Undoes markRequeued when enqueueing the new job failed (only if it still names that job). */
+  unmarkRequeued(id: number, jobId: number): Promise<void>;
+  delete(id: number): Promise<boolean>;
+  /** Deletes what the filter matches; returns how many. */
+  deleteMatching(filter: DeadLetterFilter): Promise<number>;
+  /** Retention: deletes what died before `diedBefore` and all but the newest `keep`; returns how many. */
+  prune(diedBefore: number, keep: number): Promise<number>;
+  findPolicy(workerId: number): Promise<DeadLetterPolicy | undefined>;
+  /** ordered by worker id */
+  listPolicies(): Promise<DeadLetterPolicy[]>;
+  /** Inserts or replaces the worker's options. */
+  savePolicy(policy: DeadLetterPolicy, now: number): Promise<void>;
+  deletePolicy(workerId: number): Promise<boolean>;
+}
+
 /** Which backend a Storage is. */
 export interface StorageCapabilities {
   /** 'sqlite' or 'mysql', for messages and logs only */
@@ -167,6 +198,7 @@ export interface Storage {
   readonly jobs: JobRepository;
   readonly results: JobResultRepository;
   readonly schedules: ScheduleRepository;
+  readonly deadLetters: DeadLetterRepository;
   readonly capabilities: StorageCapabilities;
   /** Applies pending migrations under a lock; safe to call from many processes at once. */
   migrate(): Promise<void>;

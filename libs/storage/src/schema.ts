@@ -109,6 +109,41 @@ export interface ScheduleTable {
   updated_at: BigIntColumn;
 }
 
+/** Jobs kept after a final failure (migrations 004), with their last result. */
+export interface DeadLetterTable {
+  id: BigIntColumn;
+  job_id: BigIntColumn;
+  worker_id: BigIntColumn;
+  worker_name: string;
+  args: BlobColumn;
+  uniq_key: string | null;
+  priority: number;
+  timeout: BigIntColumn;
+  enqueue_time: BigIntColumn;
+  run_after_time: BigIntColumn;
+  retried: number;
+  max_retry: number;
+  status: number;
+  /** protobuf bytes of jobworkerp.data.ResultOutput */
+  output: BlobColumn;
+  start_time: BigIntColumn;
+  end_time: BigIntColumn;
+  died_at: BigIntColumn;
+  /** 0 = not requeued */
+  requeued_job_id: ColumnType<number | string, number | undefined, number>;
+  /** 0 = not requeued */
+  requeued_at: ColumnType<number | string, number | undefined, number>;
+}
+
+/** Per-worker dead-letter options (migrations 004). */
+export interface DeadLetterPolicyTable {
+  worker_id: BigIntColumn;
+  enabled: BoolColumn;
+  /** comma list of ResultStatus numbers, '' when none */
+  extra_statuses: string;
+  updated_at: BigIntColumn;
+}
+
 /** Bookkeeping of the migration runner: one row per applied migrations/<dialect>/NNN_name.sql file. */
 export interface MigrationTable {
   version: number;
@@ -122,5 +157,7 @@ export interface Database {
   job: JobTable;
   job_result: JobResultTable;
   schedule: ScheduleTable;
+  dead_letter: DeadLetterTable;
+  dead_letter_policy: DeadLetterPolicyTable;
   jobworkerp_migrations: MigrationTable;
 }

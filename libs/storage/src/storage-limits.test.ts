@@ -107,5 +107,22 @@ describe('MariaDB args limit', () => {
       storeFailure: true,
     });
     expect((await storage.results.find(2))?.args.length).toBe(args.length);
+    // a dead letter has the same args column and a few small ones
+    await storage.deadLetters.insert({
+      ...base,
+      id: 3,
+      jobId: 1,
+      workerName: 'w'.repeat(128),
+      status: ResultStatus.MAX_RETRY,
+      output: [Buffer.from('small output')],
+      maxRetry: 0,
+      runAfterTime: 5,
+      startTime: 2,
+      endTime: 3,
+      diedAt: 4,
+      requeuedJobId: undefined,
+      requeuedAt: undefined,
+    });
+    expect((await storage.deadLetters.find(3))?.args.length).toBe(args.length);
   });
 });

@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import BetterSqlite3 from 'better-sqlite3';
 import mysqlPromise from 'mysql2/promise';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Job, JobResult, Runner, Schedule, ScheduleSpec, WorkerSpec } from '../../core/src/index.js';
+import type { DeadLetter, Job, JobResult, Runner, Schedule, ScheduleSpec, WorkerSpec } from '../../core/src/index.js';
 import {
   AlreadyExistsError,
   InvalidArgumentError,
@@ -115,6 +115,33 @@ const EXPECTED_COLUMNS: { [T in keyof Database]: { [C in keyof Database[T]]-?: '
     created_at: 'not null',
     updated_at: 'not null',
   },
+  dead_letter: {
+    id: 'not null',
+    job_id: 'not null',
+    worker_id: 'not null',
+    worker_name: 'not null',
+    args: 'not null',
+    uniq_key: 'null',
+    priority: 'not null',
+    timeout: 'not null',
+    enqueue_time: 'not null',
+    run_after_time: 'not null',
+    retried: 'not null',
+    max_retry: 'not null',
+    status: 'not null',
+    output: 'not null',
+    start_time: 'not null',
+    end_time: 'not null',
+    died_at: 'not null',
+    requeued_job_id: 'not null',
+    requeued_at: 'not null',
+  },
+  dead_letter_policy: {
+    worker_id: 'not null',
+    enabled: 'not null',
+    extra_statuses: 'not null',
+    updated_at: 'not null',
+  },
   jobworkerp_migrations: { version: 'not null', name: 'not null', applied_at: 'not null' },
 };
 
@@ -130,6 +157,8 @@ const EXPECTED_INDEXES: Record<keyof Database, string[]> = {
     'unique(job_id,retried,run_after_time)',
   ],
   schedule: ['index(next_tick_time)', 'unique(name)'],
+  dead_letter: ['index(died_at)', 'index(worker_id,died_at)', 'unique(job_id,retried,run_after_time)'],
+  dead_letter_policy: [],
   jobworkerp_migrations: [],
 };
 
@@ -379,6 +408,29 @@ const scheduleSpec = (name: string, over: Partial<ScheduleSpec> = {}): ScheduleS
   ...over,
 });
 
+const deadLetter = (id: number, over: Partial<DeadLetter> = {}): DeadLetter => ({
+  id,
+  jobId: 700 + id,
+  workerId: 10,
+  workerName: 'w',
+  args: bytes(7, 0, 7),
+  uniqKey: undefined,
+  priority: Priority.PRIORITY_LOW,
+  timeout: 1500,
+  enqueueTime: 1_700_000_000_000,
+  runAfterTime: 0,
+  retried: 3,
+  maxRetry: 3,
+  status: ResultStatus.MAX_RETRY,
+  output: [bytes(101, 0, 114)],
+  startTime: 1_700_000_000_100,
+  endTime: 1_700_000_000_200,
+  diedAt: 1_700_000_000_000 + id * 1000,
+  requeuedJobId: undefined,
+  requeuedAt: undefined,
+  ...over,
+});
+
 /** What the promise rejects with (undefined if it resolves). */
 const rejectionOf = (p: Promise<unknown>): Promise<unknown> =>
   p.then(
@@ -393,6 +445,8 @@ async function clear(storage: Storage): Promise<void> {
   for (const j of await storage.jobs.list()) await storage.jobs.delete(j.id);
   for (const r of await storage.results.list()) await storage.results.delete(r.id);
   for (const s of await storage.schedules.list()) await storage.schedules.delete(s.id);
+  await storage.deadLetters.deleteMatching({});
+  for (const p of await storage.deadLetters.listPolicies()) await storage.deadLetters.deletePolicy(p.workerId);
 }
 
 it('has the same migration versions for both dialects', async () => {
@@ -953,6 +1007,93 @@ describe.each([sqliteAdapter, mysqlAdapter])('$name storage', (adapter) => {
           jobId: 1,
         }),
       ).toBe(false);
+    });
+  });
+
+  describe('dead letters', () => {
+    const normalized = (d: DeadLetter | undefined): unknown =>
+      d && { ...d, args: plain(d.args), output: d.output.map(plain) };
+    const ids = (list: DeadLetter[]): number[] => list.map((d) => d.id);
+
+    it('keeps every field, and one dead letter per attempt of a job', async () => {
+      const a = deadLetter(1, { uniqKey: 'k', output: [bytes(0, 255), bytes()], status: ResultStatus.FATAL_ERROR });
+      await storage.deadLetters.insert(a);
+      expect(normalized(await storage.deadLetters.find(1))).toEqual(normalized(a));
+      expect(await storage.deadLetters.find(2)).toBeUndefined();
+      await expect(storage.deadLetters.insert(deadLetter(1, { jobId: 5 }))).rejects.toThrow(AlreadyExistsError);
+      // the same attempt delivered again, whatever the new id
+      await expect(storage.deadLetters.insert(deadLetter(9, { jobId: a.jobId }))).rejects.toThrow(
+        /attempt 3 of job 701 is already a dead letter/,
+      );
+      await storage.deadLetters.insert(deadLetter(9, { jobId: a.jobId, retried: 0 }));
+      expect(await storage.deadLetters.count({})).toBe(2);
+    });
+
+    it('filters by worker, status, time range and requeued, newest first, with paging', async () => {
+      await storage.deadLetters.insert(deadLetter(1));
+      await storage.deadLetters.insert(deadLetter(2, { workerId: 11, status: ResultStatus.FATAL_ERROR }));
+      await storage.deadLetters.insert(deadLetter(3, { status: ResultStatus.CANCELLED }));
+      await storage.deadLetters.insert(deadLetter(4));
+      expect(ids(await storage.deadLetters.list({}))).toEqual([4, 3, 2, 1]);
+      expect(ids(await storage.deadLetters.list({ limit: 2, offset: 1 }))).toEqual([3, 2]);
+      expect(ids(await storage.deadLetters.list({ workerId: 10 }))).toEqual([4, 3, 1]);
+      expect(ids(await storage.deadLetters.list({ statuses: [ResultStatus.MAX_RETRY] }))).toEqual([4, 1]);
+      const t = (n: number): number => 1_700_000_000_000 + n * 1000;
+      expect(ids(await storage.deadLetters.list({ diedFrom: t(2), diedBefore: t(4) }))).toEqual([3, 2]);
+      expect(await storage.deadLetters.count({ workerId: 10, diedFrom: t(3) })).toBe(2);
+      expect(await storage.deadLetters.markRequeued(4, 9004, t(9))).toBe(true);
+      expect(await storage.deadLetters.markRequeued(4, 9005, t(9))).toBe(false);
+      expect(await storage.deadLetters.find(4)).toMatchObject({ requeuedJobId: 9004, requeuedAt: t(9) });
+      expect(ids(await storage.deadLetters.list({ requeued: true }))).toEqual([4]);
+      expect(ids(await storage.deadLetters.list({ requeued: false }))).toEqual([3, 2, 1]);
+      await storage.deadLetters.unmarkRequeued(4, 9999);
+      expect((await storage.deadLetters.find(4))?.requeuedJobId).toBe(9004);
+      await storage.deadLetters.unmarkRequeued(4, 9004);
+      expect(await storage.deadLetters.find(4)).toMatchObject({ requeuedJobId: undefined, requeuedAt: undefined });
+    });
+
+    it('refuses filters that make no sense, saying what to change', async () => {
+      await expect(storage.deadLetters.list({ statuses: [ResultStatus.SUCCESS] })).rejects.toThrow(
+        /status SUCCESS never makes a dead letter/,
+      );
+      await expect(storage.deadLetters.count({ diedFrom: 5, diedBefore: 5 })).rejects.toThrow(
+        /died_from \(5\) must be earlier than died_before/,
+      );
+      await expect(storage.deadLetters.deleteMatching({ diedBefore: -1 })).rejects.toThrow(InvalidArgumentError);
+      await expect(storage.deadLetters.list({ limit: -1 })).rejects.toThrow(InvalidArgumentError);
+    });
+
+    it('purges by filter and prunes by age and count', async () => {
+      for (let id = 1; id <= 6; id++) await storage.deadLetters.insert(deadLetter(id));
+      expect(await storage.deadLetters.deleteMatching({ diedBefore: 1_700_000_002_000 })).toBe(1);
+      expect(await storage.deadLetters.delete(6)).toBe(true);
+      expect(await storage.deadLetters.delete(6)).toBe(false);
+      // older than id 3's death, then all but the newest 1
+      expect(await storage.deadLetters.prune(1_700_000_003_000, 1)).toBe(3);
+      expect(ids(await storage.deadLetters.list({}))).toEqual([5]);
+      expect(await storage.deadLetters.prune(0, 1)).toBe(0);
+    });
+
+    it('stores, replaces and deletes per-worker options', async () => {
+      expect(await storage.deadLetters.findPolicy(10)).toBeUndefined();
+      await storage.deadLetters.savePolicy({ workerId: 10, enabled: true, extraStatuses: [ResultStatus.CANCELLED] }, 1);
+      await storage.deadLetters.savePolicy({ workerId: 10, enabled: true, extraStatuses: [ResultStatus.CANCELLED] }, 1);
+      await storage.deadLetters.savePolicy({ workerId: 3, enabled: false, extraStatuses: [] }, 2);
+      expect(await storage.deadLetters.listPolicies()).toEqual([
+        { workerId: 3, enabled: false, extraStatuses: [] },
+        { workerId: 10, enabled: true, extraStatuses: [ResultStatus.CANCELLED] },
+      ]);
+      await storage.deadLetters.savePolicy(
+        { workerId: 10, enabled: true, extraStatuses: [ResultStatus.OTHER_ERROR, ResultStatus.ABORT] },
+        3,
+      );
+      expect(await storage.deadLetters.findPolicy(10)).toEqual({
+        workerId: 10,
+        enabled: true,
+        extraStatuses: [ResultStatus.ABORT, ResultStatus.OTHER_ERROR],
+      });
+      expect(await storage.deadLetters.deletePolicy(10)).toBe(true);
+      expect(await storage.deadLetters.deletePolicy(10)).toBe(false);
     });
   });
 
