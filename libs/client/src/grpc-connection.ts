@@ -63,6 +63,7 @@ export class GrpcConnection {
   readonly deadLetter: DeadLetterServiceClient;
   private readonly channel: Channel;
   private ready: Promise<void> | undefined;
+  private closed = false;
   /** the calls in flight, cancelled when the signal aborts (one listener for all: no warning at 11 concurrent calls) */
   private readonly inFlight = new Set<{ cancel(): void }>();
 
@@ -142,8 +143,9 @@ export class GrpcConnection {
     return call;
   }
 
-  /** Closes the channel; the process can then exit. */
+  /** Closes the channel; the process can then exit. Later calls fail with UNAVAILABLE, saying the client is closed. */
   close(): void {
+    this.closed = true;
     this.channel.close();
   }
 
@@ -165,6 +167,9 @@ export class GrpcConnection {
   }
 
   private connect(): Promise<void> {
+    if (this.closed) {
+      return Promise.reject(new StatusError('UNAVAILABLE', 'the client is closed: make calls on a new client'));
+    }
     this.ready ??= this.waitUntilReady();
     return this.ready;
   }

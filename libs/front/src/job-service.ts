@@ -10,6 +10,9 @@ import { callSignal, remainingMs } from './job-context.js';
 import { jobFromRequest } from './job-request.js';
 import { createJobResponseBytes, preEncoded } from './pre-encoded-reply.js';
 
+/** How long after the call's deadline a DIRECT wait gives up by itself (grpc-js cancels the call at the deadline). */
+const DEADLINE_BACKSTOP_MS = 1000;
+
 export function jobService(deps: JobServicesDeps, resolver: WorkerResolver): JobServiceServer {
   const { storage, lifecycle, bus, ids, logger } = deps;
   const name = (m: string): string => `JobService/${m}`;
@@ -24,7 +27,9 @@ export function jobService(deps: JobServicesDeps, resolver: WorkerResolver): Job
       // DIRECT: wait for the final result, registered before the job can possibly finish
       const stopWaiting = new AbortController();
       const signal = AbortSignal.any([callSignal(call), stopWaiting.signal]);
-      const waiting = bus.waitForJob(job.id, remainingMs(call), signal);
+      // the call's own deadline ends the wait (grpc-js cancels the call then); the wait's timer is only a backstop,
+      // set a little later so the two never race to answer
+      const waiting = bus.waitForJob(job.id, remainingMs(call) + DEADLINE_BACKSTOP_MS, signal);
       waiting.catch(() => undefined);
       try {
         await lifecycle.enqueue(job, worker);

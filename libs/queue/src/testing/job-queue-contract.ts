@@ -354,6 +354,8 @@ export function jobQueueContract(name: string, make: JobQueueFactory): void {
       });
 
       it('close wakes blocked claimers with [] and refuses later calls', async () => {
+        // connected first (a Cluster takes a while on a busy machine), so the claim below is blocked, not connecting
+        await queue.count();
         const started = performance.now();
         const pending = queue.claim(channel, { max: 1, waitMs: 10_000, leaseMs: LONG_LEASE_MS });
         await sleep(30);
