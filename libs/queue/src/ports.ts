@@ -47,6 +47,22 @@ export interface CompletedResult {
   readonly keep: boolean;
 }
 
+/** The queue of one channel at one moment, for operators and metrics (see JobQueue.channelStats). */
+export interface ChannelStats {
+  readonly channel: string;
+  /** jobs waiting to be claimed (RedisQueue: may include removed jobs a claim has not passed yet) */
+  readonly waiting: number;
+  /** jobs claimed and not ended: running, or leased to a consumer that may have died (until the lease is taken back) */
+  readonly running: number;
+  /**
+   * How long the oldest job at the head of a lane has been ready, ms (since the later of its enqueue time and its
+   * run_after_time); 0 when nothing waits.
+   */
+  readonly oldestWaitingMs: number;
+  /** claims ended (ack or complete) per second over the last minute, counted in 5-second steps */
+  readonly completedPerSecond: number;
+}
+
 /** What cancel found: a waiting job (now removed: the caller finishes it CANCELLED), a claimed one, or nothing. */
 export type CancelOutcome = { state: 'waiting'; job: Job } | { state: 'claimed' } | { state: 'absent' };
 
@@ -103,6 +119,13 @@ export interface JobQueue {
   /** Waiting and claimed jobs, ordered by id. */
   list(offset: number, limit: number): Promise<Job[]>;
   count(): Promise<number>;
+  /**
+   * The state of the given channels (in that order), or of every channel that has jobs waiting or claimed or ended a
+   * claim in the last minute (ordered by name). An admin call: RedisQueue reads each channel's keys in one script, and
+   * without `channels` first finds the channels by scanning the queue's keys. The completion counts cost the hot path
+   * nothing extra: they are kept by the same step (and script call) that ends the claims.
+   */
+  channelStats(channels?: readonly string[]): Promise<ChannelStats[]>;
   /** Claimed jobs are not handed back: with a shared queue their leases run out; release them first to hand them on. */
   close(): Promise<void>;
 }
