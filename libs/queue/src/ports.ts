@@ -183,3 +183,47 @@ export interface ResultBus {
   subscribeWorker(workerId: number, handler: (result: EncodedJobResult) => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
+
+/** What runs a process: the gRPC front and an engine, only the front, or only an engine. */
+export type ProcessKind = 'all-in-one' | 'grpc-front' | 'worker';
+
+/** A channel a process runs jobs of, with how many of them it runs at once. */
+export interface ServedChannel {
+  readonly name: string;
+  readonly concurrency: number;
+}
+
+/** What a process tells the cluster about itself with each heartbeat. */
+export interface ProcessInfo {
+  /** unique per process start (a restarted process is a new entry) */
+  readonly instanceId: string;
+  readonly kind: ProcessKind;
+  /** the node id its job ids come from (it may change in Scalable when a lost node id lease is regained) */
+  readonly nodeId: number;
+  readonly host: string;
+  readonly pid: number;
+  /** epoch ms */
+  readonly startTime: number;
+  /** empty for a process that runs no jobs */
+  readonly channels: readonly ServedChannel[];
+}
+
+export interface LiveProcess extends ProcessInfo {
+  /** epoch ms (RedisProcessRegistry: on the Redis clock) */
+  readonly lastHeartbeat: number;
+}
+
+/**
+ * The processes alive in the cluster: each records a heartbeat every HEARTBEAT_INTERVAL_MS (ProcessPresence), and a
+ * process whose last heartbeat is older than the registry's timeout is gone from the list (it died, hung or lost the
+ * backend), so nothing has to clean up after a killed process. A graceful stop removes its entry at once.
+ */
+export interface ProcessRegistry {
+  /** Records the process as alive now, with what it tells about itself. */
+  heartbeat(info: ProcessInfo): Promise<void>;
+  /** The live processes, ordered by kind, then start time, then instance id. */
+  list(): Promise<LiveProcess[]>;
+  /** Forgets a process at once (its graceful stop). */
+  remove(instanceId: string): Promise<void>;
+  close(): Promise<void>;
+}

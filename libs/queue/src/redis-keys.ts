@@ -18,6 +18,8 @@ import { InvalidArgumentError } from '../../core/src/index.js';
  * | `{p:queue}:uniq`                     | hash   | uniq key → id of the job holding it; released when final          |
  * | `{p:queue}:results`                  | hash   | job id → JobResult protobuf kept for late listeners               |
  * | `{p:queue}:results:expiry`           | zset   | kept result ids; score = when the result expires, epoch ms        |
+ * | `{p:queue}:processes`                | hash   | instance id → JSON entry of a live process (ProcessRegistry)      |
+ * | `{p:queue}:heartbeats`               | zset   | instance ids; score = last heartbeat (epoch ms, Redis clock)      |
  * | `p:cancel:<job id>`                  | string | cancellation mark; expires after the cancel TTL                   |
  * | `p:node:<n>`                         | string | token of the process leasing node id n (NodeIdLease)              |
  *
@@ -114,6 +116,14 @@ export class RedisKeys {
 
   get resultsExpiry(): string {
     return `${this.queueTag}results:expiry`;
+  }
+
+  get processes(): string {
+    return `${this.queueTag}processes`;
+  }
+
+  get heartbeats(): string {
+    return `${this.queueTag}heartbeats`;
   }
 
   cancelled(jobId: number): string {
