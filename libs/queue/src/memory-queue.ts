@@ -408,7 +408,7 @@ export class MemoryQueue implements JobQueue {
   private countCompletion(channel: string): void {
     const bucket = rateBucket(this.now());
     let buckets = this.completions.get(channel);
-    if (buckets === undefined) this.completions.set(channel, (buckets = new Map()));
+    if (buckets === undefined) this.completions.set(channel, (buckets = new Map<number, number>()));
     const count = buckets.get(bucket);
     if (count !== undefined) {
       buckets.set(bucket, count + 1);
