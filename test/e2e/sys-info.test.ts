@@ -173,8 +173,11 @@ describe('sys-info on Standalone (all-in-one)', () => {
 
   it('prints a summary and tables without --format json', async () => {
     const text = await new Promise<string>((resolve, reject) => {
-      execFile(process.execPath, [CLI, '-a', server.address, 'sys-info', '--format', 'text'], { cwd: REPO_ROOT }, (err, stdout) =>
-        err === null ? resolve(stdout) : reject(err),
+      execFile(
+        process.execPath,
+        [CLI, '-a', server.address, 'sys-info', '--format', 'text'],
+        { cwd: REPO_ROOT },
+        (err, stdout) => (err === null ? resolve(stdout) : reject(new Error(err.message))),
       );
     });
     expect(text).toMatch(/^version\s+\d/m);
