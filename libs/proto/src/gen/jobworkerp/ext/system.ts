@@ -46,7 +46,7 @@ export interface ProcessStatus {
   instanceId: string;
 }
 
-/** The queue of one channel ("" is the default channel). */
+/** The queue of one channel (the default channel is named __default_job_channel__). */
 export interface ChannelStatus {
   name: string;
   /** jobs waiting in the queue (a job removed from the queue may count until a claim passes it) */
