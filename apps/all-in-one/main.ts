@@ -9,6 +9,7 @@ import { loadConfig } from '../../libs/config/src/index.js';
 import { createFrontServer } from '../common/front-server.js';
 import { createEngine, openJobNode } from '../common/job-node.js';
 import { createLogger } from '../common/logger.js';
+import { startPresence } from '../common/presence.js';
 import { runApp } from '../common/process-lifecycle.js';
 import { startProcessHealth } from '../common/process-health.js';
 import { startScheduling } from '../common/scheduling.js';
@@ -34,12 +35,15 @@ runApp('all-in-one', async () => {
   await engine.start();
   const health = await startProcessHealth({ config, logger, storage: node.storage, server });
   const scheduling = await startScheduling(node);
+  const presence = await startPresence(node, 'all-in-one');
   const port = await server.start();
   // a line for scripts and tests that start the server on port 0
   process.stdout.write(`jobworkerp all-in-one listening on ${config.grpc.host}:${port} (${config.storageType})\n`);
   return {
     logger,
     stop: async () => {
+      // out of the live-process list at once, before draining
+      await presence.stop();
       await health.stopChecks();
       await scheduling.stop();
       // stop taking calls and claiming jobs together; running jobs get the grace period, then go back unfinished

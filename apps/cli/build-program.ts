@@ -7,6 +7,7 @@ import { addJobResultCommand } from './commands/add-job-result-command.js';
 import { addJobStatusCommand } from './commands/add-job-status-command.js';
 import { addRunnerCommand } from './commands/add-runner-command.js';
 import { addScheduleCommand } from './commands/add-schedule-command.js';
+import { addSysInfoCommand } from './commands/add-sys-info-command.js';
 import { addWorkerCommand } from './commands/add-worker-command.js';
 import { oneLine } from './error-report.js';
 import { addGlobalOptions, GLOBAL_FLAGS } from './global-options.js';
@@ -70,6 +71,7 @@ export function buildProgram(signal: AbortSignal, io: CliIo): Command {
   addJobStatusCommand(program, action);
   addScheduleCommand(program, action);
   addDeadLetterCommand(program, action);
+  addSysInfoCommand(program, action);
   checkRequiredAfterUnknown(program);
   return program;
 }

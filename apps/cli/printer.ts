@@ -33,6 +33,11 @@ export class Printer {
     }
   }
 
+  /** Text as it is (a command that lays out its own output, like sys-info). */
+  raw(text: string): void {
+    this.write(text);
+  }
+
   /** A record of a stream that has no end (results as they come): cards separated by a blank line. */
   item(record: CliRecord): void {
     if (this.format === 'table' && this.printedItem) this.write('\n');

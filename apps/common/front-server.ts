@@ -11,6 +11,7 @@ import {
   jobStatusService,
   runnerService,
   scheduleService,
+  systemService,
   WorkerResolver,
   workerService,
 } from '../../libs/front/src/index.js';
@@ -23,12 +24,16 @@ import {
   JobStatusServiceService,
   RunnerServiceService,
   ScheduleServiceService,
+  SystemServiceService,
   WorkerServiceService,
 } from '../../libs/proto/src/index.js';
 import type { JobLifecycle } from '../../libs/jobs/src/index.js';
+import { SystemStatusReader } from '../../libs/jobs/src/index.js';
+import { packageVersion } from '../cli/version.js';
 import type { RunnerRegistry } from '../../libs/runners/src/index.js';
 import type { Storage } from '../../libs/storage/src/index.js';
 import type { JobSystem } from './job-system.js';
+import { processStartTime } from './presence.js';
 
 export interface FrontWiring {
   readonly config: Config;
@@ -83,6 +88,22 @@ export function createFrontServer(w: FrontWiring): GrpcServer {
           { deadLetters: lifecycle.deadLetters, capabilities: storage.capabilities, logger },
           resolver,
         ),
+      },
+      {
+        definition: SystemServiceService,
+        implementation: systemService({
+          logger,
+          status: new SystemStatusReader({
+            queue: system.queue,
+            processes: system.processes,
+            jobs: storage.jobs,
+            schedules: storage.schedules,
+            deadLetters: lifecycle.deadLetters,
+            version: packageVersion(),
+            storageType: config.storageType,
+            startTime: processStartTime,
+          }),
+        }),
       },
     );
   }

@@ -7,9 +7,11 @@
 import type { Config } from '../../libs/config/src/index.js';
 import type { IdGenerator, Logger } from '../../libs/core/src/index.js';
 import { TimeOrderedIdGenerator } from '../../libs/core/src/index.js';
-import type { JobQueue, JobStateStore, ResultBus, WakeChannel } from '../../libs/queue/src/index.js';
+import type { JobQueue, JobStateStore, ProcessRegistry, ResultBus, WakeChannel } from '../../libs/queue/src/index.js';
 import {
   createRedisAdapters,
+  MemoryProcessRegistry,
+  RedisProcessRegistry,
   MemoryJobStateStore,
   MemoryQueue,
   MemoryResultBus,
@@ -25,6 +27,10 @@ export interface JobSystem {
   readonly ids: IdGenerator;
   /** "RDB rows are due": every process's pollers look at once */
   readonly wake: WakeChannel;
+  /** the live processes (heartbeats): this one in Standalone, the cluster's in Scalable */
+  readonly processes: ProcessRegistry;
+  /** the node id job ids are issued from now (0 in Standalone) */
+  nodeId(): number;
   close(): Promise<void>;
 }
 
@@ -43,14 +49,17 @@ function memoryPorts(config: Config): JobSystem {
     results: bus,
   });
   const wake = new MemoryWakeChannel();
+  const processes = new MemoryProcessRegistry({ timeoutMs: config.processes.heartbeatTimeoutMs });
   return {
     queue,
     state,
     bus,
     wake,
+    processes,
     ids: new TimeOrderedIdGenerator(0),
+    nodeId: () => 0,
     close: async () => {
-      await Promise.all([queue.close(), state.close(), bus.close(), wake.close()]);
+      await Promise.all([queue.close(), state.close(), bus.close(), wake.close(), processes.close()]);
     },
   };
 }
@@ -76,13 +85,21 @@ async function redisPorts(config: Config, logger: Logger): Promise<JobSystem> {
     onHandlerError: (err) => logger.warn({ err }, 'a Redis listener failed'),
   });
   const wake = new RedisWakeChannel({ redis, keyPrefix: redis.keyPrefix });
+  const processes = new RedisProcessRegistry({
+    redis,
+    keyPrefix: redis.keyPrefix,
+    timeoutMs: config.processes.heartbeatTimeoutMs,
+    onBadEntry: (reason) => logger.warn({ reason }, 'skipped a process entry in Redis that cannot be read'),
+  });
   logger.info({ nodeId: lease.nodeId }, 'leased a node id in Redis');
   return {
     ...adapters,
     wake,
+    processes,
     ids: lease,
+    nodeId: () => lease.nodeId,
     close: async () => {
-      await Promise.all([adapters.close(), wake.close()]);
+      await Promise.all([adapters.close(), wake.close(), processes.close()]);
       await lease.release();
     },
   };

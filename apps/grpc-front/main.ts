@@ -7,6 +7,7 @@ import { loadConfig } from '../../libs/config/src/index.js';
 import { createFrontServer } from '../common/front-server.js';
 import { openJobNode } from '../common/job-node.js';
 import { createLogger } from '../common/logger.js';
+import { startPresence } from '../common/presence.js';
 import { runApp } from '../common/process-lifecycle.js';
 import { startProcessHealth } from '../common/process-health.js';
 import { startScheduling } from '../common/scheduling.js';
@@ -35,11 +36,14 @@ runApp('grpc-front', async () => {
   await node.recover();
   const health = await startProcessHealth({ config, logger, storage: node.storage, server });
   const scheduling = await startScheduling(node);
+  const presence = await startPresence(node, 'grpc-front');
   const port = await server.start();
   process.stdout.write(`jobworkerp grpc-front listening on ${config.grpc.host}:${port} (${config.storageType})\n`);
   return {
     logger,
     stop: async () => {
+      // out of the live-process list at once, before draining
+      await presence.stop();
       await health.stopChecks();
       await scheduling.stop();
       await server.stop(config.worker.shutdownGraceMs);

@@ -8,6 +8,7 @@
 import { loadConfig } from '../../libs/config/src/index.js';
 import { createEngine, openJobNode } from '../common/job-node.js';
 import { createLogger } from '../common/logger.js';
+import { startPresence } from '../common/presence.js';
 import { runApp } from '../common/process-lifecycle.js';
 import { startProcessHealth } from '../common/process-health.js';
 import { startScheduling } from '../common/scheduling.js';
@@ -28,12 +29,15 @@ runApp('worker', async () => {
   await engine.start();
   const health = await startProcessHealth({ config, logger, storage: node.storage });
   const scheduling = await startScheduling(node);
+  const presence = await startPresence(node, 'worker');
   process.stdout.write(
     `jobworkerp worker started (channels ${config.worker.channels.map((c) => `${c.name}:${c.concurrency}`).join(', ')})\n`,
   );
   return {
     logger,
     stop: async () => {
+      // out of the live-process list at once, before draining
+      await presence.stop();
       // the endpoint answers NOT_SERVING (stopping) while running jobs drain
       await health.stopChecks();
       await scheduling.stop();

@@ -14,6 +14,7 @@ import {
   JobStatusServiceClient,
   RunnerServiceClient,
   ScheduleServiceClient,
+  SystemServiceClient,
   WorkerServiceClient,
 } from '../../proto/src/index.js';
 import { StatusError } from './status-error.js';
@@ -61,6 +62,8 @@ export class GrpcConnection {
   readonly schedule: ScheduleServiceClient;
   /** jobworkerp.ext.DeadLetterService (jobworkerp-ts only) */
   readonly deadLetter: DeadLetterServiceClient;
+  /** jobworkerp.ext.SystemService (jobworkerp-ts only) */
+  readonly system: SystemServiceClient;
   private readonly channel: Channel;
   private ready: Promise<void> | undefined;
   private closed = false;
@@ -79,6 +82,7 @@ export class GrpcConnection {
     this.jobBatch = new JobBatchServiceClient(options.target, creds, shared);
     this.schedule = new ScheduleServiceClient(options.target, creds, shared);
     this.deadLetter = new DeadLetterServiceClient(options.target, creds, shared);
+    this.system = new SystemServiceClient(options.target, creds, shared);
     options.signal.addEventListener('abort', () => this.inFlight.forEach((call) => call.cancel()), { once: true });
   }
 

@@ -33,6 +33,7 @@ export type {
   RunnerData,
   Schedule,
   ScheduleData,
+  SystemStatus,
   Worker,
   WorkerData,
 } from '../../proto/src/index.js';

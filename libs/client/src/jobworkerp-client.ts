@@ -10,6 +10,7 @@ import type {
   RunnerData,
   Schedule,
   ScheduleData,
+  SystemStatus,
   Worker,
   WorkerData,
 } from '../../proto/src/index.js';
@@ -331,6 +332,15 @@ export class JobworkerpClient {
     delete: async (id: number): Promise<boolean> =>
       (await this.conn.unary(this.conn.schedule, 'delete', { value: id })).isSuccess,
     count: async (): Promise<number> => (await this.conn.unary(this.conn.schedule, 'count', {})).total,
+  };
+
+  /** jobworkerp.ext.SystemService (jobworkerp-ts only) */
+  readonly system = {
+    /**
+     * The status of the whole system: version and uptime of the answering front, the live processes, each channel's
+     * queue, delayed and periodic jobs in the RDB, and the counts of dead letters and schedules.
+     */
+    status: async (): Promise<SystemStatus> => this.conn.unary(this.conn.system, 'getStatus', {}),
   };
 
   readonly status = {

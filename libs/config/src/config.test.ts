@@ -45,6 +45,19 @@ describe('loadConfig', () => {
     expect(() => load({ DEAD_LETTER_RETENTION_SECONDS: '99999999999' })).toThrow(/DEAD_LETTER_RETENTION_SECONDS/);
   });
 
+  it('beats every 5 s and drops a process after three missed heartbeats by default; the timeout exceeds the interval', () => {
+    expect(load({}).processes).toEqual({ heartbeatIntervalMs: 5000, heartbeatTimeoutMs: 15_000 });
+    expect(load({ HEARTBEAT_INTERVAL_MS: '300' }).processes).toEqual({
+      heartbeatIntervalMs: 300,
+      heartbeatTimeoutMs: 900,
+    });
+    expect(load({ HEARTBEAT_INTERVAL_MS: '300', HEARTBEAT_TIMEOUT_MS: '2000' }).processes.heartbeatTimeoutMs).toBe(
+      2000,
+    );
+    expect(() => load({ HEARTBEAT_INTERVAL_MS: '1000', HEARTBEAT_TIMEOUT_MS: '1000' })).toThrow(/HEARTBEAT_TIMEOUT_MS/);
+    expect(() => load({ HEARTBEAT_INTERVAL_MS: '10' })).toThrow(/HEARTBEAT_INTERVAL_MS/);
+  });
+
   it('reads channels and their concurrencies by position', () => {
     const c = load({ WORKER_DEFAULT_CONCURRENCY: '3', WORKER_CHANNELS: 'a, b', WORKER_CHANNEL_CONCURRENCIES: '5' });
     expect(c.worker.channels).toEqual([

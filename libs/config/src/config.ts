@@ -104,6 +104,16 @@ export interface Config {
     /** DEAD_LETTER_MAX_COUNT: at most this many dead letters are kept; the oldest go first. @default 100000 */
     readonly maxCount: number;
   };
+  /** The live-process list of the system status (every process records a heartbeat; see SystemService). */
+  readonly processes: {
+    /** HEARTBEAT_INTERVAL_MS: how often a process records that it is alive. @default 5000 */
+    readonly heartbeatIntervalMs: number;
+    /**
+     * HEARTBEAT_TIMEOUT_MS: a process whose last heartbeat is older than this is left out of the list (it died or
+     * lost Redis); more than the interval. @default three intervals
+     */
+    readonly heartbeatTimeoutMs: number;
+  };
   readonly storage: {
     /** SQLITE_URL (sqlite://path or a path). @default ./data/jobworkerp.sqlite3 */
     readonly sqlitePath: string;
@@ -264,6 +274,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       retentionMs: r.int('DEAD_LETTER_RETENTION_SECONDS', 2_592_000, 1, MAX_RETENTION_SECONDS) * 1000,
       maxCount: r.int('DEAD_LETTER_MAX_COUNT', 100_000, 1),
     },
+    processes: heartbeats(r),
     storage: {
       sqlitePath: r.sqlitePath(),
       mysql: r.mysql(),
@@ -325,6 +336,14 @@ function commandEnv(env: Record<string, string | undefined>, allowlist: readonly
 function pendingCaps(r: Reader): { maxPendingPerChannel: number; maxPendingTotal: number } {
   const maxPendingPerChannel = r.int('JOB_QUEUE_MAX_PENDING', 100_000, 1);
   return { maxPendingPerChannel, maxPendingTotal: r.int('JOB_QUEUE_MAX_PENDING_TOTAL', 2 * maxPendingPerChannel, 1) };
+}
+
+function heartbeats(r: Reader): { heartbeatIntervalMs: number; heartbeatTimeoutMs: number } {
+  const heartbeatIntervalMs = r.int('HEARTBEAT_INTERVAL_MS', 5000, 100, MAX_TIMER_MS);
+  return {
+    heartbeatIntervalMs,
+    heartbeatTimeoutMs: r.int('HEARTBEAT_TIMEOUT_MS', 3 * heartbeatIntervalMs, heartbeatIntervalMs + 1, MAX_TIMER_MS),
+  };
 }
 
 function readEnvFile(path: string): Record<string, string> {

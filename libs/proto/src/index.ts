@@ -15,6 +15,8 @@ export { EnqueueBatchRequest, EnqueueBatchResponse, EnqueueError, EnqueueOutcome
 export type { JobBatchServiceServer } from './gen/jobworkerp/ext/job_batch.js';
 export { CreateScheduleResponse, MissedTickPolicy, OptionalScheduleResponse, OverlapPolicy, Schedule, ScheduleData, ScheduleId, ScheduleNameRequest, ScheduleOrigin, ScheduleServiceClient, ScheduleServiceService, UpdateScheduleRequest } from './gen/jobworkerp/ext/schedule.js';
 export type { ScheduleServiceServer } from './gen/jobworkerp/ext/schedule.js';
+export { ChannelStatus, ProcessStatus, ServedChannel, SystemServiceClient, SystemServiceService, SystemStatus } from './gen/jobworkerp/ext/system.js';
+export type { SystemServiceServer } from './gen/jobworkerp/ext/system.js';
 export { CommandArgs } from './gen/jobworkerp/runner/command_args.js';
 export { CommandRunnerSettings } from './gen/jobworkerp/runner/command_settings.js';
 export { DockerArgs } from './gen/jobworkerp/runner/docker_args.js';

@@ -27,6 +27,11 @@ export class Deque<T> {
     this.size += 1;
   }
 
+  /** The first item without taking it, or undefined when empty. */
+  first(): T | undefined {
+    return this.size === 0 ? undefined : this.buffer[this.head];
+  }
+
   /** Takes the first item, or undefined when empty. */
   shift(): T | undefined {
     if (this.size === 0) return undefined;

@@ -11,7 +11,8 @@ import { Deque } from './deque.js';
 import { LeaseHeap } from './lease-heap.js';
 import { MemoryJobStateStore } from './memory-job-state-store.js';
 import { MemoryResultBus } from './memory-result-bus.js';
-import type { CancelOutcome, ClaimedJob, ClaimOptions, Completion, JobQueue } from './ports.js';
+import type { CancelOutcome, ChannelStats, ClaimedJob, ClaimOptions, Completion, JobQueue } from './ports.js';
+import { firstLiveBucket, perSecond, rateBucket } from './completion-rate.js';
 import { checkedTotalCap, queueFullError } from './backlog-cap.js';
 import { assertLeaseMs, laneOf } from './priority-lane.js';
 
@@ -108,6 +109,8 @@ export class MemoryQueue implements JobQueue {
   private results: MemoryResultBus | undefined;
   /** the adapters the queue made itself, closed with it */
   private readonly owned: Array<{ close(): Promise<void> }> = [];
+  /** per channel: ended claims per 5-second bucket of the last minute (kept apart: idle channels are forgotten) */
+  private readonly completions = new Map<string, Map<number, number>>();
   private receiptSeq = 0;
   private closed = false;
 
@@ -290,6 +293,33 @@ export class MemoryQueue implements JobQueue {
   }
 
   /** Wakes every blocked claim() (they return []) and drops all jobs; later calls throw UnavailableError. */
+  async channelStats(channels?: readonly string[]): Promise<ChannelStats[]> {
+    this.assertOpen();
+    const now = this.now();
+    const nowBucket = rateBucket(now);
+    let names = channels;
+    if (names === undefined) {
+      const first = firstLiveBucket(nowBucket);
+      const recent = [...this.completions].filter(([, buckets]) => [...buckets.keys()].some((b) => b >= first));
+      names = [...new Set([...this.channels.keys(), ...recent.map(([name]) => name)])].sort();
+    }
+    return names.map((channel) => {
+      const ch = this.channels.get(channel);
+      let oldest = Infinity;
+      for (const lane of ch?.lanes ?? []) {
+        const head = lane.first();
+        if (head !== undefined) oldest = Math.min(oldest, Math.max(head.enqueueTime, head.runAfterTime));
+      }
+      return {
+        channel,
+        waiting: ch?.waiting ?? 0,
+        running: ch?.leases.size ?? 0,
+        oldestWaitingMs: oldest === Infinity ? 0 : Math.max(0, now - oldest),
+        completedPerSecond: perSecond(this.completions.get(channel) ?? [], nowBucket),
+      };
+    });
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -369,9 +399,25 @@ export class MemoryQueue implements JobQueue {
 
   /** A claimed job leaves the queue (ack, complete). */
   private forget(lease: Lease): void {
+    this.countCompletion(lease.channel.name);
     this.endLease(lease);
     this.cancelledJobs.delete(lease.claim.job.id);
     this.forgetIfIdle(lease.channel);
+  }
+
+  private countCompletion(channel: string): void {
+    const bucket = rateBucket(this.now());
+    let buckets = this.completions.get(channel);
+    if (buckets === undefined) this.completions.set(channel, (buckets = new Map<number, number>()));
+    const count = buckets.get(bucket);
+    if (count !== undefined) {
+      buckets.set(bucket, count + 1);
+      return;
+    }
+    // a new bucket: drop those that left the window (as the Redis script does)
+    const first = firstLiveBucket(bucket);
+    for (const old of buckets.keys()) if (old < first) buckets.delete(old);
+    buckets.set(bucket, 1);
   }
 
   private jobById(jobId: number): Job | undefined {

@@ -1,7 +1,13 @@
 import { MemoryJobStateStore } from './memory-job-state-store.js';
 import { MemoryQueue } from './memory-queue.js';
 import { MemoryResultBus } from './memory-result-bus.js';
-import { jobQueueContract, jobStateStoreContract, resultBusContract } from './testing/index.js';
+import { MemoryProcessRegistry } from './memory-process-registry.js';
+import {
+  jobQueueContract,
+  jobStateStoreContract,
+  processRegistryContract,
+  resultBusContract,
+} from './testing/index.js';
 
 /** the contracts' throwing listeners are deliberate: keep their warnings out of the test output */
 const ignoreHandlerError = (): void => {};
@@ -28,4 +34,13 @@ jobStateStoreContract('MemoryJobStateStore', async () => {
 resultBusContract('MemoryResultBus', async ({ keepMs, onHandlerError }) => {
   const bus = new MemoryResultBus({ keepMs, onHandlerError });
   return { bus, cleanup: () => bus.close() };
+});
+
+processRegistryContract('MemoryProcessRegistry', async () => {
+  // one process, one registry: every open() of a fixture is the same registry
+  let registry: MemoryProcessRegistry | undefined;
+  return {
+    open: (timeoutMs) => (registry ??= new MemoryProcessRegistry({ timeoutMs })),
+    cleanup: async () => registry?.close(),
+  };
 });

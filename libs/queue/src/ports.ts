@@ -47,6 +47,22 @@ export interface CompletedResult {
   readonly keep: boolean;
 }
 
+/** The queue of one channel at one moment, for operators and metrics (see JobQueue.channelStats). */
+export interface ChannelStats {
+  readonly channel: string;
+  /** jobs waiting to be claimed (RedisQueue: may include removed jobs a claim has not passed yet) */
+  readonly waiting: number;
+  /** jobs claimed and not ended: running, or leased to a consumer that may have died (until the lease is taken back) */
+  readonly running: number;
+  /**
+   * How long the oldest job at the head of a lane has been ready, ms (since the later of its enqueue time and its
+   * run_after_time); 0 when nothing waits.
+   */
+  readonly oldestWaitingMs: number;
+  /** claims ended (ack or complete) per second over the last minute, counted in 5-second steps */
+  readonly completedPerSecond: number;
+}
+
 /** What cancel found: a waiting job (now removed: the caller finishes it CANCELLED), a claimed one, or nothing. */
 export type CancelOutcome = { state: 'waiting'; job: Job } | { state: 'claimed' } | { state: 'absent' };
 
@@ -103,6 +119,13 @@ export interface JobQueue {
   /** Waiting and claimed jobs, ordered by id. */
   list(offset: number, limit: number): Promise<Job[]>;
   count(): Promise<number>;
+  /**
+   * The state of the given channels (in that order), or of every channel that has jobs waiting or claimed or ended a
+   * claim in the last minute (ordered by name). An admin call: RedisQueue reads each channel's keys in one script, and
+   * without `channels` first finds the channels by scanning the queue's keys. The completion counts cost the hot path
+   * nothing extra: they are kept by the same step (and script call) that ends the claims.
+   */
+  channelStats(channels?: readonly string[]): Promise<ChannelStats[]>;
   /** Claimed jobs are not handed back: with a shared queue their leases run out; release them first to hand them on. */
   close(): Promise<void>;
 }
@@ -158,5 +181,49 @@ export interface ResultBus {
   waitForJob(jobId: number, timeoutMs: number, signal?: AbortSignal): Promise<EncodedJobResult>;
   /** Calls the handler with every result of the worker from now on; returns an unsubscribe function. */
   subscribeWorker(workerId: number, handler: (result: EncodedJobResult) => void): Promise<() => Promise<void>>;
+  close(): Promise<void>;
+}
+
+/** What runs a process: the gRPC front and an engine, only the front, or only an engine. */
+export type ProcessKind = 'all-in-one' | 'grpc-front' | 'worker';
+
+/** A channel a process runs jobs of, with how many of them it runs at once. */
+export interface ServedChannel {
+  readonly name: string;
+  readonly concurrency: number;
+}
+
+/** What a process tells the cluster about itself with each heartbeat. */
+export interface ProcessInfo {
+  /** unique per process start (a restarted process is a new entry) */
+  readonly instanceId: string;
+  readonly kind: ProcessKind;
+  /** the node id its job ids come from (it may change in Scalable when a lost node id lease is regained) */
+  readonly nodeId: number;
+  readonly host: string;
+  readonly pid: number;
+  /** epoch ms */
+  readonly startTime: number;
+  /** empty for a process that runs no jobs */
+  readonly channels: readonly ServedChannel[];
+}
+
+export interface LiveProcess extends ProcessInfo {
+  /** epoch ms (RedisProcessRegistry: on the Redis clock) */
+  readonly lastHeartbeat: number;
+}
+
+/**
+ * The processes alive in the cluster: each records a heartbeat every HEARTBEAT_INTERVAL_MS (ProcessPresence), and a
+ * process whose last heartbeat is older than the registry's timeout is gone from the list (it died, hung or lost the
+ * backend), so nothing has to clean up after a killed process. A graceful stop removes its entry at once.
+ */
+export interface ProcessRegistry {
+  /** Records the process as alive now, with what it tells about itself. */
+  heartbeat(info: ProcessInfo): Promise<void>;
+  /** The live processes, ordered by kind, then start time, then instance id. */
+  list(): Promise<LiveProcess[]>;
+  /** Forgets a process at once (its graceful stop). */
+  remove(instanceId: string): Promise<void>;
   close(): Promise<void>;
 }

@@ -8,6 +8,7 @@ import { InvalidArgumentError } from '../../core/src/index.js';
  * | `{p:queue}:pending:<channel>:<lane>` | list   | waiting ids of one lane (0 HIGH, 1 MEDIUM, 2 LOW), FIFO           |
  * | `{p:queue}:leases:<channel>`         | zset   | claimed job ids; score = lease end (epoch ms, Redis clock)        |
  * | `{p:queue}:wake:<channel>`           | list   | one token while jobs wait; waiting claimers BLPOP it              |
+ * | `{p:queue}:done:<channel>`           | hash   | 5-second bucket → claims ended in it (last minute; then expires)  |
  * | `{p:queue}:jobs`                     | hash   | job id → lane digit, channel, \n, Job protobuf (waiting, claimed) |
  * | `{p:queue}:receipts`                 | hash   | job id → receipt of its live claim                                |
  * | `{p:queue}:seq`                      | string | counter for receipts                                              |
@@ -17,6 +18,8 @@ import { InvalidArgumentError } from '../../core/src/index.js';
  * | `{p:queue}:uniq`                     | hash   | uniq key → id of the job holding it; released when final          |
  * | `{p:queue}:results`                  | hash   | job id → JobResult protobuf kept for late listeners               |
  * | `{p:queue}:results:expiry`           | zset   | kept result ids; score = when the result expires, epoch ms        |
+ * | `{p:queue}:processes`                | hash   | instance id → JSON entry of a live process (ProcessRegistry)      |
+ * | `{p:queue}:heartbeats`               | zset   | instance ids; score = last heartbeat (epoch ms, Redis clock)      |
  * | `p:cancel:<job id>`                  | string | cancellation mark; expires after the cancel TTL                   |
  * | `p:node:<n>`                         | string | token of the process leasing node id n (NodeIdLease)              |
  *
@@ -64,6 +67,21 @@ export class RedisKeys {
     return `${this.queueTag}wake:${channel}`;
   }
 
+  /** the channel's completion buckets (see completion-rate.ts) */
+  done(channel: string): string {
+    return `${this.queueTag}done:${channel}`;
+  }
+
+  /** SCAN patterns of the per-channel keys, and how to read the channel name back from a key that matches */
+  get channelKeyPatterns(): ReadonlyArray<{ readonly match: string; readonly channelOf: (key: string) => string }> {
+    const after = (kind: string) => `${this.queueTag}${kind}:`;
+    return [
+      { match: `${after('pending')}*`, channelOf: (key) => key.slice(after('pending').length, -2) },
+      { match: `${after('leases')}*`, channelOf: (key) => key.slice(after('leases').length) },
+      { match: `${after('done')}*`, channelOf: (key) => key.slice(after('done').length) },
+    ];
+  }
+
   get jobs(): string {
     return `${this.queueTag}jobs`;
   }
@@ -98,6 +116,14 @@ export class RedisKeys {
 
   get resultsExpiry(): string {
     return `${this.queueTag}results:expiry`;
+  }
+
+  get processes(): string {
+    return `${this.queueTag}processes`;
+  }
+
+  get heartbeats(): string {
+    return `${this.queueTag}heartbeats`;
   }
 
   cancelled(jobId: number): string {

@@ -7,7 +7,7 @@ import { luaScript } from './redis-lua.js';
  */
 export const enqueueScript = luaScript('queue-enqueue-6');
 export const claimScript = luaScript('queue-claim-9');
-export const completeScript = luaScript('queue-complete-9');
+export const completeScript = luaScript('queue-complete-10');
 export const renewScript = luaScript('queue-renew-2');
 export const releaseScript = luaScript('queue-release-8');
 export const removeScript = luaScript('queue-remove-3');
@@ -16,3 +16,4 @@ export const statusScript = luaScript('queue-status-3');
 export const statusesScript = luaScript('queue-statuses-3');
 export const markWaitResultScript = luaScript('queue-mark-wait-result-2');
 export const passWakeScript = luaScript('queue-pass-wake-4');
+export const channelStatsScript = luaScript('queue-channel-stats-6');

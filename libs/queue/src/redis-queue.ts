@@ -8,7 +8,10 @@ import {
   startDeadlineTimer,
   UnavailableError,
 } from '../../core/src/index.js';
-import type { CancelOutcome, ClaimedJob, ClaimOptions, Completion, JobQueue } from './ports.js';
+import type { Redis } from 'ioredis';
+import { Cluster } from 'ioredis';
+import type { CancelOutcome, ChannelStats, ClaimedJob, ClaimOptions, Completion, JobQueue } from './ports.js';
+import { perSecond, RATE_BUCKET_MS, RATE_BUCKETS, rateBucket } from './completion-rate.js';
 import { RedisBatcher } from './redis-batcher.js';
 import { RedisBlockerPool } from './redis-blocker-pool.js';
 import { asBuffer, RECORD_HEADER_END, redisCodec } from './redis-codec.js';
@@ -18,6 +21,7 @@ import { RedisKeys } from './redis-keys.js';
 import { redisReply } from './redis-reply.js';
 import {
   cancelScript,
+  channelStatsScript,
   claimScript,
   completeScript,
   enqueueScript,
@@ -154,6 +158,7 @@ export class RedisQueue implements JobQueue {
       statusesScript,
       markWaitResultScript,
       passWakeScript,
+      channelStatsScript,
     ]);
     this.blockers = new RedisBlockerPool(this.connection);
     this.enqueues = new RedisBatcher(
@@ -331,6 +336,13 @@ export class RedisQueue implements JobQueue {
     return this.connection.run((client) => client.hlen(this.keys.jobs));
   }
 
+  /** One script call per channel (sent together); without `channels`, the channels are found by SCAN first. */
+  async channelStats(channels?: readonly string[]): Promise<ChannelStats[]> {
+    this.assertOpen();
+    const names = channels ?? (await this.scanChannels());
+    return Promise.all(names.map((channel) => this.statsOf(channel)));
+  }
+
   /**
    * Wakes every waiting claim() (they return []) and closes the connections; later calls throw UnavailableError.
    * Claimed jobs stay leased in Redis: release them first to hand them on at once.
@@ -349,6 +361,49 @@ export class RedisQueue implements JobQueue {
     for (const stop of this.waits) stop();
     this.blockers.close();
     await this.connection.close();
+  }
+
+  private async statsOf(channel: string): Promise<ChannelStats> {
+    const keys = [...this.keys.lanes(channel), this.keys.leases(channel), this.keys.done(channel), this.keys.jobs];
+    const reply = redisReply.array(
+      await this.connection.run((client) => channelStatsScript.run(client, keys, [channel])),
+    );
+    const now = redisReply.number(reply[0]);
+    let oldest = Infinity;
+    for (const head of redisReply.array(reply[3])) {
+      const record = redisReply.bytes(head);
+      if (record.length === 0) continue;
+      const job = redisCodec.decodeJobRecord(record);
+      oldest = Math.min(oldest, Math.max(job.enqueueTime, job.runAfterTime));
+    }
+    const flat = redisReply.array(reply[4]).map((field) => Number(redisReply.bytes(field).toString()));
+    const buckets: Array<[number, number]> = [];
+    for (let i = 0; i + 1 < flat.length; i += 2) buckets.push([flat[i] as number, flat[i + 1] as number]);
+    return {
+      channel,
+      waiting: redisReply.number(reply[1]),
+      running: redisReply.number(reply[2]),
+      oldestWaitingMs: oldest === Infinity ? 0 : Math.max(0, now - oldest),
+      completedPerSecond: perSecond(buckets, rateBucket(now)),
+    };
+  }
+
+  /** The channels that have keys: jobs waiting or leased, or claims ended within the last minute; by name. */
+  private async scanChannels(): Promise<string[]> {
+    const client = this.connection.client;
+    // the queue's keys share one slot, so one master holds them; which one is not worth asking: scan each
+    const nodes: Redis[] = client instanceof Cluster ? client.nodes('master') : [client];
+    const found = new Set<string>();
+    for (const node of nodes) {
+      for (const { match, channelOf } of this.keys.channelKeyPatterns) {
+        await this.connection.run(async () => {
+          for await (const batch of node.scanStream({ match, count: 500 })) {
+            for (const key of batch as string[]) found.add(channelOf(key));
+          }
+        }, 60_000);
+      }
+    }
+    return [...found].sort();
   }
 
   private assertOpen(): void {
@@ -462,12 +517,15 @@ export class RedisQueue implements JobQueue {
       this.keys.uniq,
       this.keys.results,
       this.keys.resultsExpiry,
+      this.keys.done(channel),
     ];
     const args: Array<string | number | Buffer> = [
       this.keepResultMs,
       this.keys.jobResultChannelPrefix,
       this.keys.workerResultChannelPrefix,
       JobStatus.PENDING,
+      RATE_BUCKET_MS,
+      RATE_BUCKETS,
     ];
     for (const { claim, completion } of endings) {
       const result = completion?.result;

@@ -10,7 +10,13 @@ import { purgeRedisNamespace } from './redis-namespace.js';
 import { RedisQueue } from './redis-queue.js';
 import { RedisResultBus } from './redis-result-bus.js';
 import type { RawResultAccess } from './testing/index.js';
-import { jobQueueContract, jobStateStoreContract, resultBusContract } from './testing/index.js';
+import { RedisProcessRegistry } from './redis-process-registry.js';
+import {
+  jobQueueContract,
+  jobStateStoreContract,
+  processRegistryContract,
+  resultBusContract,
+} from './testing/index.js';
 
 /** the contracts' throwing listeners are deliberate: keep their warnings out of the test output */
 const ignoreHandlerError = (): void => {};
@@ -80,6 +86,22 @@ function redisContracts(backend: string, redis: () => RedisConnectionOptions): v
       },
     };
     return { bus, raw, cleanup: async () => (await bus.close(), await writer.close(), await purge()) };
+  });
+
+  processRegistryContract(`RedisProcessRegistry (${backend})`, async () => {
+    const { keyPrefix, purge } = namespace();
+    const opened: RedisProcessRegistry[] = [];
+    return {
+      open: (timeoutMs) => {
+        const registry = new RedisProcessRegistry({ redis: redis(), keyPrefix, timeoutMs });
+        opened.push(registry);
+        return registry;
+      },
+      cleanup: async () => {
+        await Promise.all(opened.map((registry) => registry.close()));
+        await purge();
+      },
+    };
   });
 }
 

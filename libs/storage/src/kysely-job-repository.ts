@@ -70,6 +70,32 @@ export class KyselyJobRepository implements JobRepository {
     return toSafeInteger(row.n, 'count(*)');
   }
 
+  async countDelayed(now: number): Promise<number> {
+    const row = await withDbErrors(this.errors, () =>
+      this.db
+        .selectFrom('job')
+        .leftJoin('worker', 'worker.id', 'job.worker_id')
+        .where('job.run_after_time', '>', now)
+        // a job whose worker is gone is not periodic any more
+        .where((eb) => eb.or([eb('worker.id', 'is', null), eb('worker.periodic_interval', '=', 0)]))
+        .select((eb) => eb.fn.countAll<number | string>().as('n'))
+        .executeTakeFirstOrThrow(),
+    );
+    return toSafeInteger(row.n, 'count(*)');
+  }
+
+  async countPeriodic(): Promise<number> {
+    const row = await withDbErrors(this.errors, () =>
+      this.db
+        .selectFrom('job')
+        .innerJoin('worker', 'worker.id', 'job.worker_id')
+        .where('worker.periodic_interval', '>', 0)
+        .select((eb) => eb.fn.countAll<number | string>().as('n'))
+        .executeTakeFirstOrThrow(),
+    );
+    return toSafeInteger(row.n, 'count(*)');
+  }
+
   async delete(id: number): Promise<boolean> {
     const result = await withDbErrors(this.errors, () =>
       this.db.deleteFrom('job').where('id', '=', id).executeTakeFirst(),

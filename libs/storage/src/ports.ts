@@ -76,6 +76,13 @@ export interface JobRepository {
   /** ordered by id */
   list(page?: Page): Promise<Job[]>;
   count(): Promise<number>;
+  /**
+   * Jobs waiting in the RDB for a later time (run_after_time after `now`), periodic workers' jobs left out (they are
+   * counted by countPeriodic): what a status shows as delayed.
+   */
+  countDelayed(now: number): Promise<number>;
+  /** Jobs of periodic workers (periodic_interval > 0) in the RDB: each is the next run of one periodic series. */
+  countPeriodic(): Promise<number>;
   delete(id: number): Promise<boolean>;
   /** Due jobs ordered by run_after_time, then priority (high first), then id. */
   findDue(query: DueJobQuery): Promise<Job[]>;

@@ -809,6 +809,25 @@ describe.each([sqliteAdapter, mysqlAdapter])('$name storage', (adapter) => {
       await expect(restorable(true, undefined, -1)).rejects.toThrow(InvalidArgumentError);
     });
 
+    it('counts delayed jobs and the jobs of periodic workers apart', async () => {
+      const now = 1_700_000_000_000;
+      const periodic = await storage.workers.create(workerSpec('every-minute', { periodicInterval: 60_000 }));
+      const plain = await storage.workers.create(workerSpec('plain'));
+      await storage.jobs.insert(job(1, { workerId: plain.id, runAfterTime: now + 1 })); // delayed
+      await storage.jobs.insert(job(2, { workerId: plain.id, runAfterTime: now + 60_000 })); // delayed
+      await storage.jobs.insert(job(3, { workerId: plain.id, runAfterTime: now })); // due now: not delayed
+      await storage.jobs.insert(job(4, { workerId: plain.id, runAfterTime: 0 })); // queued, backed up
+      await storage.jobs.insert(job(5, { workerId: periodic.id, runAfterTime: now + 5 })); // periodic
+      await storage.jobs.insert(job(6, { workerId: periodic.id, runAfterTime: now - 5 })); // periodic, due
+      await storage.jobs.insert(job(7, { workerId: 2 ** 40, runAfterTime: now + 5 })); // worker gone: delayed
+      expect(await storage.jobs.countDelayed(now)).toBe(3);
+      expect(await storage.jobs.countPeriodic()).toBe(2);
+      expect(await storage.jobs.countDelayed(now + 60_000)).toBe(0);
+      await storage.workers.update(periodic.id, workerSpec('every-minute'));
+      expect(await storage.jobs.countPeriodic()).toBe(0);
+      expect(await storage.jobs.countDelayed(now)).toBe(4);
+    });
+
     it('lists by id with paging, counts and deletes', async () => {
       for (const id of [30, 10, 20]) await storage.jobs.insert(job(id));
       expect((await storage.jobs.list()).map((j) => j.id)).toEqual([10, 20, 30]);

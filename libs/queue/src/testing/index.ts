@@ -7,3 +7,5 @@ export { resultBusContract } from './result-bus-contract.js';
 export type { RawResultAccess, ResultBusFactory, ResultBusFixture } from './result-bus-contract.js';
 export { testJob } from './test-job.js';
 export { testJobResult } from './test-job-result.js';
+export { processRegistryContract } from './process-registry-contract.js';
+export type { ProcessRegistryFactory, ProcessRegistryFixture } from './process-registry-contract.js';

@@ -10,7 +10,7 @@ import {
   Priority,
   UnavailableError,
 } from '../../../core/src/index.js';
-import type { ClaimedJob, Completion, JobQueue, JobStateStore, ResultBus } from '../ports.js';
+import type { ChannelStats, ClaimedJob, Completion, JobQueue, JobStateStore, ResultBus } from '../ports.js';
 import { testJob } from './test-job.js';
 import { testJobResult } from './test-job-result.js';
 import { waitUntil } from './wait-until.js';
@@ -544,6 +544,77 @@ export function jobQueueContract(name: string, make: JobQueueFactory): void {
         const [again] = await claimNow(1);
         expect(await queue.cancelled(again!)).toBe(false);
         await unsubscribe();
+      });
+    });
+
+    describe('channel stats', () => {
+      it('counts waiting and claimed jobs, the oldest waiting job and the claims ended in the last minute', async () => {
+        const other = `${channel}-other`;
+        const now = Date.now();
+        await enqueueAll([
+          testJob(1, { enqueueTime: now - 1_000 }),
+          testJob(2, { enqueueTime: now - 1_000, priority: HIGH }),
+          testJob(3, { enqueueTime: now - 1_000 }),
+          // ready since its run_after_time, not since it was enqueued
+          testJob(4, { enqueueTime: now - 60_000, runAfterTime: now - 30_000, priority: LOW }),
+        ]);
+        await queue.enqueue(testJob(5, { enqueueTime: now }), other);
+        const claims = await claimNow(3);
+        expect(ids(claims)).toEqual([2, 1, 3]);
+        await queue.ack(claims[0] as ClaimedJob);
+        expect(await queue.complete(claims[1] as ClaimedJob, { continues: false })).toBe(true);
+        // a dead receipt ends nothing and counts nothing
+        expect(await queue.complete({ ...(claims[1] as ClaimedJob), receipt: 'stale' }, { continues: false })).toBe(
+          false,
+        );
+
+        const stats = await queue.channelStats([channel, other, `${channel}-none`]);
+        expect(stats.map((s) => [s.channel, s.waiting, s.running])).toEqual([
+          [channel, 1, 1],
+          [other, 1, 0],
+          [`${channel}-none`, 0, 0],
+        ]);
+        const [mine, theirs, none] = stats as [ChannelStats, ChannelStats, ChannelStats];
+        expect(mine.oldestWaitingMs).toBeGreaterThanOrEqual(29_000);
+        expect(mine.oldestWaitingMs).toBeLessThan(40_000);
+        expect(mine.completedPerSecond).toBeCloseTo(2 / 60, 6);
+        expect(theirs.oldestWaitingMs).toBeLessThan(10_000);
+        expect(theirs.completedPerSecond).toBe(0);
+        expect(none).toEqual({
+          channel: `${channel}-none`,
+          waiting: 0,
+          running: 0,
+          oldestWaitingMs: 0,
+          completedPerSecond: 0,
+        });
+      });
+
+      it('skips a removed job at the head of a lane when it finds the oldest waiting job', async () => {
+        const now = Date.now();
+        await enqueueAll([testJob(1, { enqueueTime: now - 50_000 }), testJob(2, { enqueueTime: now - 2_000 })]);
+        expect(await queue.remove(1)).toBe(true);
+        const [stats] = await queue.channelStats([channel]);
+        expect(stats?.oldestWaitingMs).toBeGreaterThanOrEqual(1_000);
+        expect(stats?.oldestWaitingMs).toBeLessThan(20_000);
+      });
+
+      it('without channels, reports every channel with jobs waiting, claimed or ended lately, by name', async () => {
+        const [a, b, c] = [`${channel}-a`, `${channel}-b`, `${channel}-c`];
+        await queue.enqueue(testJob(1), c);
+        await queue.enqueue(testJob(2), a);
+        await queue.enqueue(testJob(3), b);
+        const [claimed] = await claimNow(1, b);
+        await queue.ack(claimed as ClaimedJob);
+        await queue.enqueue(testJob(4), `${channel}-d`);
+        await queue.claim(`${channel}-d`, { max: 1, waitMs: 0, leaseMs: LONG_LEASE_MS });
+        const stats = await queue.channelStats();
+        expect(stats.map((s) => [s.channel, s.waiting, s.running])).toEqual([
+          [a, 1, 0],
+          [b, 0, 0],
+          [c, 1, 0],
+          [`${channel}-d`, 0, 1],
+        ]);
+        expect(stats[1]?.completedPerSecond).toBeCloseTo(1 / 60, 6);
       });
     });
 

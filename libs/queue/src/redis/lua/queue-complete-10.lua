@@ -1,7 +1,10 @@
 -- Ends claimed jobs whose receipt is still live (an ack, or a job's last step), each atomically with what follows
 -- from it; a dead receipt (another consumer owns the job now) changes nothing.
--- KEYS: leases (of the channel), jobs, receipts, wait-result, cancelled, status, uniq, results, results expiry.
--- ARGV: keepMs, the job result channel prefix, the worker result channel prefix, the PENDING status, then per claim
+-- Counts the claims it ends in the channel's completion buckets (see completion-rate.ts): one HINCRBY per call.
+-- KEYS: leases (of the channel), jobs, receipts, wait-result, cancelled, status, uniq, results, results expiry,
+-- completion buckets (of the channel).
+-- ARGV: keepMs, the job result channel prefix, the worker result channel prefix, the PENDING status, the bucket
+-- length (ms), the buckets in the window, then per claim
 -- (id, receipt, what, uniq key or '', worker id, result, keep), where `what` is
 --   'a'  ack: only forget the job;
 --   'c'  continues (a retry or the next run is an RDB row now): forget it, set its status PENDING;
@@ -11,7 +14,8 @@
 -- Returns one code per claim: 1 done, 0 the receipt was dead.
 -- @include prelude.lua
 local keep_ms, job_prefix, worker_prefix, pending = tonumber(ARGV[1]), ARGV[2], ARGV[3], ARGV[4]
-local STRIDE, FIRST = 7, 5
+local bucket_ms, window = tonumber(ARGV[5]), tonumber(ARGV[6])
+local STRIDE, FIRST = 7, 7
 local ids = {}
 for i = FIRST, #ARGV, STRIDE do ids[#ids + 1] = ARGV[i] end
 local live = redis.call('HMGET', KEYS[3], unpack(ids))
@@ -54,6 +58,17 @@ if #done > 0 then
   redis.call('SREM', KEYS[5], unpack(done))
   if #statuses > 0 then redis.call('HSET', KEYS[6], unpack(statuses)) end
   if #gone > 0 then redis.call('HDEL', KEYS[6], unpack(gone)) end
+  now = now or now_ms()
+  local bucket = math.floor(now / bucket_ms)
+  if redis.call('HINCRBY', KEYS[10], int(bucket), #done) == #done then
+    -- a new bucket: drop those that left the window; the hash goes once the channel is idle for a whole window
+    local old = {}
+    for _, field in ipairs(redis.call('HKEYS', KEYS[10])) do
+      if tonumber(field) <= bucket - window then old[#old + 1] = field end
+    end
+    if #old > 0 then redis.call('HDEL', KEYS[10], unpack(old)) end
+    redis.call('PEXPIRE', KEYS[10], int(bucket_ms * (window + 1)))
+  end
 end
 if #kept > 0 then
   -- drops a few expired results each time, more than it adds, so the kept results do not grow past keepMs
