@@ -16,3 +16,5 @@ export { scheduleService, scheduleToProto } from './schedule-service.js';
 export type { ScheduleServiceDeps } from './schedule-service.js';
 export { deadLetterService } from './dead-letter-service.js';
 export type { DeadLetterServiceDeps } from './dead-letter-service.js';
+export { observeGrpcCalls } from './handlers.js';
+export type { GrpcCallObserver } from './handlers.js';

@@ -11,3 +11,5 @@ export type { Route, RoutableWorker } from './job-router.js';
 export type { RunRecord } from './result-processor.js';
 export { DeadLetterKeeper, MAX_REQUEUE_ALL } from './dead-letters.js';
 export type { DeadLetterSettings, EffectivePolicy, RequeueAllOutcome } from './dead-letters.js';
+export { NO_JOB_EVENTS } from './job-events.js';
+export type { JobEvents } from './job-events.js';
