@@ -40,6 +40,8 @@ export interface BenchOptions {
   readonly cpuProfDir: string | undefined;
   /** longest wait for one phase (all results of a throughput run, one round trip), ms. @default 300000 */
   readonly phaseTimeoutMs: number;
+  /** run only the metrics-cost scenario (Scalable throughput with METRICS_ADDR off, then on). @default false */
+  readonly onlyMetricsCost: boolean;
 }
 
 const positiveInt = (value: string): number => {
@@ -83,6 +85,11 @@ export function parseBenchOptions(argv: readonly string[], defaultResultsDir: st
     .option('--mysql-user <user>', 'MariaDB/MySQL user (needs CREATE/DROP DATABASE; no password)', 'root')
     .option('--cpu-prof-dir <dir>', 'write V8 CPU profiles of our processes to this folder')
     .option('--phase-timeout-ms <ms>', 'longest wait for one phase', positiveInt, 300_000)
+    .option(
+      '--only-metrics-cost',
+      'run only the Scalable throughput scenario with METRICS_ADDR off, then on, and print the CPU per job of both',
+      false,
+    )
     .parse(argv as string[]);
   const o = program.opts<{
     jobs: number;
@@ -101,6 +108,7 @@ export function parseBenchOptions(argv: readonly string[], defaultResultsDir: st
     mysqlUser: string;
     cpuProfDir?: string;
     phaseTimeoutMs: number;
+    onlyMetricsCost: boolean;
   }>();
   return Object.freeze({
     jobs: o.jobs,
@@ -117,5 +125,6 @@ export function parseBenchOptions(argv: readonly string[], defaultResultsDir: st
     mariadb: Object.freeze({ host: o.mysqlHost, port: o.mysqlPort, user: o.mysqlUser }),
     cpuProfDir: o.cpuProfDir === undefined ? undefined : resolve(o.cpuProfDir),
     phaseTimeoutMs: o.phaseTimeoutMs,
+    onlyMetricsCost: o.onlyMetricsCost,
   });
 }

@@ -11,6 +11,12 @@ export interface ThroughputResult {
   readonly workerCpuMsPerJob: number | undefined;
 }
 
+/** One side of the metrics-cost scenario. */
+export interface MetricsCostResult extends ThroughputResult {
+  /** CPU of the grpc-front during the measured phase, per job, ms */
+  readonly frontCpuMsPerJob: number | undefined;
+}
+
 export interface BenchResults {
   readonly scalable: {
     readonly throughput: ThroughputFigures;
@@ -47,6 +53,8 @@ export interface BenchResults {
     /** the echo plugin, storing every success in the database */
     readonly storeSuccess: ThroughputResult;
   };
+  /** the Scalable throughput run with METRICS_ADDR off, then on: CPU per job of the worker and the front */
+  readonly metricsCost: { readonly off: MetricsCostResult; readonly on: MetricsCostResult };
   /** only when --backlog-jobs is set */
   readonly backlog: { readonly ours: BacklogFigures; readonly bullmq: BacklogFigures } | undefined;
 }

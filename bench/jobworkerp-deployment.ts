@@ -26,6 +26,8 @@ export interface DeploymentSettings {
   readonly maxPending: number;
   /** write CPU profiles under this folder (one subfolder per process) */
   readonly cpuProfDir: string | undefined;
+  /** every process serves Prometheus metrics (METRICS_ADDR on a free port), as the compose files have it */
+  readonly metrics?: boolean;
 }
 
 export interface JobworkerpDeployment {
@@ -88,6 +90,7 @@ async function start(
     PLUGINS_RUNNER_DIR: PLUGINS_DIR,
     WORKER_DEFAULT_CONCURRENCY: String(settings.workerConcurrency),
     JOB_QUEUE_MAX_PENDING: String(settings.maxPending),
+    ...(settings.metrics === true ? { METRICS_ADDR: '127.0.0.1:0' } : {}),
     ...modeEnv,
   };
   const processes: NodeProcess[] = [];

@@ -45,6 +45,8 @@ export interface OurThroughput {
   readonly workerPeakRssBytes: number | undefined;
   /** CPU the job-running process used during the measured phase, per job, ms */
   readonly workerCpuMsPerJob: number | undefined;
+  /** CPU the grpc-front used during the measured phase, per job, ms (Scalable only) */
+  readonly frontCpuMsPerJob: number | undefined;
 }
 
 /**
@@ -55,8 +57,9 @@ export async function ourThroughput<const P extends readonly ThroughputPhase[]>(
   settings: DeploymentSettings,
   mode: Mode,
   phases: P,
+  scenario = 'throughput',
 ): Promise<{ -readonly [K in keyof P]: OurThroughput }> {
-  return withDeployment(settings, mode, 'throughput', async (deployment, client) => {
+  return withDeployment(settings, mode, scenario, async (deployment, client) => {
     const results: OurThroughput[] = [];
     for (const { run, variant = {} } of phases)
       results.push(await ourPhase(settings, deployment, client, run, variant));
@@ -99,10 +102,12 @@ async function ourPhase(
     ]);
     const figures = await measureThroughput(enqueue, completions, run, cpu);
     const runner = deployment.jobRunner;
+    const front = deployment.processes.find((p) => p.name.endsWith('grpc-front'));
     return {
       figures,
       workerPeakRssBytes: runner?.peakRssBytes(),
       workerCpuMsPerJob: runner === undefined ? undefined : cpuMsPerJob(figures, runner.name),
+      frontCpuMsPerJob: front === undefined ? undefined : cpuMsPerJob(figures, front.name),
     };
   } catch (err) {
     if (streamError === undefined) throw err;
@@ -110,6 +115,16 @@ async function ourPhase(
   } finally {
     endStream();
   }
+}
+
+/** The Scalable throughput run twice on fresh processes: METRICS_ADDR off, then on (what the metrics cost). */
+export async function ourMetricsCost(
+  settings: DeploymentSettings,
+  run: ThroughputRun,
+): Promise<{ off: OurThroughput; on: OurThroughput }> {
+  const [off] = await ourThroughput({ ...settings, metrics: false }, 'Scalable', [{ run }], 'metrics-off');
+  const [on] = await ourThroughput({ ...settings, metrics: true }, 'Scalable', [{ run }], 'metrics-on');
+  return { off, on };
 }
 
 /**

@@ -6,15 +6,23 @@
  */
 import { DEFAULT_RESULTS_DIR } from './bench-paths.js';
 import { parseBenchOptions } from './bench-options.js';
-import { renderReport } from './render-report.js';
+import { machineLine, renderInfoTable, renderReport } from './render-report.js';
 import { writeReportFile } from './report-file.js';
-import { runBench } from './run-bench.js';
+import { runBench, runMetricsCost } from './run-bench.js';
 
 const options = parseBenchOptions(process.argv, DEFAULT_RESULTS_DIR);
+const progress = (line: string): void => void process.stderr.write(`[bench] ${line}\n`);
 try {
-  const report = await runBench(options, (line) => void process.stderr.write(`[bench] ${line}\n`));
-  const file = writeReportFile(report, options.resultsDir);
-  process.stdout.write(`${renderReport(report)}\nResults written to ${file}\n`);
+  if (options.onlyMetricsCost) {
+    // one scenario: its table only, no result file
+    const { rows, machine, seconds } = await runMetricsCost(options, progress);
+    process.stdout.write(`${renderInfoTable(rows)}\n${machineLine(machine)}\n`);
+    process.stdout.write(`Run: ${options.jobs} jobs per side, took ${Math.round(seconds)} s.\n`);
+  } else {
+    const report = await runBench(options, progress);
+    const file = writeReportFile(report, options.resultsDir);
+    process.stdout.write(`${renderReport(report)}\nResults written to ${file}\n`);
+  }
 } catch (err) {
   process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   process.exitCode = 1;

@@ -1,5 +1,6 @@
 /** The report as markdown: the comparison table, then the machine and the run's settings. */
 import type { BenchReport } from './bench-report.js';
+import type { MachineInfo } from './machine-info.js';
 import type { InfoRow, ReportRow } from './report-rows.js';
 
 export function renderReport(report: BenchReport): string {
@@ -11,18 +12,26 @@ export function renderReport(report: BenchReport): string {
     '',
     'For information (jobworkerp-ts only):',
     '',
-    '| measure | jobworkerp-ts |',
-    '|---|---:|',
-    ...report.info.map(renderInfoRow),
-    '',
-    `Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}; Node ${m.node}, Redis ${m.redis}, ` +
-      `MariaDB ${m.mariadb}, BullMQ ${m.bullmq}; load average at start ${m.loadAverageAtStart.join(' / ')}.`,
+    renderInfoTable(report.info),
+    machineLine(m),
     `Run: ${o.jobs} jobs per throughput scenario, ${o.concurrency} enqueue calls in flight, worker concurrency ` +
       `${o.workerConcurrency}, ${o.warmupJobs} warm-up jobs, ${o.directJobs} DIRECT round trips, ` +
       `${o.memoryJobs} queued jobs for memory, batches of ${o.batchSize}, ${o.infoJobs} jobs per information ` +
       `scenario, ${o.backlogJobs === 0 ? 'no backlog scenario' : `a backlog of ${o.backlogJobs} jobs`}; started ${report.startedAt}, took ${Math.round(report.seconds)} s.`,
   ];
   return `${lines.join('\n')}\n`;
+}
+
+/** Our figures without a BullMQ counterpart, as a table. */
+export function renderInfoTable(rows: readonly InfoRow[]): string {
+  return ['| measure | jobworkerp-ts |', '|---|---:|', ...rows.map(renderInfoRow), ''].join('\n');
+}
+
+export function machineLine(m: MachineInfo): string {
+  return (
+    `Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}; Node ${m.node}, Redis ${m.redis}, ` +
+    `MariaDB ${m.mariadb}, BullMQ ${m.bullmq}; load average at start ${m.loadAverageAtStart.join(' / ')}.`
+  );
 }
 
 function renderRow(row: ReportRow): string {

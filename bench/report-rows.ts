@@ -155,6 +155,7 @@ export function reportRows(r: BenchResults): ReportRow[] {
 export function infoRows(r: BenchResults): InfoRow[] {
   const { command, storeSuccess } = r.info;
   return [
+    ...metricsCostRows(r.metricsCost),
     {
       measure: 'Scalable, COMMAND runner (`true`): end-to-end throughput',
       unit: 'jobs/s',
@@ -184,6 +185,36 @@ export function infoRows(r: BenchResults): InfoRow[] {
       measure: 'Scalable, store_success=true: worker process CPU time per job',
       unit: 'ms',
       value: storeSuccess.workerCpuMsPerJob,
+    },
+  ];
+}
+
+/** The metrics-cost scenario: each figure with METRICS_ADDR off and on, and the worker's and front's difference. */
+export function metricsCostRows(cost: BenchResults['metricsCost']): InfoRow[] {
+  const diff = (on: number | undefined, off: number | undefined): number | undefined =>
+    on === undefined || off === undefined ? undefined : on - off;
+  const side = (name: 'off' | 'on'): InfoRow[] => {
+    const r = cost[name];
+    const label = `Scalable, METRICS_ADDR ${name}`;
+    return [
+      { measure: `${label}: end-to-end throughput`, unit: 'jobs/s', value: r.throughput.endToEndPerSecond },
+      { measure: `${label}: CPU time per job, all processes`, unit: 'ms', value: r.throughput.cpuMsPerJob },
+      { measure: `${label}: worker process CPU time per job`, unit: 'ms', value: r.workerCpuMsPerJob },
+      { measure: `${label}: grpc-front process CPU time per job`, unit: 'ms', value: r.frontCpuMsPerJob },
+    ];
+  };
+  return [
+    ...side('off'),
+    ...side('on'),
+    {
+      measure: 'Scalable, metrics cost (on − off): worker process CPU time per job',
+      unit: 'ms',
+      value: diff(cost.on.workerCpuMsPerJob, cost.off.workerCpuMsPerJob),
+    },
+    {
+      measure: 'Scalable, metrics cost (on − off): grpc-front process CPU time per job',
+      unit: 'ms',
+      value: diff(cost.on.frontCpuMsPerJob, cost.off.frontCpuMsPerJob),
     },
   ];
 }

@@ -9,13 +9,15 @@ import type { BenchResults } from './bench-results.js';
 import type { BullmqSettings } from './bullmq-scenarios.js';
 import { bullmqBacklog, bullmqQueuedMemory, bullmqRoundTrips, bullmqThroughput } from './bullmq-scenarios.js';
 import type { DeploymentSettings } from './jobworkerp-deployment.js';
-import { ourBacklog, ourQueuedMemory, ourRoundTrips, ourThroughput } from './jobworkerp-scenarios.js';
+import type { OurThroughput } from './jobworkerp-scenarios.js';
+import { ourBacklog, ourMetricsCost, ourQueuedMemory, ourRoundTrips, ourThroughput } from './jobworkerp-scenarios.js';
 import { machineInfo } from './machine-info.js';
 import { createRunDatabase } from './mariadb-database.js';
 import type { RoundTripFigures } from './measure-round-trips.js';
 import type { ThroughputFigures, ThroughputRun } from './measure-throughput.js';
 import type { QueuedMemoryFigures } from './redis-memory.js';
-import { infoRows, reportRows } from './report-rows.js';
+import type { InfoRow } from './report-rows.js';
+import { infoRows, metricsCostRows, reportRows } from './report-rows.js';
 import type { BacklogFigures } from './backlog.js';
 
 /** Our default JOB_QUEUE_MAX_PENDING; raised when a scenario queues more. */
@@ -72,6 +74,9 @@ export async function runBench(options: BenchOptions, progress: (line: string) =
           { run: infoRun, variant: { worker: { command: 'true' } } },
           { run: infoRun, variant: { worker: { storeSuccess: true } } },
         ]),
+    );
+    const metricsCost = await step(progress, 'jobworkerp-ts Scalable throughput, METRICS_ADDR off / on', costLine, () =>
+      ourMetricsCost(ours, run),
     );
     const scalableDirect = await step(progress, 'jobworkerp-ts Scalable DIRECT', roundTripLine, () =>
       ourRoundTrips(ours, 'Scalable', trips, warmupTrips, timeout),
@@ -138,6 +143,7 @@ export async function runBench(options: BenchOptions, progress: (line: string) =
         command: { throughput: commandInfo.figures, workerCpuMsPerJob: commandInfo.workerCpuMsPerJob },
         storeSuccess: { throughput: storeInfo.figures, workerCpuMsPerJob: storeInfo.workerCpuMsPerJob },
       },
+      metricsCost: { off: costResult(metricsCost.off), on: costResult(metricsCost.on) },
       backlog,
     };
     return {
@@ -152,6 +158,47 @@ export async function runBench(options: BenchOptions, progress: (line: string) =
   } finally {
     await database.drop();
   }
+}
+
+/**
+ * Only the metrics-cost scenario (--only-metrics-cost): the Scalable throughput run with METRICS_ADDR off, then on,
+ * on the run's own database; returns its rows and the machine it ran on.
+ */
+export async function runMetricsCost(
+  options: BenchOptions,
+  progress: (line: string) => void,
+): Promise<{ rows: InfoRow[]; machine: Awaited<ReturnType<typeof machineInfo>>; seconds: number }> {
+  const started = performance.now();
+  const database = await createRunDatabase(options.mariadb);
+  try {
+    const machine = await machineInfo(options.redisUrl, database.serverVersion);
+    const ours: DeploymentSettings = {
+      redisUrl: options.redisUrl,
+      mariadb: options.mariadb,
+      database: database.name,
+      workerConcurrency: options.workerConcurrency,
+      maxPending: Math.max(DEFAULT_MAX_PENDING, options.jobs + options.warmupJobs),
+      cpuProfDir: options.cpuProfDir,
+    };
+    const run: ThroughputRun = {
+      jobs: options.jobs,
+      concurrency: options.concurrency,
+      warmupJobs: options.warmupJobs,
+      timeoutMs: options.phaseTimeoutMs,
+    };
+    progress(`machine: ${machine.cpu}, ${machine.cores} cores; load average ${machine.loadAverageAtStart.join(' / ')}`);
+    const cost = await step(progress, 'jobworkerp-ts Scalable throughput, METRICS_ADDR off / on', costLine, () =>
+      ourMetricsCost(ours, run),
+    );
+    const rows = metricsCostRows({ off: costResult(cost.off), on: costResult(cost.on) });
+    return { rows, machine, seconds: (performance.now() - started) / 1000 };
+  } finally {
+    await database.drop();
+  }
+}
+
+function costResult(r: OurThroughput): BenchResults['metricsCost']['on'] {
+  return { throughput: r.figures, workerCpuMsPerJob: r.workerCpuMsPerJob, frontCpuMsPerJob: r.frontCpuMsPerJob };
 }
 
 /** Runs one scenario between two progress lines, the second with its figures and how long it took. */
@@ -173,6 +220,11 @@ const throughputLine = ({ figures: f }: { figures: ThroughputFigures }): string 
   `p50 ${f.p50Ms.toFixed(1)} ms, p99 ${f.p99Ms.toFixed(1)} ms`;
 const phasesLine = (phases: ReadonlyArray<{ figures: ThroughputFigures }>): string =>
   phases.map((phase) => throughputLine(phase)).join('; ');
+const ms = (v: number | undefined): string => (v === undefined ? 'n/a' : `${v.toFixed(3)} ms`);
+const costLine = ({ off, on }: { off: OurThroughput; on: OurThroughput }): string =>
+  `off: ${Math.round(off.figures.endToEndPerSecond)} jobs/s, worker ${ms(off.workerCpuMsPerJob)}/job, ` +
+  `front ${ms(off.frontCpuMsPerJob)}/job; on: ${Math.round(on.figures.endToEndPerSecond)} jobs/s, ` +
+  `worker ${ms(on.workerCpuMsPerJob)}/job, front ${ms(on.frontCpuMsPerJob)}/job`;
 const roundTripLine = (f: RoundTripFigures): string => `p50 ${f.p50Ms.toFixed(2)} ms, p99 ${f.p99Ms.toFixed(2)} ms`;
 const memoryLine = (f: QueuedMemoryFigures): string =>
   `${(f.usedMemoryBytesPer100k / 2 ** 20).toFixed(1)} MiB used_memory, ` +

@@ -7,11 +7,16 @@
 import type { Config } from '../../libs/config/src/index.js';
 import type { Logger } from '../../libs/core/src/index.js';
 import { Engine } from '../../libs/engine/src/index.js';
+import { observeGrpcCalls } from '../../libs/front/src/index.js';
 import { JobLifecycle } from '../../libs/jobs/src/index.js';
 import type { RunnerRegistry } from '../../libs/runners/src/index.js';
 import type { Storage } from '../../libs/storage/src/index.js';
 import type { JobSystem } from './job-system.js';
 import { createJobSystem } from './job-system.js';
+import type { MetricsEndpoint } from './metrics-endpoint.js';
+import { startMetricsEndpoint } from './metrics-endpoint.js';
+import type { ProcessMetrics } from './metrics.js';
+import { createProcessMetrics } from './metrics.js';
 import { loadPluginRunners } from './plugins-from-config.js';
 import { createRunnerRegistry } from './runners-from-config.js';
 import { openConfiguredStorage } from './storage-from-config.js';
@@ -23,6 +28,8 @@ export interface JobNode {
   readonly jobs: JobSystem;
   readonly registry: RunnerRegistry;
   readonly lifecycle: JobLifecycle;
+  /** the process's metrics, when METRICS_ADDR is set (served from the start, closed by close()) */
+  readonly metrics: ProcessMetrics | undefined;
   /**
    * After a start: Standalone rebuilds its in-memory job state from the RDB and puts every backed-up job back in the
    * queue; Scalable restores backed-up jobs when STORAGE_RESTORE_AT_STARTUP says so.
@@ -33,10 +40,16 @@ export interface JobNode {
 }
 
 export async function openJobNode(config: Config, logger: Logger): Promise<JobNode> {
-  const storage = await openConfiguredStorage(config);
+  const metricsAddr = config.telemetry.metricsAddr;
+  const metrics = metricsAddr === undefined ? undefined : createProcessMetrics(logger);
+  const storage = await openConfiguredStorage(config, metrics?.dbError);
   let jobs: JobSystem | undefined;
+  let endpoint: MetricsEndpoint | undefined;
   try {
-    jobs = await createJobSystem(config, logger);
+    jobs = await createJobSystem(config, logger, {
+      onRedisError: metrics?.redisError,
+      onLeasesLapsed: metrics?.leasesLapsed,
+    });
     const registry = createRunnerRegistry(config);
     const plugins = await loadPluginRunners(config, storage, logger, jobs.ids);
     for (const definition of plugins.definitions) registry.register(definition);
@@ -52,8 +65,19 @@ export async function openJobNode(config: Config, logger: Logger): Promise<JobNo
       cancelTtlMs: config.queue.expireJobResultMs,
       deadLetters: config.deadLetters,
       onDueRow: () => opened.wake.notify(),
+      events: metrics?.jobEvents,
     });
+    if (metrics !== undefined && metricsAddr !== undefined) {
+      // every handler of this process tells the metrics how its calls end
+      observeGrpcCalls(metrics.grpcCall);
+      // the waiting/running gauges read the queue at each scrape (every channel that has jobs or a live process)
+      metrics.setChannelStats(() => opened.queue.channelStats());
+      endpoint = await startMetricsEndpoint({ ...metricsAddr, metrics, logger });
+      // a line for people and tests that start the process with port 0
+      process.stdout.write(`jobworkerp metrics endpoint at ${endpoint.url}\n`);
+    }
     const standalone = config.storageType === 'Standalone';
+    const metricsEndpoint = endpoint;
     return {
       config,
       logger,
@@ -61,6 +85,7 @@ export async function openJobNode(config: Config, logger: Logger): Promise<JobNo
       jobs: opened,
       registry,
       lifecycle,
+      metrics,
       recover: () =>
         lifecycle.recover({
           rebuildState: standalone,
@@ -70,9 +95,11 @@ export async function openJobNode(config: Config, logger: Logger): Promise<JobNo
         await plugins.close();
         await opened.close();
         await storage.close();
+        await metricsEndpoint?.close();
       },
     };
   } catch (err) {
+    await endpoint?.close();
     await jobs?.close();
     await storage.close();
     throw err;

@@ -34,11 +34,25 @@ export interface JobSystem {
   close(): Promise<void>;
 }
 
-export async function createJobSystem(config: Config, logger: Logger): Promise<JobSystem> {
-  return config.storageType === 'Standalone' ? memoryPorts(config) : await redisPorts(config, logger);
+/** Who hears of the queue side's troubles and lease ends (the process's metrics). */
+export interface JobSystemObservers {
+  /** a Redis call failed */
+  readonly onRedisError?: () => void;
+  /** a claim took back jobs whose lease had run out */
+  readonly onLeasesLapsed?: (channel: string, count: number) => void;
 }
 
-function memoryPorts(config: Config): JobSystem {
+export async function createJobSystem(
+  config: Config,
+  logger: Logger,
+  observers: JobSystemObservers = {},
+): Promise<JobSystem> {
+  return config.storageType === 'Standalone'
+    ? memoryPorts(config, observers)
+    : await redisPorts(config, logger, observers);
+}
+
+function memoryPorts(config: Config, observers: JobSystemObservers): JobSystem {
   const state = new MemoryJobStateStore();
   const bus = new MemoryResultBus({ keepMs: config.queue.expireJobResultMs });
   // the queue reserves uniq keys, sets statuses and publishes results in the same step as a job's own
@@ -47,6 +61,7 @@ function memoryPorts(config: Config): JobSystem {
     maxPendingTotal: config.queue.maxPendingTotal,
     state,
     results: bus,
+    onLeasesLapsed: observers.onLeasesLapsed,
   });
   const wake = new MemoryWakeChannel();
   const processes = new MemoryProcessRegistry({ timeoutMs: config.processes.heartbeatTimeoutMs });
@@ -64,8 +79,9 @@ function memoryPorts(config: Config): JobSystem {
   };
 }
 
-async function redisPorts(config: Config, logger: Logger): Promise<JobSystem> {
-  const redis = config.redis;
+async function redisPorts(config: Config, logger: Logger, observers: JobSystemObservers): Promise<JobSystem> {
+  const { onRedisError } = observers;
+  const redis = onRedisError === undefined ? config.redis : { ...config.redis, onError: () => onRedisError() };
   const lease = await NodeIdLease.acquire({
     redis,
     keyPrefix: redis.keyPrefix,
@@ -83,6 +99,7 @@ async function redisPorts(config: Config, logger: Logger): Promise<JobSystem> {
     maxPendingTotal: config.queue.maxPendingTotal,
     keepResultMs: config.queue.expireJobResultMs,
     onHandlerError: (err) => logger.warn({ err }, 'a Redis listener failed'),
+    onLeasesLapsed: observers.onLeasesLapsed,
   });
   const wake = new RedisWakeChannel({ redis, keyPrefix: redis.keyPrefix });
   const processes = new RedisProcessRegistry({

@@ -60,5 +60,20 @@ describe('bench harness smoke run', () => {
       expect(Number.isFinite(row.ours), row.measure).toBe(true);
       expect(Number.isFinite(row.bullmq), row.measure).toBe(true);
     }
+    // the metrics cost: worker and front CPU per job with METRICS_ADDR off and on, each measured
+    const cost = report.info.filter((r) => r.measure.includes('METRICS_ADDR') || r.measure.includes('metrics cost'));
+    expect(cost).toHaveLength(10);
+    for (const row of cost) expect(Number.isFinite(row.value), row.measure).toBe(true);
+  }, 120_000);
+
+  it('runs the metrics-cost scenario alone with --only-metrics-cost', async () => {
+    const { code, stdout, stderr } = await runBench(['--only-metrics-cost', '--jobs', '50', '--warmup-jobs', '10']);
+    expect(code, stderr).toBe(0);
+    expect(stdout).toMatch(/^\| Scalable, METRICS_ADDR off: worker process CPU time per job \(ms\) \| \d/m);
+    expect(stdout).toMatch(/^\| Scalable, METRICS_ADDR on: worker process CPU time per job \(ms\) \| \d/m);
+    expect(stdout).toContain('| Scalable, metrics cost (on − off): grpc-front process CPU time per job (ms) |');
+    // nothing else ran
+    expect(stderr).not.toContain('BullMQ throughput');
+    expect(stderr).not.toContain('Standalone');
   }, 120_000);
 });

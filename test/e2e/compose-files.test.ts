@@ -83,6 +83,7 @@ function localEnv(service: Service): Record<string, string> {
   if (env['GRPC_ADDR'] !== undefined) env['GRPC_ADDR'] = '127.0.0.1:0';
   // replicas share one machine here: each takes a free port (and prints it)
   if (env['HEALTH_ADDR'] !== undefined) env['HEALTH_ADDR'] = '127.0.0.1:0';
+  if (env['METRICS_ADDR'] !== undefined) env['METRICS_ADDR'] = '127.0.0.1:0';
   return { ...env, LOG_LEVEL: 'warn', WORKER_DEFAULT_CONCURRENCY: '2' };
 }
 
@@ -160,6 +161,12 @@ describe('docker-compose-scalable.yml as local processes', () => {
       const { stdout } = await run(node, args, { timeout: 30_000 });
       expect(stdout.trim()).toBe(`http://${endpoint}/healthz: SERVING`);
     }
+    // every process serves its metrics (METRICS_ADDR is on in the file)
+    for (const p of processes) {
+      const metrics = /metrics endpoint at (http:\/\/\S+)/.exec(p.output())?.[1];
+      expect(metrics, 'a process prints its metrics endpoint').toBeDefined();
+      expect((await fetch(metrics!)).status).toBe(200);
+    }
 
     const client = compose.services['client']!;
     const cli = async (...args: string[]): Promise<Record<string, unknown>> => {
@@ -196,6 +203,9 @@ describe('docker-compose.yml as a local process', () => {
     env['SQLITE_URL'] = env['SQLITE_URL']!.replace(mountPath!, volume);
     server = await startServer({ command: localCommand(service.command ?? []), env, startTimeoutMs: 60_000 });
     expect(readdirSync(volume)).toContain('jobworkerp.sqlite3');
+    expect(service.environment?.['METRICS_ADDR']).toBeDefined();
+    const metrics = /metrics endpoint at (http:\/\/\S+)/.exec(server.output())?.[1];
+    expect((await fetch(metrics ?? 'http://127.0.0.1:1/')).status).toBe(200);
 
     // the Dockerfile's HEALTHCHECK command, run as in the container: it finds the port in GRPC_ADDR
     const dockerfile = readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8');

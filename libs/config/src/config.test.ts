@@ -78,6 +78,12 @@ describe('loadConfig', () => {
     expect(() => load({ HEALTH_CHECK_INTERVAL_MS: '10' })).toThrow(/HEALTH_CHECK_INTERVAL_MS/);
   });
 
+  it('leaves the metrics endpoint off unless METRICS_ADDR is set', () => {
+    expect(load({}).telemetry.metricsAddr).toBeUndefined();
+    expect(load({ METRICS_ADDR: '0.0.0.0:9464' }).telemetry.metricsAddr).toEqual({ host: '0.0.0.0', port: 9464 });
+    expect(() => load({ METRICS_ADDR: 'metrics' })).toThrow(/METRICS_ADDR=metrics must be host:port/);
+  });
+
   it('names every bad variable in one error', () => {
     let err: unknown;
     try {

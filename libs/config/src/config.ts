@@ -179,6 +179,11 @@ export interface Config {
   readonly telemetry: {
     /** OTLP_ADDR: an OpenTelemetry collector. Not implemented yet: when set, the apps log a warning naming it. */
     readonly otlpAddr: string | undefined;
+    /**
+     * METRICS_ADDR host:port: where a process serves Prometheus metrics over plain HTTP (`GET /metrics`). Port 0
+     * picks a free port. @default off
+     */
+    readonly metricsAddr: { readonly host: string; readonly port: number } | undefined;
   };
   readonly log: {
     /** LOG_LEVEL. @default 'info' */
@@ -306,6 +311,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     },
     telemetry: {
       otlpAddr: r.optional('OTLP_ADDR'),
+      metricsAddr: r.optionalHostPort('METRICS_ADDR'),
     },
     log: {
       level: r.oneOf('LOG_LEVEL', LOG_LEVELS, 'info', false),

@@ -1,12 +1,35 @@
 /**
  * Adapters from async functions to grpc-js handlers. They route every failure through toServiceError, stop streams
- * when the client goes away, and never let a rejection escape.
+ * when the client goes away, never let a rejection escape, and tell the call observer (observeGrpcCalls) how each
+ * call ended.
  */
-import type { sendUnaryData, ServerUnaryCall, ServerWritableStream } from '@grpc/grpc-js';
+import type { sendUnaryData, ServerUnaryCall, ServerWritableStream, ServiceError } from '@grpc/grpc-js';
+import { status } from '@grpc/grpc-js';
 import type { Logger } from '../../core/src/index.js';
 import { CancelledError, InvalidArgumentError } from '../../core/src/index.js';
 import { toServiceError } from './grpc-errors.js';
 import { MalformedRequest } from './request-decoding.js';
+
+/** Told of every call a handler ends: its method (`JobService/Enqueue`) and the status code it ended with. */
+export type GrpcCallObserver = (method: string, code: status) => void;
+
+/**
+ * The process's call observer (the apps' metrics). One for the whole process rather than a dependency of every
+ * service: the handlers are made in many places, and the metrics they feed are the process's too.
+ */
+let callObserver: GrpcCallObserver | undefined;
+
+/** Sets the observer of ended calls, or none (undefined). It must be cheap and must not throw. */
+export function observeGrpcCalls(observer: GrpcCallObserver | undefined): void {
+  callObserver = observer;
+}
+
+/** The error a call ends with, told to the observer. */
+function failed(err: unknown, method: string, logger: Logger): ServiceError {
+  const error = toServiceError(err, method, logger);
+  callObserver?.(method, error.code ?? status.UNKNOWN);
+  return error;
+}
 
 export function unary<Req, Res>(
   method: string,
@@ -16,12 +39,15 @@ export function unary<Req, Res>(
   return (call, callback) => {
     const malformed = malformedError(call.request);
     if (malformed !== undefined) {
-      callback(toServiceError(malformed, method, logger));
+      callback(failed(malformed, method, logger));
       return;
     }
     fn(call.request, call).then(
-      (res) => callback(null, res),
-      (err: unknown) => callback(toServiceError(err, method, logger)),
+      (res) => {
+        callObserver?.(method, status.OK);
+        callback(null, res);
+      },
+      (err: unknown) => callback(failed(err, method, logger)),
     );
   };
 }
@@ -35,7 +61,7 @@ export function serverStream<Req, Res>(
   return (call) => {
     const malformed = malformedError(call.request);
     if (malformed !== undefined) {
-      call.emit('error', toServiceError(malformed, method, logger));
+      call.emit('error', failed(malformed, method, logger));
       return;
     }
     const abort = new AbortController();
@@ -58,10 +84,16 @@ export function serverStream<Req, Res>(
     };
     pump().then(
       () => {
-        if (!abort.signal.aborted) call.end();
+        if (abort.signal.aborted) {
+          callObserver?.(method, status.CANCELLED);
+          return;
+        }
+        callObserver?.(method, status.OK);
+        call.end();
       },
       (err: unknown) => {
-        if (!abort.signal.aborted) call.emit('error', toServiceError(err, method, logger));
+        if (abort.signal.aborted) callObserver?.(method, status.CANCELLED);
+        else call.emit('error', failed(err, method, logger));
       },
     );
   };

@@ -18,3 +18,5 @@ export { deadLetterService } from './dead-letter-service.js';
 export type { DeadLetterServiceDeps } from './dead-letter-service.js';
 export { systemService, systemStatusToProto } from './system-service.js';
 export type { SystemServiceDeps } from './system-service.js';
+export { observeGrpcCalls } from './handlers.js';
+export type { GrpcCallObserver } from './handlers.js';

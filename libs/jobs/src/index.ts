@@ -13,3 +13,5 @@ export { DeadLetterKeeper, MAX_REQUEUE_ALL } from './dead-letters.js';
 export type { DeadLetterSettings, EffectivePolicy, RequeueAllOutcome } from './dead-letters.js';
 export { SystemStatusReader } from './system-status.js';
 export type { SystemStatus, SystemStatusDeps } from './system-status.js';
+export { NO_JOB_EVENTS } from './job-events.js';
+export type { JobEvents } from './job-events.js';

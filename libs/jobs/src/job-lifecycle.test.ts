@@ -48,6 +48,8 @@ class Ports {
   });
   readonly ids = new TimeOrderedIdGenerator(1);
   readonly lifecycle: JobLifecycle;
+  /** what the lifecycle told its observer, one line per event (durations left out: they vary) */
+  readonly told: string[] = [];
 
   constructor(
     readonly storage: Storage,
@@ -65,6 +67,16 @@ class Ports {
       deadLetters: { enabled: true, retentionMs: 86_400_000, maxCount: 1000 },
       workerCacheMs: 0,
       finishRetryMs: 1,
+      events: {
+        onEnqueued: (worker, channel) => this.told.push(`enqueued ${worker} ${channel}`),
+        onStarted: (worker, latencyMs) => this.told.push(`started ${worker} ${latencyMs >= 0}`),
+        onRunEnded: (worker, durationMs) => this.told.push(`ran ${worker} ${durationMs}`),
+        onRetry: (worker) => this.told.push(`retry ${worker}`),
+        onFinished: (worker, status) => this.told.push(`finished ${worker} ${ResultStatus[status]}`),
+        onDeadLetter: (worker) => this.told.push(`dead ${worker}`),
+        onGivenBack: (channel) => this.told.push(`given back ${channel}`),
+        onLeaseLost: (worker) => this.told.push(`lease lost ${worker}`),
+      },
     });
   }
 
@@ -284,6 +296,43 @@ describe('a run', () => {
     expect((await p.bus.getKept(job.id))?.decode().status).toBe(ResultStatus.MAX_RETRY);
     await expectGone(job.id);
     expect(await p.state.acquireUniqKey('retried', 1)).toBe(true);
+  });
+
+  it('tells its observer what happened to each job, once', async () => {
+    const w = await addWorker({
+      retryPolicy: { type: RetryType.CONSTANT, interval: 10, maxInterval: 0, maxRetry: 1, basis: 2 },
+    });
+    const ch = DEFAULT_CHANNEL;
+    const name = w.name;
+    await p.lifecycle.enqueue(newJob(w), w);
+    const run = ran(ResultStatus.ERROR_AND_RETRY, 'boom');
+    await p.lifecycle.end(await beginOne(), { ...run, endTime: run.startTime + 7 });
+    await bringDue(w);
+    await p.lifecycle.end(await beginOne(), ran(ResultStatus.ERROR_AND_RETRY, 'boom'));
+    await p.lifecycle.enqueue(newJob(w), w);
+    await p.lifecycle.giveBack(await beginOne());
+    p.lifecycle.abandon(await beginOne());
+    const cancelled = newJob(w, { runAfterTime: Date.now() + 60_000 });
+    await p.lifecycle.enqueue(cancelled, w);
+    await p.lifecycle.cancel(cancelled.id);
+    expect(p.told).toEqual([
+      `enqueued ${name} ${ch}`,
+      `started ${name} true`,
+      `ran ${name} 7`,
+      `retry ${name}`,
+      // the retry row brought back to the queue is not a new job
+      `started ${name} true`,
+      `ran ${name} 0`,
+      `dead ${name}`,
+      `finished ${name} MAX_RETRY`,
+      `enqueued ${name} ${ch}`,
+      `started ${name} true`,
+      `given back ${ch}`,
+      `started ${name} true`,
+      `lease lost ${name}`,
+      `enqueued ${name} ${ch}`,
+      `finished ${name} CANCELLED`,
+    ]);
   });
 
   it('schedules the next run of a periodic worker and keeps the series going', async () => {

@@ -61,6 +61,8 @@ import type { Route, RoutableWorker } from './job-router.js';
 import { JobRouter } from './job-router.js';
 import type { DeadLetterSettings } from './dead-letters.js';
 import { DeadLetterKeeper } from './dead-letters.js';
+import type { JobEvents } from './job-events.js';
+import { NO_JOB_EVENTS } from './job-events.js';
 import type { RunRecord } from './result-processor.js';
 import { ResultProcessor } from './result-processor.js';
 
@@ -83,6 +85,8 @@ export interface JobLifecycleDeps {
   readonly deadLetters: DeadLetterSettings;
   /** pause between tries of a finishing step that failed (ResultProcessor). @default 200 */
   readonly finishRetryMs?: number;
+  /** told as jobs are enqueued, start, end, retry, finish... (the apps' metrics). @default nobody */
+  readonly events?: JobEvents;
   readonly now?: () => number;
 }
 
@@ -137,12 +141,15 @@ export class JobLifecycle {
   /** job id → until when: cancellations heard lately (onCancel), checked by begin() */
   private readonly recentCancels = new Map<number, number>();
   private readonly now: () => number;
+  private readonly events: JobEvents;
 
   constructor(private readonly deps: JobLifecycleDeps) {
     const { storage, queue, state, bus, ids, logger } = deps;
     this.now = deps.now ?? Date.now;
+    this.events = deps.events ?? NO_JOB_EVENTS;
+    const events = this.events;
     this.workers = new TtlCache((id) => storage.workers.find(id), deps.workerCacheMs ?? 2000, this.now);
-    this.router = new JobRouter({ queue, rows: storage.jobs, state, now: this.now, onDueRow: deps.onDueRow });
+    this.router = new JobRouter({ queue, rows: storage.jobs, state, now: this.now, onDueRow: deps.onDueRow, events });
     this.deadLetters = new DeadLetterKeeper({
       repo: storage.deadLetters,
       settings: deps.deadLetters,
@@ -167,6 +174,7 @@ export class JobLifecycle {
       logger,
       pingStorage: () => storage.ping(),
       finishRetryMs: deps.finishRetryMs,
+      events,
       now: this.now,
     });
   }
@@ -246,6 +254,7 @@ export class JobLifecycle {
       await this.processor.finishWithoutRun(job, worker, ResultStatus.OTHER_ERROR, why, claim);
       return undefined;
     }
+    this.events.onStarted(worker.name, Math.max(0, this.now() - Math.max(job.enqueueTime, job.runAfterTime)));
     return new Run(claim, worker, definition, job.grabbedUntilTime);
   }
 
@@ -273,6 +282,7 @@ export class JobLifecycle {
   async end(ticket: RunTicket, run: RunRecord): Promise<'retry' | 'final'> {
     const owned = this.own(ticket);
     owned.phase = 'over';
+    this.events.onRunEnded(owned.worker.name, Math.max(0, run.endTime - run.startTime));
     const { storeSuccess, storeFailure } = owned.worker;
     // WAIT_RESULT is worth a call only while a result is being written to the RDB; otherwise the queue's next step
     // (complete) follows at once
@@ -288,6 +298,7 @@ export class JobLifecycle {
     run.phase = 'over';
     if (run.held !== undefined) await this.deps.storage.jobs.release(run.job.id);
     await this.deps.queue.release(run.claim);
+    this.events.onGivenBack(run.claim.channel);
   }
 
   /**
@@ -295,7 +306,9 @@ export class JobLifecycle {
    * (not its status, row or result).
    */
   abandon(ticket: RunTicket): void {
-    this.own(ticket).phase = 'over';
+    const run = this.own(ticket);
+    run.phase = 'over';
+    this.events.onLeaseLost(run.worker.name);
   }
 
   // ── cancelling ────────────────────────────────────────────────────────────────────────────────────────────────

@@ -10,6 +10,7 @@ import type { Job, Worker } from '../../core/src/index.js';
 import { AlreadyExistsError, firstPeriodicRunTime, JobStatus, QueueType, quote } from '../../core/src/index.js';
 import { DEFAULT_CHANNEL } from '../../config/src/index.js';
 import type { JobQueue, JobStateStore } from '../../queue/src/index.js';
+import type { JobEvents } from './job-events.js';
 
 /** The few RDB operations routing needs (libs/storage's JobRepository has them). */
 export interface JobRowStore {
@@ -17,7 +18,7 @@ export interface JobRowStore {
   delete(id: number): Promise<boolean>;
 }
 
-export type RoutableWorker = Pick<Worker, 'id' | 'channel' | 'queueType' | 'periodicInterval'>;
+export type RoutableWorker = Pick<Worker, 'id' | 'name' | 'channel' | 'queueType' | 'periodicInterval'>;
 
 export type Route = 'queue' | 'rdb' | 'rdb+queue';
 
@@ -28,6 +29,8 @@ export interface JobRouterDeps {
   readonly now?: () => number;
   /** told when an RDB row was stored, so pollers look at once (it may be due before their next tick) */
   readonly onDueRow?: () => void;
+  /** told of each job stored */
+  readonly events?: Pick<JobEvents, 'onEnqueued'>;
 }
 
 export function channelOf(worker: Pick<Worker, 'channel'>): string {
@@ -68,7 +71,9 @@ export class JobRouter {
       route === 'rdb' && runAfterTime === 0 ? { ...job, runAfterTime: now } : { ...job, runAfterTime };
 
     if (route === 'queue') {
-      await queue.enqueue(stored, channelOf(worker));
+      const channel = channelOf(worker);
+      await queue.enqueue(stored, channel);
+      this.deps.events?.onEnqueued(worker.name, channel);
       return route;
     }
     if (job.uniqKey !== undefined && !(await state.acquireUniqKey(job.uniqKey, job.id))) {
@@ -85,6 +90,7 @@ export class JobRouter {
       await this.undo(job, rowWritten);
       throw err;
     }
+    this.deps.events?.onEnqueued(worker.name, channelOf(worker));
     if (route === 'rdb') this.deps.onDueRow?.();
     return route;
   }

@@ -36,6 +36,7 @@ import {
   UnavailableError,
 } from '../../core/src/index.js';
 import type { ClaimedJob, Completion, JobQueue, JobStateStore, ResultBus } from '../../queue/src/index.js';
+import type { JobEvents } from './job-events.js';
 import type { JobRouter } from './job-router.js';
 import type { RunnerDefinition } from '../../runners/src/index.js';
 
@@ -64,6 +65,8 @@ export interface ResultProcessorDeps {
   readonly pingStorage?: () => Promise<void>;
   /** Pause between tries of a finishing step that failed. @default 200 */
   readonly finishRetryMs?: number;
+  /** told of retries, final results and dead letters */
+  readonly events?: Pick<JobEvents, 'onRetry' | 'onFinished' | 'onDeadLetter'>;
   readonly now?: () => number;
 }
 
@@ -116,7 +119,7 @@ export class ResultProcessor {
             if (worker.storeFailure)
               await this.tried('storing the result', () => this.store(this.resultOf(job, worker, run, status)));
             // the retry row holds the job now: PENDING, its uniq_key still held
-            await this.settle(job, claim, { continues: true });
+            if (await this.settle(job, claim, { continues: true })) this.deps.events?.onRetry(worker.name);
             return 'retry';
           }
           status = ResultStatus.CANCELLED;
@@ -287,7 +290,7 @@ export class ResultProcessor {
     // result is already stored (its process died before that step) published nothing: publish now. A job without a
     // claim keeps the old rule: the delivery that stored the result told everyone.
     const publishes = claim !== undefined || first;
-    await this.settle(job, claim, {
+    const settled = await this.settle(job, claim, {
       continues,
       uniqKey: job.uniqKey,
       // kept for late listeners (LISTEN_AFTER) and for DIRECT waiters in other processes whose subscription may
@@ -296,6 +299,7 @@ export class ResultProcessor {
         ? { encoded: EncodedJobResult.of(result), keep: worker?.responseType !== ResponseType.NO_RESULT }
         : undefined,
     });
+    if (settled) this.deps.events?.onFinished(worker?.name, result.status);
     if (publishes && worker !== undefined && result.status === ResultStatus.SUCCESS)
       await this.enqueueNextWorkers(job, worker, result);
   }
@@ -304,17 +308,18 @@ export class ResultProcessor {
    * Where the job stands once this step is over: PENDING on its RDB row (`continues`), or gone (final: status
    * deleted, uniq_key freed), with its result published. A claimed job does all of it, and its ack, in one queue
    * step; a job without a claim (finished by a cancel, or brought from a row and cancelled) through the state store
-   * and the result bus.
+   * and the result bus. False when the claim's lease had ended: nothing was done, the job runs again.
    */
-  private async settle(job: Job, claim: ClaimedJob | undefined, completion: Completion): Promise<void> {
+  private async settle(job: Job, claim: ClaimedJob | undefined, completion: Completion): Promise<boolean> {
     if (claim !== undefined) {
       if (!(await this.deps.queue.complete(claim, completion))) {
         this.deps.logger.warn(
           { jobId: job.id },
           'the lease of this job ended before its result was handed on; the job runs again where it is claimed next',
         );
+        return false;
       }
-      return;
+      return true;
     }
     const { state, bus } = this.deps;
     if (completion.continues) {
@@ -324,6 +329,7 @@ export class ResultProcessor {
       if (completion.uniqKey !== undefined) await state.releaseUniqKey(completion.uniqKey, job.id);
     }
     if (completion.result !== undefined) await bus.publish(completion.result.encoded, { keep: completion.result.keep });
+    return true;
   }
 
   /**
@@ -341,13 +347,17 @@ export class ResultProcessor {
     const keeper = this.deps.deadLetters;
     if (keeper === undefined) return;
     if (poisonedFrom === undefined) {
-      await this.tried('recording the dead letter', () => keeper.record(job, worker, result));
+      if (await this.tried('recording the dead letter', () => keeper.record(job, worker, result)))
+        this.deps.events?.onDeadLetter(worker?.name);
       return;
     }
     const slim = { ...result, args: Buffer.alloc(0) };
     const asBefore = keeper.record(job, worker, { ...slim, status: poisonedFrom });
     await asBefore
       .then((recorded) => (recorded ? true : keeper.record(job, worker, slim)))
+      .then((recorded) => {
+        if (recorded) this.deps.events?.onDeadLetter(worker?.name);
+      })
       .catch((err: unknown) => {
         this.deps.logger.error({ err, jobId: job.id }, 'could not record the dead letter of a poison job either');
       });

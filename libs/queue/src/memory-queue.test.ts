@@ -7,11 +7,17 @@ import { testJob } from './testing/index.js';
 const LONG_LEASE_MS = 60_000;
 
 /** A queue on a clock the test moves by hand. */
-function manualClock(): { queue: MemoryQueue; advance: (ms: number) => void } {
+function manualClock(): { queue: MemoryQueue; advance: (ms: number) => void; lapsed: Array<[string, number]> } {
   let now = 1_000_000;
-  const queue = new MemoryQueue({ maxPendingPerChannel: 1_000, now: () => now });
+  const lapsed: Array<[string, number]> = [];
+  const queue = new MemoryQueue({
+    maxPendingPerChannel: 1_000,
+    now: () => now,
+    onLeasesLapsed: (channel, count) => lapsed.push([channel, count]),
+  });
   return {
     queue,
+    lapsed,
     advance: (ms) => {
       now += ms;
     },
@@ -66,7 +72,7 @@ describe('MemoryQueue', () => {
   });
 
   it('notices a lapsed lease lazily: the job returns to the front of its lane, the receipt dies', async () => {
-    const { queue, advance } = manualClock();
+    const { queue, advance, lapsed } = manualClock();
     for (const id of [1, 2, 3]) await queue.enqueue(testJob(id), 'c');
     const [first, second] = await queue.claim('c', { max: 2, waitMs: 0, leaseMs: 100 });
     advance(99);
@@ -78,6 +84,7 @@ describe('MemoryQueue', () => {
     const again = await queue.claim('c', { max: 10, waitMs: 0, leaseMs: 100 });
     expect(again.map((claim) => claim.job.id)).toEqual([1, 3]);
     expect(again[0]!.receipt).not.toBe(first!.receipt);
+    expect(lapsed).toEqual([['c', 1]]);
     await queue.ack(first!);
     expect(await queue.count()).toBe(3);
     await queue.close();

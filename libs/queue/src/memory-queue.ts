@@ -39,6 +39,8 @@ export interface MemoryQueueOptions {
    * complete with a result (it runs a sweep timer) and closed with the queue
    */
   readonly results?: MemoryResultBus | undefined;
+  /** Told how many jobs of a channel went back to waiting because their lease ran out. Must not throw. */
+  readonly onLeasesLapsed?: ((channel: string, count: number) => void) | undefined;
 }
 
 /** A claimed job with its current lease end; `heapIndex` belongs to the channel's LeaseHeap. */
@@ -114,6 +116,8 @@ export class MemoryQueue implements JobQueue {
   private receiptSeq = 0;
   private closed = false;
 
+  private readonly onLeasesLapsed: ((channel: string, count: number) => void) | undefined;
+
   constructor(options: MemoryQueueOptions) {
     if (!Number.isSafeInteger(options.maxPendingPerChannel) || options.maxPendingPerChannel < 1) {
       throw new InvalidArgumentError(
@@ -126,6 +130,7 @@ export class MemoryQueue implements JobQueue {
     if (options.state === undefined) this.owned.push((this.state = new MemoryJobStateStore()));
     else this.state = options.state;
     this.results = options.results;
+    this.onLeasesLapsed = options.onLeasesLapsed;
   }
 
   async enqueue(job: Job, channel: string): Promise<void> {
@@ -486,6 +491,7 @@ export class MemoryQueue implements JobQueue {
       lapsed.push(lease.claim.job);
     }
     if (lapsed.length === 0) return;
+    this.onLeasesLapsed?.(ch.name, lapsed.length);
     this.putBack(ch, lapsed);
     this.handOff(ch);
   }

@@ -15,6 +15,8 @@ export interface RedisAdaptersOptions {
   readonly keepResultMs: number;
   /** Told when a cancellation or result listener throws. @default a process warning */
   readonly onHandlerError?: ((error: unknown) => void) | undefined;
+  /** Told how many jobs a claim took back from leases that had run out (RedisQueueOptions.onLeasesLapsed). */
+  readonly onLeasesLapsed?: ((channel: string, count: number) => void) | undefined;
 }
 
 /** The three Scalable adapters of one process, sharing a Redis and a namespace. */
@@ -35,6 +37,7 @@ export function createRedisAdapters(options: RedisAdaptersOptions): RedisAdapter
     maxPendingPerChannel: options.maxPendingPerChannel,
     maxPendingTotal: options.maxPendingTotal,
     keepResultMs: options.keepResultMs,
+    onLeasesLapsed: options.onLeasesLapsed,
   });
   const state = new RedisJobStateStore({ redis, keyPrefix, onHandlerError });
   const bus = new RedisResultBus({ redis, keyPrefix, keepMs: options.keepResultMs, onHandlerError });

@@ -21,6 +21,11 @@ export interface RedisConnectionOptions {
    * calls after a few quick reconnection attempts anyway). @default 10000
    */
   readonly commandTimeoutMs?: number | undefined;
+  /**
+   * Told of every call Redis failed (the error run() throws), for the process's error counters; connections made
+   * by duplicate() tell it too. Must not throw.
+   */
+  readonly onError?: ((error: UnavailableError) => void) | undefined;
 }
 
 /** The ioredis client under a connection. */
@@ -117,7 +122,9 @@ export class RedisConnection {
     try {
       return await Promise.race([call(this.client), deadline]);
     } catch (error) {
-      throw this.unavailable(error);
+      const failure = this.unavailable(error);
+      if (failure instanceof UnavailableError && !(error instanceof JobworkerpError)) this.options.onError?.(failure);
+      throw failure;
     } finally {
       clearTimeout(timer);
     }

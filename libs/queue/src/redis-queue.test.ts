@@ -189,15 +189,18 @@ describe.each(backends)('RedisQueue on $name', ({ redis }) => {
     expect(blockers.idle + blockers.busy).toBe(2);
   });
 
-  it('puts lapsed leases back ahead of waiting jobs of their lane, earliest lease first', async () => {
-    const queue = await open();
+  it('puts lapsed leases back ahead of waiting jobs of their lane, earliest lease first, and says how many', async () => {
+    const lapsed: Array<[string, number]> = [];
+    const queue = await open({ onLeasesLapsed: (ch, count) => lapsed.push([ch, count]) });
     for (const id of [1, 2, 3, 4]) await queue.enqueue(testJob(id), channel);
     const first = await queue.claim(channel, { max: 1, waitMs: 0, leaseMs: 100 });
     const second = await queue.claim(channel, { max: 2, waitMs: 0, leaseMs: 200 });
     expect([...first, ...second].map((claim: ClaimedJob) => claim.job.id)).toEqual([1, 2, 3]);
+    expect(lapsed).toEqual([]);
     await sleep(300);
     const again = await queue.claim(channel, { max: 10, waitMs: 0, leaseMs: LONG_LEASE_MS });
     expect(again.map((claim) => claim.job.id)).toEqual([1, 2, 3, 4]);
+    expect(lapsed).toEqual([[channel, 3]]);
   });
 
   it('refuses a channel name with a line break (it would end the header of the job record early)', async () => {
@@ -298,7 +301,12 @@ describe('Redis that cannot be reached', () => {
     const port = await unusedPort();
     const redis: RedisConnectionOptions = { url: `redis://:s3cret-pw@127.0.0.1:${port}`, cluster: false };
     const keyPrefix = 'jwtest-down';
-    const queue = new RedisQueue({ redis, keyPrefix, maxPendingPerChannel: 10 });
+    const told: UnavailableError[] = [];
+    const queue = new RedisQueue({
+      redis: { ...redis, onError: (err) => told.push(err) },
+      keyPrefix,
+      maxPendingPerChannel: 10,
+    });
     const store = new RedisJobStateStore({ redis, keyPrefix });
     const bus = new RedisResultBus({ redis, keyPrefix, keepMs: 1_000 });
     try {
@@ -315,6 +323,9 @@ describe('Redis that cannot be reached', () => {
         expect(message).toContain('ECONNREFUSED');
         expect(message).not.toContain('s3cret-pw');
       }
+      // the queue's connections tell their failures (the enqueue and the claim), the others were not asked to
+      expect(told.length).toBeGreaterThanOrEqual(2);
+      expect(told.every((err) => err instanceof UnavailableError && err.message.includes('ECONNREFUSED'))).toBe(true);
     } finally {
       await Promise.all([queue.close(), store.close(), bus.close()]);
     }

@@ -61,6 +61,11 @@ export interface RedisQueueOptions {
    * the same as the RedisResultBus's keepMs). @default one day
    */
   readonly keepResultMs?: number | undefined;
+  /**
+   * Told how many jobs of a channel a claim took back from leases that had run out (each is delivered again): the
+   * count comes with the claim's own reply, so it costs nothing. Must not throw.
+   */
+  readonly onLeasesLapsed?: ((channel: string, count: number) => void) | undefined;
 }
 
 /** A job on its way into the queue. */
@@ -130,6 +135,7 @@ export class RedisQueue implements JobQueue {
   /** stops every waiting claim; close() calls them */
   private readonly waits = new Set<() => void>();
   private closing: Promise<void> | undefined;
+  private readonly onLeasesLapsed: ((channel: string, count: number) => void) | undefined;
 
   constructor(options: RedisQueueOptions) {
     if (!Number.isSafeInteger(options.maxPendingPerChannel) || options.maxPendingPerChannel < 1) {
@@ -146,6 +152,7 @@ export class RedisQueue implements JobQueue {
     const keepResultMs = options.keepResultMs ?? 86_400_000;
     if (!(keepResultMs > 0)) throw new InvalidArgumentError(`keepResultMs must be > 0, got ${keepResultMs}`);
     this.keepResultMs = Math.ceil(keepResultMs);
+    this.onLeasesLapsed = options.onLeasesLapsed;
     this.connection = new RedisConnection(options.redis, true, [
       enqueueScript,
       claimScript,
@@ -429,8 +436,10 @@ export class RedisQueue implements JobQueue {
       await this.connection.run((client) => claimScript.run(client, keys, [max, leaseMs, channel])),
     );
     const leaseUntil = redisReply.number(reply[0]);
+    const lapsed = redisReply.number(reply[2]);
+    if (lapsed > 0) this.onLeasesLapsed?.(channel, lapsed);
     const jobs: ClaimedJob[] = [];
-    for (let i = 2; i < reply.length; i += 2) {
+    for (let i = 3; i < reply.length; i += 2) {
       jobs.push({
         job: redisCodec.decodeJobRecord(redisReply.bytes(reply[i + 1])),
         channel,

@@ -20,10 +20,18 @@ export interface DbErrorContext {
   readonly hint: string;
   /** Strings redacted from every message (the password). */
   readonly secrets: readonly string[];
+  /**
+   * Told of every driver error an operation ends with, by kind (after the lock-conflict retries), for the process's
+   * error counters. Must not throw.
+   */
+  readonly onError?: ((kind: DbErrorKind) => void) | undefined;
 }
 
 /** Says what a clash on a unique column means, e.g. `a worker named "x" already exists; pick another name`. */
 export type DescribeClash = (column: string) => string;
+
+/** What a driver error was, as the error counters label it (a bounded set). */
+export type DbErrorKind = DbFailure['kind'];
 
 type DbFailure =
   | { readonly kind: 'duplicate'; readonly column: string }
@@ -92,6 +100,7 @@ export async function withDbErrors<T>(
         await sleep(10 + Math.random() * 40 * attempt);
         continue;
       }
+      if (!(err instanceof JobworkerpError)) ctx.onError?.(classify(err).kind);
       throw toStorageError(err, ctx, describeClash);
     }
   }

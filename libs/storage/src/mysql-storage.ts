@@ -3,7 +3,7 @@ import mysqlPromise from 'mysql2/promise';
 import { CompiledQuery, Kysely, MysqlDialect, sql } from 'kysely';
 import type { MysqlConfig } from '../../config/src/index.js';
 import { InternalError, InvalidArgumentError, UnavailableError } from '../../core/src/index.js';
-import type { DbErrorContext } from './db-errors.js';
+import type { DbErrorContext, DbErrorKind } from './db-errors.js';
 import { withDbErrors } from './db-errors.js';
 import { KyselyStorage } from './kysely-storage.js';
 import type { MigrationDialect } from './migrator.js';
@@ -18,6 +18,8 @@ export interface MysqlStorageOptions extends MysqlConfig {
   readonly secretsKeyHex?: string | undefined;
   /** SECRETS_KEY_PREVIOUS as 64 hex digits each: settings sealed under them are still read */
   readonly previousSecretsKeysHex?: readonly string[] | undefined;
+  /** told of every driver error an operation ends with, by kind (for the error counters) */
+  readonly onError?: ((kind: DbErrorKind) => void) | undefined;
 }
 
 const MIGRATION_LOCK = 'jobworkerp_migrate';
@@ -35,6 +37,7 @@ export async function openMysqlStorage(options: MysqlStorageOptions): Promise<St
       `check that MariaDB is running at ${options.host}:${options.port} ` +
       `and that user "${options.user}" may connect`,
     secrets: options.password === undefined ? [] : [options.password],
+    onError: options.onError,
   };
   const maxAllowedPacket = await withDbErrors(errors, () => createDatabaseIfMissing(options));
   const pool = mysql.createPool({

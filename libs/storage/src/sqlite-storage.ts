@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect, sql } from 'kysely';
 import { UnavailableError } from '../../core/src/index.js';
-import type { DbErrorContext } from './db-errors.js';
+import type { DbErrorContext, DbErrorKind } from './db-errors.js';
 import { withDbErrors } from './db-errors.js';
 import { KyselyStorage } from './kysely-storage.js';
 import type { MigrationDialect } from './migrator.js';
@@ -25,6 +25,8 @@ export interface SqliteStorageOptions {
   readonly secretsKeyHex?: string | undefined;
   /** SECRETS_KEY_PREVIOUS as 64 hex digits each: settings sealed under them are still read */
   readonly previousSecretsKeysHex?: readonly string[] | undefined;
+  /** told of every driver error an operation ends with, by kind (for the error counters) */
+  readonly onError?: ((kind: DbErrorKind) => void) | undefined;
 }
 
 /** SQLite's default limit on one string or blob (SQLITE_MAX_LENGTH), which better-sqlite3 keeps. */
@@ -36,6 +38,7 @@ export async function openSqliteStorage(options: SqliteStorageOptions): Promise<
   const errors: DbErrorContext = {
     hint: `check that ${options.path} is on a writable disk and not locked by another process`,
     secrets: [],
+    onError: options.onError,
   };
   const database = await withDbErrors(errors, async () => {
     if (options.path !== ':memory:') await mkdir(dirname(resolve(options.path)), { recursive: true });

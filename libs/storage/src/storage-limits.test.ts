@@ -6,7 +6,8 @@ import { randomBytes } from 'node:crypto';
 import mysqlPromise from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidArgumentError, Priority, ResponseType, ResultStatus, UnavailableError } from '../../core/src/index.js';
-import { toStorageError } from './db-errors.js';
+import type { DbErrorKind } from './db-errors.js';
+import { toStorageError, withDbErrors } from './db-errors.js';
 import { mysqlMaxArgsBytes, openMysqlStorage } from './mysql-storage.js';
 import type { Storage } from './ports.js';
 
@@ -47,6 +48,20 @@ describe('driver errors about values', () => {
   it('a dropped connection is still an outage', () => {
     const err = toStorageError(driverError({ code: 'ECONNRESET', message: 'write ECONNRESET' }), ctx);
     expect(err).toBeInstanceOf(UnavailableError);
+  });
+
+  it('tells the error counter the kind of each driver error an operation ends with, and only those', async () => {
+    const told: DbErrorKind[] = [];
+    const counted = { ...ctx, onError: (kind: DbErrorKind) => told.push(kind) };
+    const fail = (fields: Record<string, unknown>) => () => Promise.reject(driverError(fields));
+    await expect(withDbErrors(counted, fail({ code: 'ECONNRESET', message: 'gone' }))).rejects.toThrow(
+      UnavailableError,
+    );
+    await expect(withDbErrors(counted, fail({ code: 'ER_DUP_ENTRY', message: "for key 'x'" }))).rejects.toThrow();
+    // our own errors are not the database's
+    await expect(withDbErrors(counted, () => Promise.reject(new InvalidArgumentError('no')))).rejects.toThrow();
+    expect(await withDbErrors(counted, async () => 1)).toBe(1);
+    expect(told).toEqual(['unavailable', 'duplicate']);
   });
 });
 

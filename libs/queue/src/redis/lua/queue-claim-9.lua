@@ -3,11 +3,13 @@
 -- then enqueued again elsewhere) or is claimed already (a stale duplicate) is dropped from its lane and skipped.
 -- KEYS: lane 0, lane 1, lane 2, leases, wake (of the channel), jobs, receipts, seq, wait-result.
 -- ARGV: max, leaseMs, channel.
--- Returns {leaseUntil, ms until the earliest lease of the channel ends (-1: none), then (receipt, record) per job}.
+-- Returns {leaseUntil, ms until the earliest lease of the channel ends (-1: none), how many lapsed leases it put back,
+-- then (receipt, record) per job}.
 -- @include prelude.lua
 local now = now_ms()
 local channel = ARGV[3]
 local lapsed = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', int(now), 'LIMIT', 0, 1000)
+local put_back = 0
 if #lapsed > 0 then
   local records = redis.call('HMGET', KEYS[6], unpack(lapsed))
   local back = {{}, {}, {}}
@@ -16,6 +18,7 @@ if #lapsed > 0 then
     if records[i] then
       local ids_of_lane = back[tonumber(string.sub(records[i], 1, 1)) + 1]
       ids_of_lane[#ids_of_lane + 1] = lapsed[i]
+      put_back = put_back + 1
     end
   end
   redis.call('ZREM', KEYS[4], unpack(lapsed))
@@ -27,7 +30,7 @@ if #lapsed > 0 then
 end
 local max = tonumber(ARGV[1])
 local leaseUntil = now + tonumber(ARGV[2])
-local out = {leaseUntil, -1}
+local out = {leaseUntil, -1, put_back}
 local seq0 = tonumber(redis.call('GET', KEYS[8]) or '0')
 local seq = seq0
 local receipts, leases, taken = {}, {}, {}
