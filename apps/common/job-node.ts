@@ -14,9 +14,7 @@ import type { Storage } from '../../libs/storage/src/index.js';
 import type { JobSystem } from './job-system.js';
 import { createJobSystem } from './job-system.js';
 import type { MetricsEndpoint } from './metrics-endpoint.js';
-import { startMetricsEndpoint } from './metrics-endpoint.js';
 import type { ProcessMetrics } from './metrics.js';
-import { createProcessMetrics } from './metrics.js';
 import { loadPluginRunners } from './plugins-from-config.js';
 import { createRunnerRegistry } from './runners-from-config.js';
 import { openConfiguredStorage } from './storage-from-config.js';
@@ -41,7 +39,8 @@ export interface JobNode {
 
 export async function openJobNode(config: Config, logger: Logger): Promise<JobNode> {
   const metricsAddr = config.telemetry.metricsAddr;
-  const metrics = metricsAddr === undefined ? undefined : createProcessMetrics(logger);
+  // prom-client is loaded only by processes that serve metrics
+  const metrics = metricsAddr === undefined ? undefined : (await import('./metrics.js')).createProcessMetrics(logger);
   const storage = await openConfiguredStorage(config, metrics?.dbError);
   let jobs: JobSystem | undefined;
   let endpoint: MetricsEndpoint | undefined;
@@ -72,6 +71,7 @@ export async function openJobNode(config: Config, logger: Logger): Promise<JobNo
       observeGrpcCalls(metrics.grpcCall);
       // the waiting/running gauges read the queue at each scrape (every channel that has jobs or a live process)
       metrics.setChannelStats(() => opened.queue.channelStats());
+      const { startMetricsEndpoint } = await import('./metrics-endpoint.js');
       endpoint = await startMetricsEndpoint({ ...metricsAddr, metrics, logger });
       // a line for people and tests that start the process with port 0
       process.stdout.write(`jobworkerp metrics endpoint at ${endpoint.url}\n`);

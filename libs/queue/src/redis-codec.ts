@@ -1,5 +1,5 @@
-import type { Job, JobResult } from '../../core/src/index.js';
-import { decodeJob, decodeJobResult, encodeJob, encodeJobResult, InternalError } from '../../core/src/index.js';
+import type { Job } from '../../core/src/index.js';
+import { decodeJob, encodeJob, InternalError } from '../../core/src/index.js';
 
 /**
  * Protobuf bytes as the Redis adapters store and publish them. Decoding hands back plain Uint8Arrays (views, no copy)
@@ -18,13 +18,6 @@ export const redisCodec = {
     const end = record.indexOf(RECORD_HEADER_END, 1);
     if (end < 0) throw new InternalError('a job record in Redis has no header');
     return redisCodec.decodeJob(record.subarray(end + 1));
-  },
-  encodeJobResult(result: JobResult): Buffer {
-    return asBuffer(encodeJobResult(result));
-  },
-  decodeJobResult(bytes: Buffer): JobResult {
-    const result = decodeJobResult(bytes);
-    return { ...result, args: plain(result.args), output: result.output.map(plain) };
   },
 };
 

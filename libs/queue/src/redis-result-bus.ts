@@ -8,6 +8,7 @@ import {
   UnavailableError,
 } from '../../core/src/index.js';
 import type { ResultBus } from './ports.js';
+import { asBuffer } from './redis-codec.js';
 import type { RedisConnectionOptions } from './redis-connection.js';
 import { RedisConnection } from './redis-connection.js';
 import { RedisKeys } from './redis-keys.js';
@@ -87,7 +88,7 @@ export class RedisResultBus implements ResultBus {
     const { bytes } = result;
     const args = [
       options.keep ? this.keepMs : 0,
-      Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+      asBuffer(bytes),
       String(result.jobId),
       this.keys.jobResultChannel(result.jobId),
       this.keys.workerResultChannel(result.workerId),
