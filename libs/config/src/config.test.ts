@@ -19,6 +19,22 @@ describe('loadConfig', () => {
     expect(Object.isFrozen(c.worker.channels)).toBe(true);
   });
 
+  it('reads the HTTP surfaces and TLS files, and refuses half a TLS setup', () => {
+    const c = load({ HTTP_ADDR: '127.0.0.1:0', HTTP_CORS_ORIGINS: 'https://a.example, https://b.example' });
+    expect(c.http).toMatchObject({ addr: { host: '127.0.0.1', port: 0 }, maxBodyBytes: 4 * 1024 * 1024 });
+    expect(c.http.corsOrigins).toEqual(['https://a.example', 'https://b.example']);
+    expect(load({}).http.addr).toBeUndefined();
+    expect(load({}).tls).toBeUndefined();
+    expect(load({ GRPC_TLS_CERT_FILE: 'c.pem', GRPC_TLS_KEY_FILE: 'k.pem' }).tls).toEqual({
+      certFile: 'c.pem',
+      keyFile: 'k.pem',
+      clientCaFile: undefined,
+    });
+    expect(() => load({ GRPC_TLS_CERT_FILE: 'c.pem' })).toThrow(/GRPC_TLS_KEY_FILE is not set/);
+    expect(() => load({ GRPC_TLS_CLIENT_CA_FILE: 'ca.pem' })).toThrow(/GRPC_TLS_CLIENT_CA_FILE needs/);
+    expect(() => load({ HTTP_MAX_BODY_BYTES: '10' })).toThrow(/HTTP_MAX_BODY_BYTES/);
+  });
+
   it('sizes the plugin thread pools to the cores unless PLUGIN_THREADS says otherwise', () => {
     expect(load({}).runners.pluginThreads).toBe(availableParallelism());
     expect(load({ PLUGIN_THREADS: '3' }).runners.pluginThreads).toBe(3);

@@ -59,6 +59,24 @@ export interface Config {
     /** GRPC_MAX_CONNECTIONS: open connections to the port; more are closed at once. @default 1000 */
     readonly maxConnections: number;
   };
+  /** The HTTP surfaces of a front, beside its gRPC port. */
+  readonly http: {
+    /**
+     * HTTP_ADDR host:port: the HTTP/1.1 listener where, with USE_GRPC_WEB=true, every service is also served as
+     * gRPC-Web and as JSON. Port 0 picks a free port. @default off
+     */
+    readonly addr: { readonly host: string; readonly port: number } | undefined;
+    /** HTTP_CORS_ORIGINS: comma list of origins browsers may call the HTTP surfaces from; `*` allows any. @default none */
+    readonly corsOrigins: readonly string[];
+    /** HTTP_MAX_BODY_BYTES: the largest request body any HTTP surface reads. @default 4 MiB */
+    readonly maxBodyBytes: number;
+  };
+  /**
+   * TLS of the gRPC port and of every HTTP listener: GRPC_TLS_CERT_FILE and GRPC_TLS_KEY_FILE (PEM files, both or
+   * neither), and GRPC_TLS_CLIENT_CA_FILE to require client certificates signed by that CA (mutual TLS).
+   * @default off (plain text)
+   */
+  readonly tls: TlsFiles | undefined;
   readonly worker: {
     /** WORKER_DEFAULT_CONCURRENCY: concurrency of the default channel. @default number of CPUs */
     readonly defaultConcurrency: number;
@@ -197,6 +215,12 @@ export interface Config {
   };
 }
 
+export interface TlsFiles {
+  readonly certFile: string;
+  readonly keyFile: string;
+  readonly clientCaFile: string | undefined;
+}
+
 export interface MysqlConfig {
   readonly host: string;
   readonly port: number;
@@ -260,6 +284,12 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       maxConcurrentStreams: r.int('GRPC_MAX_CONCURRENT_STREAMS', 1000, 1, 2 ** 31 - 1),
       maxConnections: r.int('GRPC_MAX_CONNECTIONS', 1000, 1),
     },
+    http: {
+      addr: r.optionalHostPort('HTTP_ADDR'),
+      corsOrigins: r.list('HTTP_CORS_ORIGINS'),
+      maxBodyBytes: r.int('HTTP_MAX_BODY_BYTES', 4 * 1024 * 1024, 1024),
+    },
+    tls: r.tls(),
     worker: {
       defaultConcurrency,
       channels,
@@ -423,6 +453,25 @@ class Reader {
       );
     }
     return this.optional('AUTH_TOKEN');
+  }
+
+  /** GRPC_TLS_*: the certificate and key come together; a client CA only with them. */
+  tls(): TlsFiles | undefined {
+    const certFile = this.optional('GRPC_TLS_CERT_FILE');
+    const keyFile = this.optional('GRPC_TLS_KEY_FILE');
+    const clientCaFile = this.optional('GRPC_TLS_CLIENT_CA_FILE');
+    if (certFile === undefined && keyFile === undefined) {
+      if (clientCaFile !== undefined) {
+        this.problems.push("GRPC_TLS_CLIENT_CA_FILE needs GRPC_TLS_CERT_FILE and GRPC_TLS_KEY_FILE (the server's own)");
+      }
+      return undefined;
+    }
+    if (certFile === undefined || keyFile === undefined) {
+      const missing = certFile === undefined ? 'GRPC_TLS_CERT_FILE' : 'GRPC_TLS_KEY_FILE';
+      this.problems.push(`TLS needs both GRPC_TLS_CERT_FILE and GRPC_TLS_KEY_FILE; ${missing} is not set`);
+      return undefined;
+    }
+    return { certFile, keyFile, clientCaFile };
   }
 
   optionalInt(name: string): number | undefined {

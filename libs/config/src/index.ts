@@ -1,3 +1,11 @@
 export { ConfigError, DEFAULT_CHANNEL, loadConfig } from './config.js';
-export type { ChannelConfig, Config, LoadConfigOptions, LogLevel, MysqlConfig, StorageMode } from './config.js';
+export type {
+  ChannelConfig,
+  Config,
+  LoadConfigOptions,
+  LogLevel,
+  MysqlConfig,
+  StorageMode,
+  TlsFiles,
+} from './config.js';
 export { CLIENT_AUTH_TOKEN_ENV, clientAuthTokenFromEnv } from './client-env.js';

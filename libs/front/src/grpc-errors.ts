@@ -19,6 +19,26 @@ const CODES: Record<ErrorKind, status> = {
 };
 
 /**
+ * The HTTP status of each kind, for the HTTP surfaces (as gRPC-Web and Connect map the gRPC codes: 499 is the
+ * de facto "client closed request").
+ */
+const HTTP_STATUSES: Record<ErrorKind, number> = {
+  'not-found': 404,
+  'invalid-argument': 400,
+  'already-exists': 409,
+  unavailable: 503,
+  'deadline-exceeded': 504,
+  unauthenticated: 401,
+  cancelled: 499,
+  internal: 500,
+};
+
+/** The HTTP status for an error kind; the HTTP surfaces answer with it, so HTTP and gRPC clients see the same error. */
+export function httpStatusOf(kind: ErrorKind): number {
+  return HTTP_STATUSES[kind];
+}
+
+/**
  * The longest status message sent. Messages quote client values cut to a few hundred characters already; this is
  * the backstop that keeps any message far below the size at which grpc-js clients stop receiving the status.
  */

@@ -20,3 +20,5 @@ export { systemService, systemStatusToProto } from './system-service.js';
 export type { SystemServiceDeps } from './system-service.js';
 export { observeGrpcCalls } from './handlers.js';
 export type { GrpcCallObserver } from './handlers.js';
+export { HttpError, readBody, readJson, sendJson, startHttpListener } from './http/http-listener.js';
+export type { HttpHandler, HttpListener, HttpListenerOptions, TlsMaterial } from './http/http-listener.js';
