@@ -108,18 +108,41 @@ describe('a round', () => {
     expect(jobs).toHaveLength(1);
   });
 
-  it('wakes for the tick after the one it fired, so lateness never adds up', async () => {
+  it('wakes to prepare the tick after the one it fired, so lateness never adds up', async () => {
     await storage.schedules.create(spec({ cron: '* * * * * *' }), T0);
     const jobs: Job[] = [];
-    const scheduler = new Scheduler(depsOf(storage, jobs, { now: () => T0 + 20 }));
-    expect(await scheduler.round()).toBe(T0 + 1000);
+    const scheduler = new Scheduler(depsOf(storage, jobs, { now: () => T0 + 20 }), { prepareMs: 150 });
+    expect(await scheduler.round()).toBe(T0 + 1000 - 150);
     expect(jobs).toHaveLength(1);
   });
 
-  it('wakes for the earliest tick within the refresh period', async () => {
+  it('wakes to prepare the earliest tick within the refresh period', async () => {
     await storage.schedules.create(spec(), T0 + 300);
-    const scheduler = new Scheduler(depsOf(storage, [], { now: () => T0 }));
-    expect(await scheduler.round()).toBe(T0 + 300);
+    const scheduler = new Scheduler(depsOf(storage, [], { now: () => T0 }), { prepareMs: 100 });
+    expect(await scheduler.round()).toBe(T0 + 200);
+  });
+
+  it('claims a tick it prepared ahead only once the tick’s time has come', async () => {
+    // far enough ahead for a loaded machine to read and look up before it
+    const tick = Date.now() + 1500;
+    const s = await storage.schedules.create(spec(), tick);
+    const jobs: Job[] = [];
+    const looked: number[] = [];
+    const scheduler = new Scheduler(
+      depsOf(storage, jobs, {
+        findWorker: async () => {
+          looked.push(Date.now());
+          return worker;
+        },
+      }),
+      { prepareMs: 3000, refreshMs: 5000 },
+    );
+    await scheduler.round();
+    expect(jobs).toHaveLength(1);
+    // the worker was looked up before the tick; the job was made at or after it
+    expect(looked[0]).toBeLessThan(tick);
+    expect(jobs[0]!.enqueueTime).toBeGreaterThanOrEqual(tick);
+    expect(await storage.schedules.find(s.id)).toMatchObject({ lastTickTime: tick, lastJobId: jobs[0]!.id });
   });
 
   it('skips missed ticks with policy skip, and fires one for them with run-once', async () => {

@@ -25,9 +25,10 @@
  * to enqueue (the key is held) and is logged as skipped. A leased tick was past these checks when it was claimed.
  *
  * State machine: 'idle' → start() → 'running' → stop() → 'stopped'. While running, one loop reads the schedules due
- * within `refreshMs`, fires those due now, and sleeps until the earliest next tick or lease deadline (or `refreshMs`,
- * to see schedules other processes created); wake() cuts the sleep short after a local change. Errors back off for
- * `refreshMs`.
+ * within `refreshMs`, fires those due within `prepareMs` (each waits for its tick's time after looking its worker up,
+ * so that the claim and the enqueue alone follow the tick), and sleeps until `prepareMs` before the earliest next
+ * tick, or until the earliest lease deadline (or `refreshMs`, to see schedules other processes created); wake() cuts
+ * the sleep short after a local change. Errors back off for `refreshMs`.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CronTicks, IdGenerator, Job, Logger, Schedule, Worker } from '../../core/src/index.js';
@@ -58,6 +59,12 @@ export interface SchedulerOptions {
    * @default 5000
    */
   readonly leaseMs?: number;
+  /**
+   * How long before a tick the scheduler wakes to read the schedule and look its worker up, so that at the tick only
+   * the claim and the enqueue remain.
+   * @default 200
+   */
+  readonly prepareMs?: number;
 }
 
 export interface SchedulerDeps {
@@ -91,6 +98,7 @@ export class Scheduler {
   private readonly missedAfterMs: number;
   private readonly batch: number;
   private readonly leaseMs: number;
+  private readonly prepareMs: number;
   private readonly parsed = new Map<string, CronTicks>();
 
   constructor(
@@ -102,6 +110,7 @@ export class Scheduler {
     this.missedAfterMs = options.missedAfterMs ?? 5000;
     this.batch = options.batch ?? 500;
     this.leaseMs = options.leaseMs ?? 5000;
+    this.prepareMs = options.prepareMs ?? 200;
   }
 
   get state(): SchedulerState {
@@ -135,6 +144,8 @@ export class Scheduler {
     const horizon = now + this.refreshMs;
     const due = await this.deps.schedules.findDue(horizon, this.batch);
     let acted = 0;
+    // a tick is prepared (read, its worker looked up) prepareMs before its time, then claimed at its time
+    const ahead = (tickTime: number): number => (tickTime > 0 ? tickTime - this.prepareMs : 0);
     // for each schedule, when to look at it again: whoever won a claim wrote the same next tick
     const wakeAt = await Promise.all(
       due.map(async (s): Promise<number> => {
@@ -142,11 +153,11 @@ export class Scheduler {
           // its later ticks wait for the lease
           if (s.firing.until > now) return s.firing.until;
           acted++;
-          return this.recover(s, s.firing, now);
+          return ahead(await this.recover(s, s.firing, now));
         }
-        if (s.nextTickTime > now) return s.nextTickTime;
+        if (s.nextTickTime > now + this.prepareMs) return ahead(s.nextTickTime);
         acted++;
-        return this.tick(s, now);
+        return ahead(await this.tick(s));
       }),
     );
     // a full batch may hide more due schedules: go again at once
@@ -179,10 +190,10 @@ export class Scheduler {
    * keeps its firing lease, and is enqueued again once the lease expires). Returns the schedule's next tick (0 when
    * unknown or none).
    */
-  private async tick(schedule: Schedule, now: number): Promise<number> {
+  private async tick(schedule: Schedule): Promise<number> {
     const log = this.deps.logger;
     try {
-      const { outcome, nextTickTime } = await this.claimAndFire(schedule, now);
+      const { outcome, nextTickTime } = await this.claimAndFire(schedule);
       if (outcome !== undefined && outcome !== 'fired') {
         log.info({ schedule: schedule.name, outcome }, `schedule ${schedule.name}: tick not fired (${outcome})`);
       }
@@ -197,10 +208,7 @@ export class Scheduler {
   }
 
   /** outcome undefined: another process claimed the tick first */
-  private async claimAndFire(
-    schedule: Schedule,
-    now: number,
-  ): Promise<{ outcome: TickOutcome | undefined; nextTickTime: number }> {
+  private async claimAndFire(schedule: Schedule): Promise<{ outcome: TickOutcome | undefined; nextTickTime: number }> {
     const { schedules, ids } = this.deps;
     const ticks = this.ticksOf(schedule);
     if (ticks === undefined) {
@@ -214,6 +222,13 @@ export class Scheduler {
       });
       return { outcome: 'refused', nextTickTime: 0 };
     }
+    // the worker is looked up before the tick (the round runs prepareMs ahead), so that only the claim and the
+    // enqueue stand between the tick's time and its job
+    const found = await this.deps.findWorker(schedule);
+    const wait = schedule.nextTickTime - this.now();
+    if (wait > 0) await sleep(wait, undefined, { signal: this.abort.signal }).catch(() => undefined);
+    if (this.abort.signal.aborted) return { outcome: undefined, nextTickTime: 0 };
+    const now = Math.max(this.now(), schedule.nextTickTime);
     const tickTime = Math.max(schedule.nextTickTime, ticks.latestAtOrBefore(now) ?? 0);
     const nextTickTime = ticks.nextAfter(now) ?? 0;
     let outcome: TickOutcome = 'fired';
@@ -223,7 +238,7 @@ export class Scheduler {
       if (await this.deps.isUnfinished(schedule.lastJobId)) outcome = 'overlap';
     }
     if (outcome === 'fired') {
-      worker = await this.deps.findWorker(schedule);
+      worker = found;
       if (worker === undefined) outcome = 'no-worker';
       else if (worker.periodicInterval > 0) outcome = 'refused';
     }
