@@ -39,6 +39,7 @@ export interface WorkerRepository {
   create(spec: WorkerSpec): Promise<Worker>;
   /** Returns false when there is no such worker. Throws AlreadyExistsError when the new name is taken. */
   update(id: number, spec: WorkerSpec): Promise<boolean>;
+  /** Also deletes the worker's dead-letter options. Returns false when there is no such worker. */
   delete(id: number): Promise<boolean>;
   find(id: number): Promise<Worker | undefined>;
   findByName(name: string): Promise<Worker | undefined>;

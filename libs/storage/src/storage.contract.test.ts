@@ -1153,6 +1153,25 @@ describe.each([sqliteAdapter, mysqlAdapter])('$name storage', (adapter) => {
       expect(await storage.deadLetters.deletePolicy(10)).toBe(true);
       expect(await storage.deadLetters.deletePolicy(10)).toBe(false);
     });
+
+    it('deletes a worker’s options with the worker, and only those', async () => {
+      const gone = await storage.workers.create(workerSpec('gone'));
+      const kept = await storage.workers.create(workerSpec('kept'));
+      await storage.deadLetters.savePolicy({ workerId: gone.id, enabled: false, extraStatuses: [] }, 1);
+      await storage.deadLetters.savePolicy(
+        { workerId: kept.id, enabled: true, extraStatuses: [ResultStatus.ABORT] },
+        1,
+      );
+      expect(await storage.workers.delete(gone.id)).toBe(true);
+      expect(await storage.deadLetters.findPolicy(gone.id)).toBeUndefined();
+      expect(await storage.deadLetters.listPolicies()).toEqual([
+        { workerId: kept.id, enabled: true, extraStatuses: [ResultStatus.ABORT] },
+      ]);
+      // a worker created again under the name starts from the default, whatever id it gets
+      const again = await storage.workers.create(workerSpec('gone'));
+      expect(await storage.deadLetters.findPolicy(again.id)).toBeUndefined();
+      expect(await storage.workers.delete(gone.id)).toBe(false);
+    });
   });
 
   it('reports UnavailableError once closed', async () => {
