@@ -2,10 +2,12 @@
  * The scheduler over a real SQLite database: rounds driven by hand with a chosen clock for the policies, and two
  * schedulers sharing one database file (two processes) for "once per tick".
  */
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import mysqlPromise from 'mysql2/promise';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Job, Schedule, ScheduleSpec, Worker } from '../../core/src/index.js';
 import {
@@ -18,7 +20,7 @@ import {
   TimeOrderedIdGenerator,
 } from '../../core/src/index.js';
 import type { Storage } from '../../storage/src/index.js';
-import { openSqliteStorage } from '../../storage/src/index.js';
+import { openMysqlStorage, openSqliteStorage } from '../../storage/src/index.js';
 import type { SchedulerDeps } from './scheduler.js';
 import { Scheduler } from './scheduler.js';
 
@@ -413,5 +415,43 @@ describe('a claimer that dies between the claim and the enqueue', () => {
       await b.stop();
     }
     expect((await storage.schedules.findDue(Number.MAX_SAFE_INTEGER, 10)).map((d) => d.firing)).toEqual([undefined]);
+  });
+});
+
+describe('the firing lease on MariaDB (127.0.0.1:3306, a database of its own)', () => {
+  it('lets a scheduler of another process enqueue the job a dead claimer left, once', async () => {
+    const server = { host: '127.0.0.1', port: 3306, user: 'root', password: undefined };
+    const database = `jw_sched_${randomBytes(6).toString('hex')}`;
+    const open = (): Promise<Storage> => openMysqlStorage({ ...server, database, poolSize: 2 });
+    const a = await open();
+    const b = await open();
+    try {
+      await a.migrate();
+      await a.workers.create({ ...(await storage.workers.findByName('w'))!, name: 'w' });
+      const s = await a.schedules.create(spec(), T0);
+      const lost = (): Promise<never> => Promise.reject(new Error('the process died here'));
+      await new Scheduler(depsOf(a, [], { now: () => T0 + 20, enqueue: lost }), { leaseMs: 3000 }).round();
+      const claimed = await b.schedules.find(s.id);
+      expect(claimed).toMatchObject({ lastTickTime: T0, nextTickTime: T0 + 10_000 });
+      const jobs: Job[] = [];
+      const fired: number[] = [];
+      const rescuers = [b, a].map(
+        (db) =>
+          new Scheduler(depsOf(db, jobs, { now: () => T0 + 3020, onFired: (_, tick) => fired.push(tick) }), {
+            leaseMs: 3000,
+          }),
+      );
+      // both see the expired lease at once: one takes it over
+      await Promise.all(rescuers.map((r) => r.round()));
+      expect(jobs.map((j) => j.id)).toEqual([claimed!.lastJobId]);
+      expect(fired).toEqual([T0]);
+      expect((await b.schedules.findDue(Number.MAX_SAFE_INTEGER, 10))[0]?.firing).toBeUndefined();
+    } finally {
+      await a.close();
+      await b.close();
+      const conn = await mysqlPromise.createConnection(server);
+      await conn.query(`DROP DATABASE IF EXISTS \`${database}\``);
+      await conn.end();
+    }
   });
 });
