@@ -75,7 +75,7 @@ describe('bench harness smoke run', () => {
       }
     }
     expect(stdout).toMatch(/^\| Scalable: job started \| \d+ \| -?\d+ \| -?\d+ \| -?\d+ \|$/m);
-  }, 150_000);
+  }, 240_000);
 
   it('runs the cron-ticks scenario alone with --only-cron-ticks', async () => {
     const { code, stdout, stderr } = await runBench(['--only-cron-ticks', '--cron-ticks', '2']);
