@@ -42,6 +42,10 @@ export interface BenchOptions {
   readonly phaseTimeoutMs: number;
   /** run only the metrics-cost scenario (Scalable throughput with METRICS_ADDR off, then on). @default false */
   readonly onlyMetricsCost: boolean;
+  /** ticks of the every-second schedule measured per mode in the cron-ticks scenario; 0 = not run. @default 5 */
+  readonly cronTicks: number;
+  /** run only the cron-ticks scenario. @default false */
+  readonly onlyCronTicks: boolean;
 }
 
 const positiveInt = (value: string): number => {
@@ -90,6 +94,13 @@ export function parseBenchOptions(argv: readonly string[], defaultResultsDir: st
       'run only the Scalable throughput scenario with METRICS_ADDR off, then on, and print the CPU per job of both',
       false,
     )
+    .option(
+      '--cron-ticks <n>',
+      'ticks of an every-second schedule measured per mode (lag to enqueue and to start); 0 = skip',
+      nonNegativeInt,
+      5,
+    )
+    .option('--only-cron-ticks', 'run only the cron-ticks scenario and print its table', false)
     .parse(argv as string[]);
   const o = program.opts<{
     jobs: number;
@@ -109,7 +120,12 @@ export function parseBenchOptions(argv: readonly string[], defaultResultsDir: st
     cpuProfDir?: string;
     phaseTimeoutMs: number;
     onlyMetricsCost: boolean;
+    cronTicks: number;
+    onlyCronTicks: boolean;
   }>();
+  if (o.onlyCronTicks && o.cronTicks === 0) program.error('--only-cron-ticks needs --cron-ticks of 1 or more');
+  if (o.onlyCronTicks && o.onlyMetricsCost)
+    program.error('--only-cron-ticks and --only-metrics-cost exclude each other');
   return Object.freeze({
     jobs: o.jobs,
     concurrency: o.concurrency,
@@ -126,5 +142,7 @@ export function parseBenchOptions(argv: readonly string[], defaultResultsDir: st
     cpuProfDir: o.cpuProfDir === undefined ? undefined : resolve(o.cpuProfDir),
     phaseTimeoutMs: o.phaseTimeoutMs,
     onlyMetricsCost: o.onlyMetricsCost,
+    cronTicks: o.cronTicks,
+    onlyCronTicks: o.onlyCronTicks,
   });
 }

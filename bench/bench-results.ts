@@ -1,5 +1,6 @@
 /** Everything one run measured, by system and scenario (written as is to the JSON result file). */
 import type { BacklogFigures } from './backlog.js';
+import type { CronTickFigures } from './cron-ticks.js';
 import type { RoundTripFigures } from './measure-round-trips.js';
 import type { ThroughputFigures } from './measure-throughput.js';
 import type { QueuedMemoryFigures } from './redis-memory.js';
@@ -55,6 +56,8 @@ export interface BenchResults {
   };
   /** the Scalable throughput run with METRICS_ADDR off, then on: CPU per job of the worker and the front */
   readonly metricsCost: { readonly off: MetricsCostResult; readonly on: MetricsCostResult };
+  /** how late cron ticks are enqueued and started, per mode; undefined with --cron-ticks 0 */
+  readonly cronTicks: { readonly standalone: CronTickFigures; readonly scalable: CronTickFigures } | undefined;
   /** only when --backlog-jobs is set */
   readonly backlog: { readonly ours: BacklogFigures; readonly bullmq: BacklogFigures } | undefined;
 }

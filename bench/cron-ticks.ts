@@ -1,15 +1,10 @@
-#!/usr/bin/env node
 /**
- * How close to its second a cron tick starts, as measured (never asserted in a test). For each mode — one Standalone
- * all-in-one, then a Scalable grpc-front and worker on Redis 127.0.0.1:6379 and MariaDB 127.0.0.1:3306 (a database of
- * its own, dropped at the end) — it creates a `* * * * * *` schedule for a COMMAND worker running `true` that stores
- * its results, waits `--seconds` (default 20), and reads the stored results: for each tick, how long after its second
- * the job was enqueued (enqueue_time) and started running (start_time). Prints p50, p99 and the maximum of both.
- *
- *     npm run build && npx tsc -p bench/tsconfig.json && node dist/bench/cron-ticks.js --seconds 30
- *
- * A separate script, not part of `npm run bench`: the tick path is one process's timer and one RDB update, which the
- * throughput scenarios do not exercise.
+ * The cron-ticks scenario: how close to its second a schedule's tick is enqueued and its job starts. On one
+ * deployment (Standalone all-in-one, or a Scalable grpc-front and worker, both running the scheduler), it creates a
+ * `* * * * * *` schedule for a COMMAND worker running `true` that stores its results, lets `ticks` ticks go by, and
+ * reads the stored results: for each tick, how long after its second the job was enqueued (enqueue_time) and started
+ * running (start_time). The schedule and the worker are deleted at the end, so later scenarios on the same database
+ * see no ticks.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ServiceError } from '@grpc/grpc-js';
@@ -27,51 +22,50 @@ import {
   ScheduleServiceClient,
   WorkerServiceClient,
 } from '../libs/proto/src/index.js';
-import type { DeploymentSettings, JobworkerpDeployment } from './jobworkerp-deployment.js';
+import type { DeploymentSettings } from './jobworkerp-deployment.js';
 import { startScalable, startStandalone } from './jobworkerp-deployment.js';
+import type { Mode } from './jobworkerp-scenarios.js';
 import { percentile } from './latency-percentiles.js';
-import { createRunDatabase } from './mariadb-database.js';
 import { uniqueName } from './unique-name.js';
 
-const secondsFlag = process.argv.indexOf('--seconds');
-const seconds = secondsFlag > 0 ? Number(process.argv[secondsFlag + 1]) : 20;
-if (!Number.isInteger(seconds) || seconds < 3) throw new Error('--seconds takes a whole number of 3 or more');
+/** Lateness after the tick's second, ms, over the ticks measured (nearest rank). */
+export interface LagFigures {
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly maxMs: number;
+}
+
+export interface CronTickFigures {
+  /** ticks measured (jobs whose result was stored) */
+  readonly ticks: number;
+  /** from the tick's second to the job's enqueue_time (claimed in the RDB, about to be enqueued) */
+  readonly enqueued: LagFigures;
+  /** from the tick's second to the job's start_time (claimed by a worker, its runner starting) */
+  readonly started: LagFigures;
+}
 
 const promise = <T>(fn: (cb: (err: ServiceError | null, res: T) => void) => void): Promise<T> =>
   new Promise((resolve, reject) => fn((err, res) => (err === null ? resolve(res) : reject(err))));
 
-const mariadb = { host: '127.0.0.1', port: 3306, user: 'root' };
-const database = await createRunDatabase(mariadb);
-const settings: DeploymentSettings = {
-  redisUrl: 'redis://127.0.0.1:6379',
-  mariadb,
-  database: database.name,
-  workerConcurrency: 4,
-  maxPending: 10_000,
-  cpuProfDir: undefined,
-};
-const rows: string[] = [];
-try {
-  rows.push(...(await measure('Standalone', await startStandalone(settings, 'cron-ticks'))));
-  rows.push(...(await measure('Scalable', await startScalable(settings, 'cron-ticks', uniqueName('jwcron'), true))));
-} finally {
-  await database.drop();
+function lag(ms: readonly number[]): LagFigures {
+  return { p50Ms: percentile(ms, 50), p99Ms: percentile(ms, 99), maxMs: Math.max(...ms) };
 }
-process.stdout.write(
-  ['| ms after the tick | ticks | p50 | p99 | max |', '|---|---|---|---|---|', ...rows, ''].join('\n'),
-);
 
-/** The table rows of one mode: how late its jobs were enqueued and started. */
-async function measure(mode: string, deployment: JobworkerpDeployment): Promise<string[]> {
+/** Runs the scenario on fresh processes of `mode`; `ticks` ticks of an every-second schedule. */
+export async function ourCronTicks(settings: DeploymentSettings, mode: Mode, ticks: number): Promise<CronTickFigures> {
+  const deployment =
+    mode === 'Standalone'
+      ? await startStandalone(settings, 'cron-ticks')
+      : await startScalable(settings, 'cron-ticks', uniqueName('jwcron'), true);
+  const creds = credentials.createInsecure();
+  const workers = new WorkerServiceClient(deployment.address, creds);
+  const schedules = new ScheduleServiceClient(deployment.address, creds);
+  const results = new JobResultServiceClient(deployment.address, creds);
   try {
-    const creds = credentials.createInsecure();
-    const workers = new WorkerServiceClient(deployment.address, creds);
-    const schedules = new ScheduleServiceClient(deployment.address, creds);
-    const results = new JobResultServiceClient(deployment.address, creds);
     const { id: workerId } = await promise<{ id?: { value: number } | undefined }>((cb) =>
       workers.create(
         {
-          name: 'cron-ticks',
+          name: uniqueName('cron-ticks'),
           runnerId: { value: 1 },
           runnerSettings: Buffer.from(CommandRunnerSettings.encode({ name: 'true' }).finish()),
           retryPolicy: { type: RetryType.NONE, interval: 0, maxInterval: 0, maxRetry: 0, basis: 2 },
@@ -88,10 +82,11 @@ async function measure(mode: string, deployment: JobworkerpDeployment): Promise<
         cb,
       ),
     );
-    await promise((cb) =>
+    if (workerId === undefined) throw new Error('WorkerService.Create returned no id');
+    const { id: scheduleId } = await promise<{ id?: { value: number } | undefined }>((cb) =>
       schedules.create(
         {
-          name: 'every-second',
+          name: uniqueName('every-second'),
           cron: '* * * * * *',
           timeZone: '',
           workerId,
@@ -107,23 +102,28 @@ async function measure(mode: string, deployment: JobworkerpDeployment): Promise<
         cb,
       ),
     );
-    process.stderr.write(`[cron-ticks] ${mode}: measuring ${seconds} ticks...\n`);
-    await sleep(seconds * 1000 + 1500);
+    // the ticks, then time for the last job to run and store its result
+    await sleep(ticks * 1000 + 1500);
+    if (scheduleId !== undefined) await promise((cb) => schedules.delete(scheduleId, new Metadata(), cb));
     const stored: JobResult[] = [];
     await new Promise<void>((resolve, reject) => {
-      const stream = results.findList({}, new Metadata());
+      const stream = results.findList({ limit: 10_000 }, new Metadata());
       stream.on('data', (r: JobResult) => void stored.push(r));
       stream.on('error', reject);
       stream.on('end', resolve);
     });
+    const mine = stored.filter((r) => r.data?.workerId?.value === workerId.value).map((r) => r.data!);
+    if (mine.length === 0) throw new Error(`no tick of the ${mode} schedule stored a result:\n${deployment.output()}`);
     // the first tick may come less than a second after the schedule: it counts like the others
-    const enqueued = stored.map((r) => r.data!.enqueueTime % 1000);
-    const started = stored.map((r) => r.data!.startTime - Math.floor(r.data!.enqueueTime / 1000) * 1000);
-    const row = (what: string, ms: number[]): string =>
-      `| ${mode}: ${what} | ${ms.length} | ${percentile(ms, 50)} | ${percentile(ms, 99)} | ${Math.max(...ms)} |`;
-    for (const c of [workers, schedules, results]) c.close();
-    return [row('job enqueued', enqueued), row('job started', started)];
+    const second = (enqueueTime: number): number => Math.floor(enqueueTime / 1000) * 1000;
+    await promise((cb) => workers.delete(workerId, new Metadata(), cb));
+    return {
+      ticks: mine.length,
+      enqueued: lag(mine.map((r) => r.enqueueTime - second(r.enqueueTime))),
+      started: lag(mine.map((r) => r.startTime - second(r.enqueueTime))),
+    };
   } finally {
+    for (const c of [workers, schedules, results]) c.close();
     await deployment.stop();
   }
 }

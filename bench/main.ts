@@ -6,9 +6,9 @@
  */
 import { DEFAULT_RESULTS_DIR } from './bench-paths.js';
 import { parseBenchOptions } from './bench-options.js';
-import { machineLine, renderInfoTable, renderReport } from './render-report.js';
+import { machineLine, renderCronTable, renderInfoTable, renderReport } from './render-report.js';
 import { writeReportFile } from './report-file.js';
-import { runBench, runMetricsCost } from './run-bench.js';
+import { runBench, runCronTicks, runMetricsCost } from './run-bench.js';
 
 const options = parseBenchOptions(process.argv, DEFAULT_RESULTS_DIR);
 const progress = (line: string): void => void process.stderr.write(`[bench] ${line}\n`);
@@ -18,6 +18,10 @@ try {
     const { rows, machine, seconds } = await runMetricsCost(options, progress);
     process.stdout.write(`${renderInfoTable(rows)}\n${machineLine(machine)}\n`);
     process.stdout.write(`Run: ${options.jobs} jobs per side, took ${Math.round(seconds)} s.\n`);
+  } else if (options.onlyCronTicks) {
+    const { figures, machine, seconds } = await runCronTicks(options, progress);
+    process.stdout.write(`${renderCronTable(figures)}\n${machineLine(machine)}\n`);
+    process.stdout.write(`Run: ${options.cronTicks} ticks per mode, took ${Math.round(seconds)} s.\n`);
   } else {
     const report = await runBench(options, progress);
     const file = writeReportFile(report, options.resultsDir);

@@ -1,5 +1,6 @@
 /** The report as markdown: the comparison table, then the machine and the run's settings. */
 import type { BenchReport } from './bench-report.js';
+import type { BenchResults } from './bench-results.js';
 import type { MachineInfo } from './machine-info.js';
 import type { InfoRow, ReportRow } from './report-rows.js';
 
@@ -13,11 +14,12 @@ export function renderReport(report: BenchReport): string {
     'For information (jobworkerp-ts only):',
     '',
     renderInfoTable(report.info),
+    ...(report.results.cronTicks === undefined ? [] : [renderCronTable(report.results.cronTicks)]),
     machineLine(m),
     `Run: ${o.jobs} jobs per throughput scenario, ${o.concurrency} enqueue calls in flight, worker concurrency ` +
       `${o.workerConcurrency}, ${o.warmupJobs} warm-up jobs, ${o.directJobs} DIRECT round trips, ` +
       `${o.memoryJobs} queued jobs for memory, batches of ${o.batchSize}, ${o.infoJobs} jobs per information ` +
-      `scenario, ${o.backlogJobs === 0 ? 'no backlog scenario' : `a backlog of ${o.backlogJobs} jobs`}; started ${report.startedAt}, took ${Math.round(report.seconds)} s.`,
+      `scenario, ${o.cronTicks === 0 ? 'no cron ticks' : `${o.cronTicks} cron ticks per mode`}, ${o.backlogJobs === 0 ? 'no backlog scenario' : `a backlog of ${o.backlogJobs} jobs`}; started ${report.startedAt}, took ${Math.round(report.seconds)} s.`,
   ];
   return `${lines.join('\n')}\n`;
 }
@@ -25,6 +27,23 @@ export function renderReport(report: BenchReport): string {
 /** Our figures without a BullMQ counterpart, as a table. */
 export function renderInfoTable(rows: readonly InfoRow[]): string {
   return ['| measure | jobworkerp-ts |', '|---|---:|', ...rows.map(renderInfoRow), ''].join('\n');
+}
+
+/** The cron-ticks scenario: how long after its second each mode's ticks were enqueued and started. */
+export function renderCronTable(cron: NonNullable<BenchResults['cronTicks']>): string {
+  const rows = (mode: string, f: (typeof cron)['standalone']): string[] => [
+    `| ${mode}: job enqueued | ${f.ticks} | ${f.enqueued.p50Ms} | ${f.enqueued.p99Ms} | ${f.enqueued.maxMs} |`,
+    `| ${mode}: job started | ${f.ticks} | ${f.started.p50Ms} | ${f.started.p99Ms} | ${f.started.maxMs} |`,
+  ];
+  return [
+    'Cron ticks (jobworkerp-ts only), ms after the tick’s second:',
+    '',
+    '| cron tick | ticks | p50 | p99 | max |',
+    '|---|---:|---:|---:|---:|',
+    ...rows('Standalone', cron.standalone),
+    ...rows('Scalable', cron.scalable),
+    '',
+  ].join('\n');
 }
 
 export function machineLine(m: MachineInfo): string {

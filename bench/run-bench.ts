@@ -19,6 +19,8 @@ import type { QueuedMemoryFigures } from './redis-memory.js';
 import type { InfoRow } from './report-rows.js';
 import { infoRows, metricsCostRows, reportRows } from './report-rows.js';
 import type { BacklogFigures } from './backlog.js';
+import type { CronTickFigures } from './cron-ticks.js';
+import { ourCronTicks } from './cron-ticks.js';
 
 /** Our default JOB_QUEUE_MAX_PENDING; raised when a scenario queues more. */
 const DEFAULT_MAX_PENDING = 100_000;
@@ -63,6 +65,8 @@ export async function runBench(options: BenchOptions, progress: (line: string) =
     const timeout = options.phaseTimeoutMs;
 
     progress(`machine: ${machine.cpu}, ${machine.cores} cores; load average ${machine.loadAverageAtStart.join(' / ')}`);
+    // first, while the run's database holds no other results
+    const cronTicks = options.cronTicks > 0 ? await cronTickSteps(ours, options.cronTicks, progress) : undefined;
     const [scalableThroughput, scalableBatch, commandInfo, storeInfo] = await step(
       progress,
       'jobworkerp-ts Scalable throughput: Enqueue, EnqueueBatch, COMMAND `true`, store_success=true',
@@ -144,6 +148,7 @@ export async function runBench(options: BenchOptions, progress: (line: string) =
         storeSuccess: { throughput: storeInfo.figures, workerCpuMsPerJob: storeInfo.workerCpuMsPerJob },
       },
       metricsCost: { off: costResult(metricsCost.off), on: costResult(metricsCost.on) },
+      cronTicks,
       backlog,
     };
     return {
@@ -197,6 +202,52 @@ export async function runMetricsCost(
   }
 }
 
+/**
+ * Only the cron-ticks scenario (--only-cron-ticks), on the run's own database; returns its figures and the machine it
+ * ran on.
+ */
+export async function runCronTicks(
+  options: BenchOptions,
+  progress: (line: string) => void,
+): Promise<{
+  figures: NonNullable<BenchResults['cronTicks']>;
+  machine: Awaited<ReturnType<typeof machineInfo>>;
+  seconds: number;
+}> {
+  const started = performance.now();
+  const database = await createRunDatabase(options.mariadb);
+  try {
+    const machine = await machineInfo(options.redisUrl, database.serverVersion);
+    const ours: DeploymentSettings = {
+      redisUrl: options.redisUrl,
+      mariadb: options.mariadb,
+      database: database.name,
+      workerConcurrency: options.workerConcurrency,
+      maxPending: DEFAULT_MAX_PENDING,
+      cpuProfDir: options.cpuProfDir,
+    };
+    progress(`machine: ${machine.cpu}, ${machine.cores} cores; load average ${machine.loadAverageAtStart.join(' / ')}`);
+    const figures = await cronTickSteps(ours, options.cronTicks, progress);
+    return { figures, machine, seconds: (performance.now() - started) / 1000 };
+  } finally {
+    await database.drop();
+  }
+}
+
+async function cronTickSteps(
+  ours: DeploymentSettings,
+  ticks: number,
+  progress: (line: string) => void,
+): Promise<NonNullable<BenchResults['cronTicks']>> {
+  const standalone = await step(progress, `jobworkerp-ts Standalone cron ticks (${ticks})`, cronLine, () =>
+    ourCronTicks(ours, 'Standalone', ticks),
+  );
+  const scalable = await step(progress, `jobworkerp-ts Scalable cron ticks (${ticks})`, cronLine, () =>
+    ourCronTicks(ours, 'Scalable', ticks),
+  );
+  return { standalone, scalable };
+}
+
 function costResult(r: OurThroughput): BenchResults['metricsCost']['on'] {
   return { throughput: r.figures, workerCpuMsPerJob: r.workerCpuMsPerJob, frontCpuMsPerJob: r.frontCpuMsPerJob };
 }
@@ -229,6 +280,9 @@ const roundTripLine = (f: RoundTripFigures): string => `p50 ${f.p50Ms.toFixed(2)
 const memoryLine = (f: QueuedMemoryFigures): string =>
   `${(f.usedMemoryBytesPer100k / 2 ** 20).toFixed(1)} MiB used_memory, ` +
   `${(f.keyBytesPer100k / 2 ** 20).toFixed(1)} MiB in keys, per 100,000 jobs`;
+const cronLine = (f: CronTickFigures): string =>
+  `${f.ticks} ticks; enqueued p50 ${f.enqueued.p50Ms} ms, max ${f.enqueued.maxMs} ms; ` +
+  `started p50 ${f.started.p50Ms} ms, max ${f.started.maxMs} ms after the tick`;
 const backlogLine = (f: BacklogFigures): string =>
   `${(f.memory.usedMemoryBytesPer100k / 2 ** 20).toFixed(1)} MiB used_memory per 100,000 jobs, drained in ` +
   `${f.drainSeconds.toFixed(1)} s, worker peak RSS ${((f.workerPeakRssBytes ?? NaN) / 2 ** 20).toFixed(0)} MiB`;

@@ -42,6 +42,8 @@ describe('bench harness smoke run', () => {
       '20',
       '--memory-jobs',
       '1000',
+      '--cron-ticks',
+      '2',
       '--results-dir',
       resultsDir,
     ]);
@@ -64,6 +66,25 @@ describe('bench harness smoke run', () => {
     const cost = report.info.filter((r) => r.measure.includes('METRICS_ADDR') || r.measure.includes('metrics cost'));
     expect(cost).toHaveLength(10);
     for (const row of cost) expect(Number.isFinite(row.value), row.measure).toBe(true);
+    // the cron ticks: each mode's lag to the enqueue and to the start, measured over the ticks it saw
+    for (const mode of ['standalone', 'scalable'] as const) {
+      const cron = report.results.cronTicks?.[mode];
+      expect(cron?.ticks, mode).toBeGreaterThanOrEqual(1);
+      for (const f of [cron!.enqueued, cron!.started]) {
+        expect([f.p50Ms, f.p99Ms, f.maxMs].every(Number.isFinite), mode).toBe(true);
+      }
+    }
+    expect(stdout).toMatch(/^\| Scalable: job started \| \d+ \| -?\d+ \| -?\d+ \| -?\d+ \|$/m);
+  }, 240_000);
+
+  it('runs the cron-ticks scenario alone with --only-cron-ticks', async () => {
+    const { code, stdout, stderr } = await runBench(['--only-cron-ticks', '--cron-ticks', '2']);
+    expect(code, stderr).toBe(0);
+    for (const line of ['Standalone: job enqueued', 'Standalone: job started', 'Scalable: job enqueued']) {
+      expect(stdout).toMatch(new RegExp(`^\\| ${line} \\| \\d+ \\| -?\\d+ \\| -?\\d+ \\| -?\\d+ \\|$`, 'm'));
+    }
+    expect(stderr).not.toContain('BullMQ');
+    expect(stderr).not.toContain('throughput');
   }, 120_000);
 
   it('runs the metrics-cost scenario alone with --only-metrics-cost', async () => {

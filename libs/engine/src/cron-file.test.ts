@@ -57,6 +57,40 @@ describe('parseCronFile', () => {
     expect(lines.map((l) => l.line)).toEqual([1, 7]);
     expect(lines[1]!.name).toBe(`${lines[0]!.name}-2`);
   });
+
+  it('sets the policies of the lines after CRON_MISSED_TICK and CRON_OVERLAP, and refuses other values', () => {
+    const line = '0 0 3 * * * * backup';
+    const { lines, errors } = parseCronFile(
+      [
+        line,
+        'CRON_MISSED_TICK=run-once',
+        line,
+        'CRON_OVERLAP = skip',
+        line,
+        'CRON_MISSED_TICK=skip',
+        'CRON_OVERLAP=allow',
+        line,
+        'CRON_OVERLAP=never',
+        'CRON_MISSED_TICK=',
+        line,
+      ].join('\n'),
+    );
+    expect(lines.map(({ line: n, missedTick, overlap }) => [n, missedTick, overlap])).toEqual([
+      [1, 'skip', 'allow'],
+      [3, 'run-once', 'allow'],
+      [5, 'run-once', 'skip'],
+      [8, 'skip', 'allow'],
+      [11, 'skip', 'allow'],
+    ]);
+    // a line with the default policies keeps the name it had before the directives existed; others differ
+    expect(lines[0]!.name).toBe(parseCronFile(line).lines[0]!.name);
+    expect(new Set(lines.slice(0, 3).map((l) => l.name.replace(/-\d+$/, ''))).size).toBe(3);
+    expect(lines[3]!.name).toBe(`${lines[0]!.name}-2`);
+    expect(errors).toEqual([
+      { line: 9, message: 'CRON_OVERLAP takes "allow" or "skip", not "never"' },
+      { line: 10, message: 'CRON_MISSED_TICK takes "skip" or "run-once", not ""' },
+    ]);
+  });
 });
 
 describe('syncing with the RDB', () => {
@@ -139,6 +173,17 @@ describe('syncing with the RDB', () => {
     );
     expect(second).toEqual({ added: 1, removed: 1, kept: 1, errors: [] });
     expect((await storage.schedules.listByOrigin('file'))[0]!.id).toBe(files[0]!.id);
+
+    // a policy set above a line: a schedule of its own, with the policies
+    const third = await syncCronFile(
+      '# moved\n*/2 * * * * * * echo {"args":["one"]}\nCRON_MISSED_TICK=run-once\nCRON_OVERLAP=skip\n0 0 * * * * * echo',
+      deps,
+    );
+    expect(third).toEqual({ added: 1, removed: 1, kept: 1, errors: [] });
+    expect((await storage.schedules.listByOrigin('file')).map((s) => [s.missedTick, s.overlap])).toEqual([
+      ['skip', 'allow'],
+      ['run-once', 'skip'],
+    ]);
 
     expect(await syncCronFile('', deps)).toEqual({ added: 0, removed: 2, kept: 0, errors: [] });
     expect((await storage.schedules.list()).map((s) => s.id)).toEqual([api.id]);

@@ -6,7 +6,9 @@
  * e.g. `*\/10 * * * * * *  report  {"args":["daily"]}`. The seven time fields are required (as in poulpe); the args
  * are a JSON value encoded with the args schema of the worker's runner (a JSON string for a runner without a schema
  * is sent as text) and may be left out (no args). Empty lines and lines starting with `#` or `//` are comments. A
- * line `CRON_TZ=<IANA zone>` sets the time zone of the lines after it (UTC before the first).
+ * line `CRON_TZ=<IANA zone>` sets the time zone of the lines after it (UTC before the first); likewise
+ * `CRON_MISSED_TICK=skip|run-once` and `CRON_OVERLAP=allow|skip` set the policies of the lines after them (skip and
+ * allow before the first).
  *
  * The file's schedules are rows of origin `file`, named `cron-file:<hash of the line>` (a repeated line gets `-2`,
  * `-3`...): a line whose text changes is a new schedule, and moving lines around changes nothing. Syncing inserts the
@@ -17,7 +19,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Logger, Runner, ScheduleSpec, Worker } from '../../core/src/index.js';
+import type { Logger, MissedTickPolicy, OverlapPolicy, Runner, ScheduleSpec, Worker } from '../../core/src/index.js';
 import {
   AlreadyExistsError,
   checkTimeZone,
@@ -42,6 +44,19 @@ export interface CronFileLine {
   readonly workerName: string;
   /** undefined: no args */
   readonly args: unknown;
+  readonly missedTick: MissedTickPolicy;
+  readonly overlap: OverlapPolicy;
+}
+
+const MISSED_TICK_VALUES: readonly MissedTickPolicy[] = ['skip', 'run-once'];
+const OVERLAP_VALUES: readonly OverlapPolicy[] = ['allow', 'skip'];
+
+function policyValue<T extends string>(directive: string, value: string, allowed: readonly T[]): T {
+  const found = allowed.find((v) => v === value.toLowerCase());
+  if (found === undefined) {
+    throw new Error(`${directive} takes ${allowed.map((v) => quote(v)).join(' or ')}, not ${quote(value)}`);
+  }
+  return found;
 }
 
 export interface CronFileError {
@@ -57,6 +72,8 @@ export function parseCronFile(text: string): { lines: CronFileLine[]; errors: Cr
   const errors: CronFileError[] = [];
   const seen = new Map<string, number>();
   let timeZone = DEFAULT_TIME_ZONE;
+  let missedTick: MissedTickPolicy = 'skip';
+  let overlap: OverlapPolicy = 'allow';
   text.split(/\r?\n/).forEach((raw, index) => {
     const line = index + 1;
     const content = raw.trim();
@@ -65,6 +82,13 @@ export function parseCronFile(text: string): { lines: CronFileLine[]; errors: Cr
       const tz = /^CRON_TZ\s*=\s*(\S+)$/.exec(content);
       if (tz !== null) {
         timeZone = checkTimeZone(tz[1]!);
+        return;
+      }
+      const policy = /^(CRON_MISSED_TICK|CRON_OVERLAP)\s*=\s*(\S*)$/.exec(content);
+      if (policy !== null) {
+        const [, directive = '', value = ''] = policy;
+        if (directive === 'CRON_MISSED_TICK') missedTick = policyValue(directive, value, MISSED_TICK_VALUES);
+        else overlap = policyValue(directive, value, OVERLAP_VALUES);
         return;
       }
       const fields = content.split(/\s+/);
@@ -87,12 +111,14 @@ export function parseCronFile(text: string): { lines: CronFileLine[]; errors: Cr
           throw new Error(`the args are not valid JSON: ${(err as Error).message}`);
         }
       }
-      const key = `${cron}\u0000${timeZone}\u0000${workerName}\u0000${JSON.stringify(args ?? null)}`;
+      // the policies count only when not the defaults, so lines written before they existed keep their names
+      const policies = missedTick === 'skip' && overlap === 'allow' ? '' : `\u0000${missedTick}\u0000${overlap}`;
+      const key = `${cron}\u0000${timeZone}\u0000${workerName}\u0000${JSON.stringify(args ?? null)}${policies}`;
       const hash = createHash('sha256').update(key).digest('hex').slice(0, 16);
       const count = (seen.get(hash) ?? 0) + 1;
       seen.set(hash, count);
       const name = `${CRON_FILE_NAME_PREFIX}${hash}${count > 1 ? `-${count}` : ''}`;
-      lines.push({ line, name, cron, timeZone, workerName, args });
+      lines.push({ line, name, cron, timeZone, workerName, args, missedTick, overlap });
     } catch (err) {
       errors.push({ line, message: err instanceof Error ? err.message : String(err) });
     }
@@ -186,8 +212,8 @@ async function specOf(line: CronFileLine, deps: CronFileSyncDeps): Promise<Sched
     priority: Priority.PRIORITY_MEDIUM,
     uniqKey: undefined,
     timeout: 0,
-    missedTick: 'skip',
-    overlap: 'allow',
+    missedTick: line.missedTick,
+    overlap: line.overlap,
     origin: 'file',
   };
 }

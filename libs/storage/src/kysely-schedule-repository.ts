@@ -4,8 +4,8 @@ import { InternalError, quote } from '../../core/src/index.js';
 import type { DbErrorContext, DescribeClash } from './db-errors.js';
 import { withDbErrors } from './db-errors.js';
 import { checkLimit, normalizePage } from './paging.js';
-import type { ScheduleRepository, TickClaim } from './ports.js';
-import { scheduleFromRow, scheduleSpecToRow, toSafeInteger } from './row-mapping.js';
+import type { DueSchedule, FiringLease, ScheduleRepository, TickClaim } from './ports.js';
+import { firingLeaseFromRow, scheduleFromRow, scheduleSpecToRow, toSafeInteger } from './row-mapping.js';
 import type { Database } from './schema.js';
 
 const ORIGIN_CODES: Record<ScheduleOrigin, number> = { api: 0, file: 1 };
@@ -100,23 +100,28 @@ export class KyselyScheduleRepository implements ScheduleRepository {
     return toSafeInteger(row.n, 'count(*)');
   }
 
-  async findDue(dueBefore: number, limit: number): Promise<Schedule[]> {
+  async findDue(dueBefore: number, limit: number): Promise<DueSchedule[]> {
     const max = checkLimit(limit, 'limit');
     const rows = await withDbErrors(this.errors, () =>
       this.db
         .selectFrom('schedule')
         .selectAll()
-        .where('next_tick_time', '>', 0)
-        .where('next_tick_time', '<=', dueBefore)
+        .where((eb) =>
+          eb.or([
+            eb.and([eb('next_tick_time', '>', 0), eb('next_tick_time', '<=', dueBefore)]),
+            eb.and([eb('firing_until', '>', 0), eb('firing_until', '<=', dueBefore)]),
+          ]),
+        )
         .orderBy('next_tick_time')
         .orderBy('id')
         .limit(max)
         .execute(),
     );
-    return rows.map(scheduleFromRow);
+    return rows.map((row) => ({ ...scheduleFromRow(row), firing: firingLeaseFromRow(row) }));
   }
 
   async claimTick(claim: TickClaim): Promise<boolean> {
+    const lease = claim.jobId !== undefined && claim.firingUntil !== undefined;
     const result = await withDbErrors(this.errors, () =>
       this.db
         .updateTable('schedule')
@@ -124,9 +129,39 @@ export class KyselyScheduleRepository implements ScheduleRepository {
           next_tick_time: claim.nextTickTime,
           last_tick_time: claim.tickTime,
           ...(claim.jobId === undefined ? {} : { last_job_id: claim.jobId }),
+          ...(lease
+            ? { firing_job_id: claim.jobId, firing_tick_time: claim.tickTime, firing_until: claim.firingUntil }
+            : {}),
         })
         .where('id', '=', claim.id)
         .where('next_tick_time', '=', claim.expectedNextTickTime)
+        .where('firing_until', '=', 0)
+        .executeTakeFirst(),
+    );
+    return result.numUpdatedRows === 1n;
+  }
+
+  async takeOverFiring(id: number, lease: FiringLease, until: number): Promise<boolean> {
+    const result = await withDbErrors(this.errors, () =>
+      this.db
+        .updateTable('schedule')
+        .set({ firing_until: until })
+        .where('id', '=', id)
+        .where('firing_job_id', '=', lease.jobId)
+        .where('firing_until', '=', lease.until)
+        .executeTakeFirst(),
+    );
+    return result.numUpdatedRows === 1n;
+  }
+
+  async clearFiring(id: number, lease: FiringLease): Promise<boolean> {
+    const result = await withDbErrors(this.errors, () =>
+      this.db
+        .updateTable('schedule')
+        .set({ firing_job_id: null, firing_tick_time: 0, firing_until: 0 })
+        .where('id', '=', id)
+        .where('firing_job_id', '=', lease.jobId)
+        .where('firing_until', '=', lease.until)
         .executeTakeFirst(),
     );
     return result.numUpdatedRows === 1n;

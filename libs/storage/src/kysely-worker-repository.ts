@@ -80,9 +80,13 @@ export class KyselyWorkerRepository implements WorkerRepository {
     return result.numUpdatedRows > 0n;
   }
 
+  /** Deletes the worker and, in the same transaction, its dead-letter options (they are keyed by its id). */
   async delete(id: number): Promise<boolean> {
     const result = await withDbErrors(this.errors, () =>
-      this.db.deleteFrom('worker').where('id', '=', id).executeTakeFirst(),
+      this.db.transaction().execute(async (trx) => {
+        await trx.deleteFrom('dead_letter_policy').where('worker_id', '=', id).execute();
+        return trx.deleteFrom('worker').where('id', '=', id).executeTakeFirst();
+      }),
     );
     return result.numDeletedRows > 0n;
   }

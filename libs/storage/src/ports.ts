@@ -39,6 +39,7 @@ export interface WorkerRepository {
   create(spec: WorkerSpec): Promise<Worker>;
   /** Returns false when there is no such worker. Throws AlreadyExistsError when the new name is taken. */
   update(id: number, spec: WorkerSpec): Promise<boolean>;
+  /** Also deletes the worker's dead-letter options. Returns false when there is no such worker. */
   delete(id: number): Promise<boolean>;
   find(id: number): Promise<Worker | undefined>;
   findByName(name: string): Promise<Worker | undefined>;
@@ -133,6 +134,24 @@ export interface TickClaim {
   readonly nextTickTime: number;
   /** the job this tick enqueues, stored as last_job_id; undefined keeps the previous one (a skipped tick) */
   readonly jobId: number | undefined;
+  /**
+   * With a jobId: the deadline of the firing lease the claim records (the job id and the tick), which the caller
+   * clears once the job is enqueued (clearFiring). Undefined: no lease.
+   */
+  readonly firingUntil?: number;
+}
+
+/** A tick claimed and not yet known to be enqueued (see ScheduleRepository.claimTick). */
+export interface FiringLease {
+  readonly jobId: number;
+  readonly tickTime: number;
+  /** past it, the process that claimed the tick is taken for dead and any scheduler may take the lease over */
+  readonly until: number;
+}
+
+/** A schedule as findDue returns it: with its firing lease, if one is pending. */
+export interface DueSchedule extends Schedule {
+  readonly firing: FiringLease | undefined;
 }
 
 export interface ScheduleRepository {
@@ -151,13 +170,27 @@ export interface ScheduleRepository {
   /** every schedule of one origin, ordered by id (the cron file has a few hundred lines at most) */
   listByOrigin(origin: ScheduleOrigin): Promise<Schedule[]>;
   count(): Promise<number>;
-  /** Schedules with 0 < next_tick_time <= dueBefore, earliest first. */
-  findDue(dueBefore: number, limit: number): Promise<Schedule[]>;
   /**
-   * Claims a tick: moves next_tick_time on only if it still equals `expectedNextTickTime`, in one conditional update,
-   * so of all the processes that try, exactly one wins. Returns whether this caller won.
+   * Schedules with 0 < next_tick_time <= dueBefore, or with a firing lease whose deadline is at or before dueBefore;
+   * earliest next tick first.
+   */
+  findDue(dueBefore: number, limit: number): Promise<DueSchedule[]>;
+  /**
+   * Claims a tick: moves next_tick_time on only if it still equals `expectedNextTickTime` and no firing lease is
+   * pending, in one conditional update, so of all the processes that try, exactly one wins. With a jobId and
+   * firingUntil it also records the firing lease. Returns whether this caller won.
    */
   claimTick(claim: TickClaim): Promise<boolean>;
+  /**
+   * Takes over an expired firing lease: moves its deadline to `until` only if the row still has that lease (job id
+   * and deadline), so of the processes that try, exactly one wins. Returns whether this caller won.
+   */
+  takeOverFiring(id: number, lease: FiringLease, until: number): Promise<boolean>;
+  /**
+   * Clears a firing lease (its job is enqueued, or never will be) only if the row still has it (job id and deadline):
+   * a lease taken over by another process stays its own. Returns whether it was there.
+   */
+  clearFiring(id: number, lease: FiringLease): Promise<boolean>;
 }
 
 export interface DeadLetterRepository {

@@ -23,6 +23,7 @@ import type {
 } from '../../core/src/index.js';
 import { InternalError } from '../../core/src/index.js';
 import { ResultOutput } from '../../proto/src/index.js';
+import type { FiringLease } from './ports.js';
 import type { JobResultTable, JobTable, RunnerTable, ScheduleTable, WorkerTable } from './schema.js';
 
 /** Decodes an integer column; mysql2 returns a string for BIGINT values it cannot represent as a number. */
@@ -239,6 +240,17 @@ export function scheduleSpecToRow(
     missed_tick: codeOf(MISSED_TICK, s.missedTick),
     overlap: codeOf(OVERLAP, s.overlap),
     origin: codeOf(ORIGIN, s.origin),
+  };
+}
+
+/** The firing lease of a schedule row; undefined when none is pending (firing_until 0). */
+export function firingLeaseFromRow(row: Selectable<ScheduleTable>): FiringLease | undefined {
+  const until = toSafeInteger(row.firing_until, 'schedule.firing_until');
+  if (until === 0 || row.firing_job_id === null) return undefined;
+  return {
+    jobId: toSafeInteger(row.firing_job_id, 'schedule.firing_job_id'),
+    tickTime: toSafeInteger(row.firing_tick_time, 'schedule.firing_tick_time'),
+    until,
   };
 }
 

@@ -107,6 +107,11 @@ export interface ScheduleTable {
   last_job_id: NullableBigIntColumn;
   created_at: BigIntColumn;
   updated_at: BigIntColumn;
+  /** the firing lease (migrations 005): the job of a claimed tick not yet known to be enqueued */
+  firing_job_id: ColumnType<number | string | null, number | null | undefined, number | null>;
+  firing_tick_time: ColumnType<number | string, number | undefined, number>;
+  /** 0 = no lease */
+  firing_until: ColumnType<number | string, number | undefined, number>;
 }
 
 /** Jobs kept after a final failure (migrations 004), with their last result. */

@@ -114,6 +114,9 @@ const EXPECTED_COLUMNS: { [T in keyof Database]: { [C in keyof Database[T]]-?: '
     last_job_id: 'null',
     created_at: 'not null',
     updated_at: 'not null',
+    firing_job_id: 'null',
+    firing_tick_time: 'not null',
+    firing_until: 'not null',
   },
   dead_letter: {
     id: 'not null',
@@ -156,7 +159,7 @@ const EXPECTED_INDEXES: Record<keyof Database, string[]> = {
     'index(worker_id,end_time)',
     'unique(job_id,retried,run_after_time)',
   ],
-  schedule: ['index(next_tick_time)', 'unique(name)'],
+  schedule: ['index(firing_until)', 'index(next_tick_time)', 'unique(name)'],
   dead_letter: ['index(died_at)', 'index(worker_id,died_at)', 'unique(job_id,retried,run_after_time)'],
   dead_letter_policy: [],
   jobworkerp_migrations: [],
@@ -1027,6 +1030,42 @@ describe.each([sqliteAdapter, mysqlAdapter])('$name storage', (adapter) => {
         }),
       ).toBe(false);
     });
+    it('records a firing lease with a claim, holds later claims until it is cleared, and lets one take it over', async () => {
+      const s = await storage.schedules.create(scheduleSpec('leased'), 2000);
+      const lease = { jobId: 77, tickTime: 2000, until: 5000 };
+      expect(
+        await storage.schedules.claimTick({
+          id: s.id,
+          expectedNextTickTime: 2000,
+          tickTime: 2000,
+          nextTickTime: 0,
+          jobId: 77,
+          firingUntil: 5000,
+        }),
+      ).toBe(true);
+      // no next tick, yet due once the lease expires, with the lease
+      expect(await storage.schedules.findDue(4999, 10)).toEqual([]);
+      const [due] = await storage.schedules.findDue(5000, 10);
+      expect(due).toMatchObject({ id: s.id, nextTickTime: 0, lastJobId: 77, firing: lease });
+      expect(await storage.schedules.update(s.id, scheduleSpec('leased'), 8000)).toBe(true);
+      // a later tick waits for the lease
+      const next = { id: s.id, expectedNextTickTime: 8000, tickTime: 8000, nextTickTime: 9000, jobId: 78 };
+      expect(await storage.schedules.claimTick(next)).toBe(false);
+      const takers = Array.from({ length: 6 }, (_, i) => storage.schedules.takeOverFiring(s.id, lease, 6000 + i));
+      const taken = await Promise.all(takers);
+      expect(taken.filter(Boolean)).toHaveLength(1);
+      const until = 6000 + taken.indexOf(true);
+      expect((await storage.schedules.findDue(10_000, 10))[0]?.firing).toEqual({ ...lease, until });
+      // the lease that was taken over is no longer the claimer's to clear
+      expect(await storage.schedules.takeOverFiring(s.id, lease, 7000)).toBe(false);
+      expect(await storage.schedules.clearFiring(s.id, lease)).toBe(false);
+      expect(await storage.schedules.clearFiring(s.id, { ...lease, until })).toBe(true);
+      expect((await storage.schedules.findDue(10_000, 10))[0]?.firing).toBeUndefined();
+      expect(await storage.schedules.claimTick(next)).toBe(true);
+      // a claim without firingUntil (a skipped tick, a job nobody needs to recover) records no lease
+      expect(await storage.schedules.claimTick({ ...next, expectedNextTickTime: 9000, nextTickTime: 9500 })).toBe(true);
+      expect(await storage.schedules.findDue(10_000, 10)).toMatchObject([{ nextTickTime: 9500, firing: undefined }]);
+    });
   });
 
   describe('dead letters', () => {
@@ -1113,6 +1152,25 @@ describe.each([sqliteAdapter, mysqlAdapter])('$name storage', (adapter) => {
       });
       expect(await storage.deadLetters.deletePolicy(10)).toBe(true);
       expect(await storage.deadLetters.deletePolicy(10)).toBe(false);
+    });
+
+    it('deletes a worker’s options with the worker, and only those', async () => {
+      const gone = await storage.workers.create(workerSpec('gone'));
+      const kept = await storage.workers.create(workerSpec('kept'));
+      await storage.deadLetters.savePolicy({ workerId: gone.id, enabled: false, extraStatuses: [] }, 1);
+      await storage.deadLetters.savePolicy(
+        { workerId: kept.id, enabled: true, extraStatuses: [ResultStatus.ABORT] },
+        1,
+      );
+      expect(await storage.workers.delete(gone.id)).toBe(true);
+      expect(await storage.deadLetters.findPolicy(gone.id)).toBeUndefined();
+      expect(await storage.deadLetters.listPolicies()).toEqual([
+        { workerId: kept.id, enabled: true, extraStatuses: [ResultStatus.ABORT] },
+      ]);
+      // a worker created again under the name starts from the default, whatever id it gets
+      const again = await storage.workers.create(workerSpec('gone'));
+      expect(await storage.deadLetters.findPolicy(again.id)).toBeUndefined();
+      expect(await storage.workers.delete(gone.id)).toBe(false);
     });
   });
 
