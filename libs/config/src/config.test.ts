@@ -57,7 +57,7 @@ describe('loadConfig', () => {
     });
     const full = load({
       POULPE_HTTP_ADDR: '0.0.0.0:9527',
-      POULPE_HTTP_ORIGINS: 'http://127.0.0.1:8080, https://api.example.com/',
+      POULPE_HTTP_ORIGINS: 'http://127.0.0.1:8080, https://api.example.com/, http://plain.example:80',
       POULPE_EXEC_ALLOWLIST: '/bin/echo, date',
       POULPE_SMTP_HOST: 'smtp.example.com',
       POULPE_SMTP_PORT: '2525',
@@ -71,7 +71,7 @@ describe('loadConfig', () => {
       POULPE_RETRY_INTERVAL_MS: '250',
     }).poulpe;
     expect(full).toMatchObject({
-      httpOrigins: ['http://127.0.0.1:8080', 'https://api.example.com'],
+      httpOrigins: ['http://127.0.0.1:8080', 'https://api.example.com', 'http://plain.example'],
       execAllowlist: ['/bin/echo', 'date'],
       smtp: {
         host: 'smtp.example.com',
@@ -97,6 +97,11 @@ describe('loadConfig', () => {
     };
     expect(bad({ POULPE_HTTP_ORIGINS: 'http://a.example/path' })).toMatch(/POULPE_HTTP_ORIGINS: .* is not an origin/);
     expect(bad({ POULPE_HTTP_ORIGINS: 'ftp://a.example' })).toMatch(/POULPE_HTTP_ORIGINS/);
+    expect(bad({ POULPE_HTTP_ORIGINS: 'https://user:pw@a.example' })).toMatch(
+      /POULPE_HTTP_ORIGINS: a value with user@/,
+    );
+    expect(bad({ POULPE_HTTP_ORIGINS: 'https://user:pw@a.example' })).not.toMatch(/pw/);
+    expect(bad({ POULPE_HTTP_ORIGINS: 'a.example' })).toMatch(/POULPE_HTTP_ORIGINS/);
     expect(bad({ POULPE_MAIL_FROM: 'nobody' })).toMatch(/POULPE_MAIL_FROM: "nobody" is not a mail address/);
     expect(bad({ POULPE_MAX_RETRY: '-1' })).toMatch(/POULPE_MAX_RETRY=-1 must be a whole number/);
     expect(bad({ POULPE_SMTP_HOST: 'h', POULPE_SMTP_PORT: '70000' })).toMatch(/POULPE_SMTP_PORT/);

@@ -444,23 +444,16 @@ function poulpeConfig(r: Reader): PoulpeConfig | undefined {
   const addr = r.optionalHostPort('POULPE_HTTP_ADDR');
   if (addr === undefined) return undefined;
   const httpOrigins = r.list('POULPE_HTTP_ORIGINS').flatMap((raw) => {
-    let url: URL | undefined;
-    try {
-      url = new URL(raw);
-    } catch {
-      url = undefined;
-    }
-    if (
-      url === undefined ||
-      (url.protocol !== 'http:' && url.protocol !== 'https:') ||
-      url.origin !== raw.replace(/\/$/, '')
-    ) {
+    const origin = originOf(raw);
+    if (origin === undefined) {
+      // a value with credentials in it is not echoed
+      const shown = raw.includes('@') ? 'a value with user@ in it' : JSON.stringify(raw);
       r.problems.push(
-        `POULPE_HTTP_ORIGINS: ${JSON.stringify(raw)} is not an origin; use scheme://host[:port], e.g. https://api.example.com`,
+        `POULPE_HTTP_ORIGINS: ${shown} is not an origin; use scheme://host[:port], e.g. https://api.example.com`,
       );
       return [];
     }
-    return [url.origin];
+    return [origin];
   });
   const smtpHost = r.optional('POULPE_SMTP_HOST');
   const smtp: PoulpeSmtpConfig | undefined =
@@ -501,6 +494,19 @@ function poulpeConfig(r: Reader): PoulpeConfig | undefined {
     taskTimeoutMs: r.int('POULPE_TASK_TIMEOUT_MS', 300_000, 0, MAX_TIMER_MS),
     maxWaitSeconds: r.int('POULPE_MAX_WAIT_SECONDS', 3600, 1, Math.floor(MAX_TIMER_MS / 1000)),
   };
+}
+
+/** `scheme://host[:port]` (http or https, nothing after but a `/`) as a URL origin; undefined for anything else. */
+function originOf(raw: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return undefined;
+  }
+  const bare =
+    url.pathname === '/' && url.search === '' && url.hash === '' && url.username === '' && url.password === '';
+  return (url.protocol === 'http:' || url.protocol === 'https:') && bare && !raw.includes('?') ? url.origin : undefined;
 }
 
 function readEnvFile(path: string): Record<string, string> {

@@ -15,6 +15,7 @@ import type { PoulpeConfig } from '../../../../config/src/index.js';
 import type { IdGenerator, Job, JobResult, Logger } from '../../../../core/src/index.js';
 import {
   AlreadyExistsError,
+  CancelledError,
   clip,
   coerceError,
   DeadlineExceededError,
@@ -74,8 +75,7 @@ export async function startPoulpeApi(deps: PoulpeApiDeps): Promise<HttpListener>
     port: deps.config.addr.port,
     tls: deps.tls,
     logger: deps.logger,
-    // long polls (wait, task_resp) may last up to POULPE_MAX_WAIT_SECONDS; the body itself is small and bounded
-    requestTimeoutMs: 0,
+    // the request timeout bounds receiving the request only: long polls (wait, task_resp) answer later unharmed
     handler: (req, res) => api.handle(req, res),
   });
 }
@@ -111,6 +111,8 @@ export class PoulpeApi {
         // the listener answers 500 and logs it, without the message
         throw thrown;
       }
+      // a client that went away during a wait has no one to answer
+      if (res.destroyed) return;
       if (res.headersSent) {
         res.destroy();
         return;
@@ -279,7 +281,7 @@ export class PoulpeApi {
 function closedSignal(res: ServerResponse, stop: AbortController): AbortSignal {
   const gone = new AbortController();
   res.once('close', () => {
-    if (!res.writableFinished) gone.abort(new Error('the client closed the connection'));
+    if (!res.writableFinished) gone.abort(new CancelledError('the client closed the connection'));
   });
   return AbortSignal.any([gone.signal, stop.signal]);
 }
