@@ -124,6 +124,19 @@ function client(base: string) {
     resp: (id: string, timeout?: number) =>
       send('GET', `/task_resp/${encodeURIComponent(id)}${timeout === undefined ? '' : `?timeout=${timeout}`}`),
     sysInfo: () => send('GET', '/sys_info'),
+    /** starts a request and drops the connection once the server has it: a client that gives up on a long poll */
+    abandon: async (path: string, body: string): Promise<void> => {
+      const stop = new AbortController();
+      const sent = fetch(`${base}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'jobworkerp-auth': TOKEN },
+        body,
+        signal: stop.signal,
+      }).catch(() => undefined);
+      await sleep(300);
+      stop.abort();
+      await sent;
+    },
   };
 }
 
@@ -449,6 +462,19 @@ describe.each(modes)(
         expect({ what, result: answer.body['result'] }).toEqual({ what, result: 'Fail' });
         expect(answer.body['reason']).toMatch(message);
       }
+      // a client that leaves while its task runs is no error; the task goes on
+      const leftId = id('left');
+      const slowBefore = http.requests.filter((r) => r.url === '/slow').length;
+      await api.abandon(
+        '/task_in_queue',
+        JSON.stringify({ ...base, id: leftId, method: 'GET', name: `${http.origin}/slow`, wait: 60 }),
+      );
+      await waitFor('the abandoned task to reach the peer', async () =>
+        http.requests.filter((r) => r.url === '/slow').length > slowBefore ? true : undefined,
+      );
+      http.release();
+      expect((await api.resp(leftId, 60)).body).toMatchObject({ result: 'OK', output: 'finally' });
+      expect(running.front.output()).not.toMatch(/unexpected error|"level":50/);
       // the token also works as a bearer token, and the process is still up
       const bearer = await api.send('GET', '/sys_info', undefined, { authorization: `Bearer ${TOKEN}` });
       expect(bearer.status).toBe(200);
