@@ -141,6 +141,13 @@ describe('PoulpeWorkers', () => {
     ).toBe(403);
   });
 
+  it('names the setting when it makes a worker that cannot be', async () => {
+    const long = `http://${'a'.repeat(120)}.example`;
+    await expect(workersFor({ POULPE_HTTP_ORIGINS: long })).rejects.toThrow(
+      /cannot create its worker "poulpe-http:http:\/\/a+.*(from POULPE_HTTP_ORIGINS).*128 characters/,
+    );
+  });
+
   it('sends tasks with a cc to twin workers on POULPE_CC_CHANNEL', async () => {
     const workers = await workersFor({
       POULPE_EXEC_ALLOWLIST: '/bin/echo',

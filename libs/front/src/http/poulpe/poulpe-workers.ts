@@ -17,6 +17,7 @@ import type { Logger, Worker, WorkerSpec } from '../../../../core/src/index.js';
 import {
   AlreadyExistsError,
   InternalError,
+  InvalidArgumentError,
   quote,
   QueueType,
   ResponseType,
@@ -66,6 +67,13 @@ interface Definition {
   readonly spec: WorkerSpec;
 }
 
+/** The setting each kind of worker comes from. */
+const SETTING_OF: Readonly<Record<PoulpeWorkerKind, string>> = {
+  http: 'POULPE_HTTP_ORIGINS',
+  exec: 'POULPE_EXEC_ALLOWLIST',
+  mail: 'POULPE_SMTP_*',
+};
+
 const forbidden = (message: string): HttpError => new HttpError(403, message);
 
 export class PoulpeWorkers {
@@ -109,7 +117,13 @@ export class PoulpeWorkers {
   /** Creates the workers that are missing and changes back those that differ from the configuration. */
   async ensureAll(): Promise<void> {
     for (const [name, definition] of this.definitions) {
-      const worker = await this.ensure(name, definition.spec);
+      const worker = await this.ensure(name, definition.spec).catch((err: unknown) => {
+        // a setting made a worker that cannot be (a name too long, say): say which
+        if (!(err instanceof InvalidArgumentError)) throw err;
+        throw new InvalidArgumentError(
+          `the poulpe API cannot create its worker ${quote(name)} (from ${SETTING_OF[definition.kind]}): ${err.message}`,
+        );
+      });
       this.workers.set(name, worker);
       this.kinds.set(worker.id, definition.kind);
     }
