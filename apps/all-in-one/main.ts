@@ -9,6 +9,7 @@ import { loadConfig } from '../../libs/config/src/index.js';
 import { createFrontServer } from '../common/front-server.js';
 import { createEngine, openJobNode } from '../common/job-node.js';
 import { createLogger } from '../common/logger.js';
+import { startConfiguredPoulpeApi } from '../common/poulpe-api.js';
 import { startPresence } from '../common/presence.js';
 import { runApp } from '../common/process-lifecycle.js';
 import { startProcessHealth } from '../common/process-health.js';
@@ -37,8 +38,10 @@ runApp('all-in-one', async () => {
   const scheduling = await startScheduling(node);
   const presence = await startPresence(node, 'all-in-one');
   const port = await server.start();
+  const poulpe = await startConfiguredPoulpeApi(node, { onWorkerChanged: (id) => engine.invalidateWorker(id) });
   // a line for scripts and tests that start the server on port 0
   process.stdout.write(`jobworkerp all-in-one listening on ${config.grpc.host}:${port} (${config.storageType})\n`);
+  if (poulpe !== undefined) process.stdout.write(`jobworkerp poulpe API listening on ${poulpe.url}\n`);
   return {
     logger,
     stop: async () => {
@@ -47,7 +50,11 @@ runApp('all-in-one', async () => {
       await health.stopChecks();
       await scheduling.stop();
       // stop taking calls and claiming jobs together; running jobs get the grace period, then go back unfinished
-      await Promise.all([server.stop(config.worker.shutdownGraceMs), engine.stop(config.worker.shutdownGraceMs)]);
+      await Promise.all([
+        server.stop(config.worker.shutdownGraceMs),
+        engine.stop(config.worker.shutdownGraceMs),
+        poulpe?.close(),
+      ]);
       await health.close();
       await node.close();
     },

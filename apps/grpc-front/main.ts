@@ -7,6 +7,7 @@ import { loadConfig } from '../../libs/config/src/index.js';
 import { createFrontServer } from '../common/front-server.js';
 import { openJobNode } from '../common/job-node.js';
 import { createLogger } from '../common/logger.js';
+import { startConfiguredPoulpeApi } from '../common/poulpe-api.js';
 import { startPresence } from '../common/presence.js';
 import { runApp } from '../common/process-lifecycle.js';
 import { startProcessHealth } from '../common/process-health.js';
@@ -38,7 +39,9 @@ runApp('grpc-front', async () => {
   const scheduling = await startScheduling(node);
   const presence = await startPresence(node, 'grpc-front');
   const port = await server.start();
+  const poulpe = await startConfiguredPoulpeApi(node, { onWorkerChanged: (id) => node.lifecycle.invalidateWorker(id) });
   process.stdout.write(`jobworkerp grpc-front listening on ${config.grpc.host}:${port} (${config.storageType})\n`);
+  if (poulpe !== undefined) process.stdout.write(`jobworkerp poulpe API listening on ${poulpe.url}\n`);
   return {
     logger,
     stop: async () => {
@@ -46,7 +49,7 @@ runApp('grpc-front', async () => {
       await presence.stop();
       await health.stopChecks();
       await scheduling.stop();
-      await server.stop(config.worker.shutdownGraceMs);
+      await Promise.all([server.stop(config.worker.shutdownGraceMs), poulpe?.close()]);
       await health.close();
       await node.close();
     },

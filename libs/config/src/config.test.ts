@@ -35,6 +35,83 @@ describe('loadConfig', () => {
     expect(() => load({ HTTP_MAX_BODY_BYTES: '10' })).toThrow(/HTTP_MAX_BODY_BYTES/);
   });
 
+  it('turns the poulpe API on with POULPE_HTTP_ADDR, with safe defaults, and names each bad POULPE_ setting', () => {
+    expect(load({}).poulpe).toBeUndefined();
+    // the other POULPE_ settings are not read while the API is off
+    expect(load({ POULPE_MAX_RETRY: 'x' }).poulpe).toBeUndefined();
+    const c = load({ POULPE_HTTP_ADDR: '127.0.0.1:0' }).poulpe;
+    expect(c).toEqual({
+      addr: { host: '127.0.0.1', port: 0 },
+      httpOrigins: [],
+      execAllowlist: [],
+      smtp: undefined,
+      mailFrom: undefined,
+      mailFromAllowlist: [],
+      workerPrefix: 'poulpe',
+      channel: undefined,
+      ccChannel: undefined,
+      maxRetry: 3,
+      retryIntervalMs: 10_000,
+      taskTimeoutMs: 300_000,
+      maxWaitSeconds: 3600,
+    });
+    const full = load({
+      POULPE_HTTP_ADDR: '0.0.0.0:9527',
+      POULPE_HTTP_ORIGINS: 'http://127.0.0.1:8080, https://api.example.com/, http://plain.example:80',
+      POULPE_EXEC_ALLOWLIST: '/bin/echo, date',
+      POULPE_SMTP_HOST: 'smtp.example.com',
+      POULPE_SMTP_PORT: '2525',
+      POULPE_SMTP_USERNAME: 'robot',
+      POULPE_SMTP_PASSWORD: 'hunter2',
+      POULPE_SMTP_STARTTLS: 'true',
+      POULPE_MAIL_FROM: 'robot@example.com',
+      POULPE_MAIL_FROM_ALLOWLIST: 'alerts@example.com',
+      POULPE_CC_CHANNEL: 'pinned',
+      POULPE_MAX_RETRY: '0',
+      POULPE_RETRY_INTERVAL_MS: '250',
+    }).poulpe;
+    expect(full).toMatchObject({
+      httpOrigins: ['http://127.0.0.1:8080', 'https://api.example.com', 'http://plain.example'],
+      execAllowlist: ['/bin/echo', 'date'],
+      smtp: {
+        host: 'smtp.example.com',
+        port: 2525,
+        username: 'robot',
+        password: 'hunter2',
+        secure: false,
+        starttls: true,
+      },
+      mailFrom: 'robot@example.com',
+      mailFromAllowlist: ['alerts@example.com'],
+      ccChannel: 'pinned',
+      maxRetry: 0,
+      retryIntervalMs: 250,
+    });
+    const bad = (env: Record<string, string>): string => {
+      try {
+        load({ POULPE_HTTP_ADDR: '127.0.0.1:0', ...env });
+      } catch (err) {
+        return (err as Error).message;
+      }
+      throw new Error('the config was accepted');
+    };
+    expect(bad({ POULPE_HTTP_ORIGINS: 'http://a.example/path' })).toMatch(/POULPE_HTTP_ORIGINS: .* is not an origin/);
+    expect(bad({ POULPE_HTTP_ORIGINS: 'ftp://a.example' })).toMatch(/POULPE_HTTP_ORIGINS/);
+    expect(bad({ POULPE_HTTP_ORIGINS: 'https://user:pw@a.example' })).toMatch(
+      /POULPE_HTTP_ORIGINS: a value with user@/,
+    );
+    expect(bad({ POULPE_HTTP_ORIGINS: 'https://user:pw@a.example' })).not.toMatch(/pw/);
+    expect(bad({ POULPE_HTTP_ORIGINS: 'a.example' })).toMatch(/POULPE_HTTP_ORIGINS/);
+    expect(bad({ POULPE_MAIL_FROM: 'nobody' })).toMatch(/POULPE_MAIL_FROM: "nobody" is not a mail address/);
+    expect(bad({ POULPE_MAX_RETRY: '-1' })).toMatch(/POULPE_MAX_RETRY=-1 must be a whole number/);
+    expect(bad({ POULPE_SMTP_HOST: 'h', POULPE_SMTP_PORT: '70000' })).toMatch(/POULPE_SMTP_PORT/);
+    expect(bad({ POULPE_SMTP_HOST: 'h', POULPE_SMTP_PASSWORD: 's3cret', POULPE_SMTP_SECURE: 'maybe' })).not.toMatch(
+      /s3cret/,
+    );
+    expect(bad({ POULPE_MAX_WAIT_SECONDS: '0' })).toMatch(/POULPE_MAX_WAIT_SECONDS/);
+    expect(() => load({ POULPE_HTTP_ADDR: 'nowhere' })).toThrow(/POULPE_HTTP_ADDR=nowhere must be host:port/);
+  });
+
   it('sizes the plugin thread pools to the cores unless PLUGIN_THREADS says otherwise', () => {
     expect(load({}).runners.pluginThreads).toBe(availableParallelism());
     expect(load({ PLUGIN_THREADS: '3' }).runners.pluginThreads).toBe(3);

@@ -187,6 +187,8 @@ export interface Config {
      */
     readonly checkIntervalMs: number;
   };
+  /** The poulpe-compatible HTTP API (docs/poulpe-api.md); undefined unless POULPE_HTTP_ADDR is set. */
+  readonly poulpe: PoulpeConfig | undefined;
   readonly schedules: {
     /**
      * CRON_FILE: a file of cron schedules, one a line (`sec min hour day month weekday year  worker-name  args-json`),
@@ -213,6 +215,60 @@ export interface Config {
     /** LOG_USE_STDOUT. @default true */
     readonly stdout: boolean;
   };
+}
+
+/** The poulpe-compatible HTTP API of a front: POST /task_in_queue, GET /task_resp/<id>, GET /sys_info. */
+export interface PoulpeConfig {
+  /** POULPE_HTTP_ADDR host:port: where the API listens (port 0 picks a free port); setting it turns the API on. */
+  readonly addr: { readonly host: string; readonly port: number };
+  /**
+   * POULPE_HTTP_ORIGINS: comma list of origins (`scheme://host[:port]`) that GET and POST tasks may call; a task URL
+   * of another origin is refused (403). @default none (GET and POST refused)
+   */
+  readonly httpOrigins: readonly string[];
+  /**
+   * POULPE_EXEC_ALLOWLIST: comma list of the executables EXEC tasks may run, exactly as tasks name them (a name
+   * looked up on PATH, or a path). @default none (EXEC refused)
+   */
+  readonly execAllowlist: readonly string[];
+  /** The SMTP server of MAIL_TO tasks: POULPE_SMTP_*; undefined (MAIL_TO refused) unless POULPE_SMTP_HOST is set. */
+  readonly smtp: PoulpeSmtpConfig | undefined;
+  /** POULPE_MAIL_FROM: the sender of MAIL_TO tasks that give no from_addr, and an allowed from_addr. */
+  readonly mailFrom: string | undefined;
+  /** POULPE_MAIL_FROM_ALLOWLIST: comma list of other from_addr values MAIL_TO tasks may use. @default none */
+  readonly mailFromAllowlist: readonly string[];
+  /** POULPE_WORKER_PREFIX: the start of the names of the workers the API creates. @default 'poulpe' */
+  readonly workerPrefix: string;
+  /** POULPE_CHANNEL: the channel of the API's workers. @default the default channel */
+  readonly channel: string | undefined;
+  /**
+   * POULPE_CC_CHANNEL: the channel of tasks with a non-empty `cc` (they go to twin workers named `<name>:cc`).
+   * @default unset: `cc` is checked, then tasks run on POULPE_CHANNEL like the others
+   */
+  readonly ccChannel: string | undefined;
+  /** POULPE_MAX_RETRY: retries after a failed run (3 = up to 4 runs, like poulpe). @default 3 */
+  readonly maxRetry: number;
+  /** POULPE_RETRY_INTERVAL_MS: the wait before each retry. @default 10000 */
+  readonly retryIntervalMs: number;
+  /** POULPE_TASK_TIMEOUT_MS: how long one run of a task may take; 0 = no limit. @default 300000 */
+  readonly taskTimeoutMs: number;
+  /** POULPE_MAX_WAIT_SECONDS: the longest `wait` and task_resp `timeout` accepted, in seconds. @default 3600 */
+  readonly maxWaitSeconds: number;
+}
+
+export interface PoulpeSmtpConfig {
+  /** POULPE_SMTP_HOST */
+  readonly host: string;
+  /** POULPE_SMTP_PORT; 0 = 465 with POULPE_SMTP_SECURE, else 587. @default 0 */
+  readonly port: number;
+  /** POULPE_SMTP_USERNAME */
+  readonly username: string | undefined;
+  /** POULPE_SMTP_PASSWORD (never logged) */
+  readonly password: string | undefined;
+  /** POULPE_SMTP_SECURE: implicit TLS (port 465 style). @default false */
+  readonly secure: boolean;
+  /** POULPE_SMTP_STARTTLS: require STARTTLS. @default false */
+  readonly starttls: boolean;
 }
 
 export interface TlsFiles {
@@ -336,6 +392,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       addr: r.optionalHostPort('HEALTH_ADDR'),
       checkIntervalMs: r.int('HEALTH_CHECK_INTERVAL_MS', 5000, 100, MAX_TIMER_MS),
     },
+    poulpe: poulpeConfig(r),
     schedules: {
       cronFile: r.optional('CRON_FILE'),
     },
@@ -380,6 +437,76 @@ function heartbeats(r: Reader): { heartbeatIntervalMs: number; heartbeatTimeoutM
     heartbeatIntervalMs,
     heartbeatTimeoutMs: r.int('HEARTBEAT_TIMEOUT_MS', 3 * heartbeatIntervalMs, heartbeatIntervalMs + 1, MAX_TIMER_MS),
   };
+}
+
+/** POULPE_*: read only when POULPE_HTTP_ADDR turns the API on. */
+function poulpeConfig(r: Reader): PoulpeConfig | undefined {
+  const addr = r.optionalHostPort('POULPE_HTTP_ADDR');
+  if (addr === undefined) return undefined;
+  const httpOrigins = r.list('POULPE_HTTP_ORIGINS').flatMap((raw) => {
+    const origin = originOf(raw);
+    if (origin === undefined) {
+      // a value with credentials in it is not echoed
+      const shown = raw.includes('@') ? 'a value with user@ in it' : JSON.stringify(raw);
+      r.problems.push(
+        `POULPE_HTTP_ORIGINS: ${shown} is not an origin; use scheme://host[:port], e.g. https://api.example.com`,
+      );
+      return [];
+    }
+    return [origin];
+  });
+  const smtpHost = r.optional('POULPE_SMTP_HOST');
+  const smtp: PoulpeSmtpConfig | undefined =
+    smtpHost === undefined
+      ? undefined
+      : {
+          host: smtpHost,
+          port: r.int('POULPE_SMTP_PORT', 0, 0, 65535),
+          username: r.optional('POULPE_SMTP_USERNAME'),
+          password: r.optional('POULPE_SMTP_PASSWORD'),
+          secure: r.bool('POULPE_SMTP_SECURE', false),
+          starttls: r.bool('POULPE_SMTP_STARTTLS', false),
+        };
+  const mailFrom = r.optional('POULPE_MAIL_FROM');
+  const mailFromAllowlist = r.list('POULPE_MAIL_FROM_ALLOWLIST');
+  for (const [name, values] of [
+    ['POULPE_MAIL_FROM', mailFrom === undefined ? [] : [mailFrom]],
+    ['POULPE_MAIL_FROM_ALLOWLIST', mailFromAllowlist],
+  ] as const) {
+    for (const v of values) {
+      if (!/^[^\s@]+@[^\s@]+$/.test(v)) r.problems.push(`${name}: ${JSON.stringify(v)} is not a mail address`);
+    }
+  }
+  const workerPrefix = r.string('POULPE_WORKER_PREFIX', 'poulpe');
+  if (workerPrefix.length > 64) r.problems.push('POULPE_WORKER_PREFIX must be at most 64 characters');
+  return {
+    addr,
+    httpOrigins,
+    execAllowlist: r.list('POULPE_EXEC_ALLOWLIST'),
+    smtp,
+    mailFrom,
+    mailFromAllowlist,
+    workerPrefix,
+    channel: r.optional('POULPE_CHANNEL'),
+    ccChannel: r.optional('POULPE_CC_CHANNEL'),
+    maxRetry: r.int('POULPE_MAX_RETRY', 3, 0, 1000),
+    retryIntervalMs: r.int('POULPE_RETRY_INTERVAL_MS', 10_000, 0, MAX_TIMER_MS),
+    taskTimeoutMs: r.int('POULPE_TASK_TIMEOUT_MS', 300_000, 0, MAX_TIMER_MS),
+    maxWaitSeconds: r.int('POULPE_MAX_WAIT_SECONDS', 3600, 1, Math.floor(MAX_TIMER_MS / 1000)),
+  };
+}
+
+/** `scheme://host[:port]` (http or https, nothing after but a `/`) as a URL origin; undefined for anything else. */
+function originOf(raw: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return undefined;
+  }
+  const bare =
+    url.pathname === '/' && url.search === '' && url.hash === '' && url.username === '' && url.password === '';
+  return (url.protocol === 'http:' || url.protocol === 'https:') && bare && !raw.includes('?') ? url.origin : undefined;
 }
 
 function readEnvFile(path: string): Record<string, string> {

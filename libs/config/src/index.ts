@@ -5,6 +5,8 @@ export type {
   LoadConfigOptions,
   LogLevel,
   MysqlConfig,
+  PoulpeConfig,
+  PoulpeSmtpConfig,
   StorageMode,
   TlsFiles,
 } from './config.js';

@@ -22,3 +22,5 @@ export { observeGrpcCalls } from './handlers.js';
 export type { GrpcCallObserver } from './handlers.js';
 export { HttpError, readBody, readJson, sendJson, startHttpListener } from './http/http-listener.js';
 export type { HttpHandler, HttpListener, HttpListenerOptions, TlsMaterial } from './http/http-listener.js';
+export { startPoulpeApi } from './http/poulpe/index.js';
+export type { PoulpeApiDeps } from './http/poulpe/index.js';

@@ -66,6 +66,20 @@ export class KyselyJobResultRepository implements JobResultRepository {
     return row && jobResultFromRow(row);
   }
 
+  async findLatestByUniqKey(uniqKey: string): Promise<JobResult | undefined> {
+    const row = await withDbErrors(this.errors, () =>
+      this.db
+        .selectFrom('job_result')
+        .selectAll()
+        .where('uniq_key', '=', uniqKey)
+        .orderBy('end_time', 'desc')
+        .orderBy('id', 'desc')
+        .limit(1)
+        .executeTakeFirst(),
+    );
+    return row && jobResultFromRow(row);
+  }
+
   async count(): Promise<number> {
     const row = await withDbErrors(this.errors, () =>
       this.db

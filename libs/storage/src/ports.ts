@@ -117,6 +117,8 @@ export interface JobResultRepository {
   listByJobId(jobId: number): Promise<JobResult[]>;
   /** the newest result of the job (highest end_time, then id) */
   findLatestByJobId(jobId: number): Promise<JobResult | undefined>;
+  /** the newest result stored under the uniq_key, of any job (highest end_time, then id) */
+  findLatestByUniqKey(uniqKey: string): Promise<JobResult | undefined>;
   count(): Promise<number>;
   delete(id: number): Promise<boolean>;
   /** Deletes results that ended before the given time; returns how many. */

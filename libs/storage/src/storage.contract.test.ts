@@ -156,6 +156,7 @@ const EXPECTED_INDEXES: Record<keyof Database, string[]> = {
   job_result: [
     'index(end_time)',
     'index(job_id,end_time)',
+    'index(uniq_key,end_time)',
     'index(worker_id,end_time)',
     'unique(job_id,retried,run_after_time)',
   ],
@@ -876,6 +877,16 @@ describe.each([sqliteAdapter, mysqlAdapter])('$name storage', (adapter) => {
       expect((await storage.results.findLatestByJobId(7))!.id).toBe(3);
       expect(await storage.results.listByJobId(9)).toEqual([]);
       expect(await storage.results.findLatestByJobId(9)).toBeUndefined();
+    });
+
+    it('finds the newest result under a uniq_key, whatever its job', async () => {
+      await storage.results.insert(result(1, { jobId: 7, uniqKey: 'task-a', endTime: 100 }));
+      await storage.results.insert(result(2, { jobId: 8, uniqKey: 'task-a', endTime: 300 }));
+      await storage.results.insert(result(3, { jobId: 9, uniqKey: 'task-b', endTime: 900 }));
+      await storage.results.insert(result(4, { jobId: 10, uniqKey: undefined, endTime: 950 }));
+      expect((await storage.results.findLatestByUniqKey('task-a'))!.id).toBe(2);
+      expect((await storage.results.findLatestByUniqKey('task-b'))!.jobId).toBe(9);
+      expect(await storage.results.findLatestByUniqKey('task-c')).toBeUndefined();
     });
 
     it('lists by id with paging, counts, deletes and deletes what ended before a time', async () => {
