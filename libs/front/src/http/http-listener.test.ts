@@ -70,3 +70,13 @@ describe('startHttpListener', () => {
     ).rejects.toThrow(/127\.0\.0\.1:\d+ \(OTHER_ADDR\)/);
   });
 });
+
+describe('readBody', () => {
+  it('answers 413 to a body of many megabytes sent without pause, rather than resetting the connection', async () => {
+    const url = await serve(async (req, res) => sendJson(res, 200, { got: await readJson(req, 1024) }));
+    const huge = await post(url, Buffer.alloc(8 * 1024 * 1024, 0x20));
+    expect(huge.status).toBe(413);
+    // the connection stays usable: the next request on a new socket works as well
+    expect(await post(url, '{"ok":true}')).toEqual({ status: 200, json: { got: { ok: true } } });
+  });
+});

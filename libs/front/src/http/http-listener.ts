@@ -157,24 +157,57 @@ function toHttpError(
 }
 
 /**
- * The request body, at most `maxBytes` of it: a larger body is refused with 413 as soon as it passes the limit
- * (declared or not), without reading the rest.
+ * The most bytes of a refused (too large) body that are read and dropped so the client gets its 413: closing a socket
+ * with unread data resets it, and the client would lose the answer. A client sending more is cut off.
  */
-export async function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
+const MAX_DISCARDED_BYTES = 64 * 1024 * 1024;
+
+/**
+ * The request body, at most `maxBytes` of it: a larger body is refused with 413 as soon as it passes the limit
+ * (declared or not); the rest is read and dropped, up to a bound, so the answer reaches the client.
+ */
+export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > maxBytes) throw tooLarge(maxBytes);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > maxBytes) throw tooLarge(maxBytes);
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks, size);
+  if (Number.isFinite(declared) && declared > maxBytes) return Promise.reject(tooLarge(req, maxBytes, 0));
+  // plain events, not `for await`: leaving an async iterator early destroys the request, and with it the socket
+  return new Promise<Buffer>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size <= maxBytes) {
+        chunks.push(chunk);
+        return;
+      }
+      done();
+      reject(tooLarge(req, maxBytes, size));
+    };
+    const onEnd = (): void => {
+      done();
+      resolve(Buffer.concat(chunks, size));
+    };
+    const onError = (err: Error): void => {
+      done();
+      reject(new HttpError(400, `the request body could not be read: ${err.message}`));
+    };
+    const done = (): void => {
+      req.off('data', onData).off('end', onEnd).off('error', onError);
+    };
+    req.on('data', onData).on('end', onEnd).on('error', onError);
+  });
 }
 
-const tooLarge = (maxBytes: number): HttpError =>
-  new HttpError(413, `the request body is larger than ${maxBytes} bytes; send less`, { Connection: 'close' });
+function tooLarge(req: IncomingMessage, maxBytes: number, alreadyRead: number): HttpError {
+  if (!req.complete) {
+    let discarded = alreadyRead;
+    req.on('data', (chunk: Buffer) => {
+      discarded += chunk.length;
+      if (discarded > MAX_DISCARDED_BYTES) req.socket.destroy();
+    });
+    req.resume();
+  }
+  return new HttpError(413, `the request body is larger than ${maxBytes} bytes; send less`);
+}
 
 /** The body parsed as JSON; 400 naming the problem when it is not JSON (the body itself is quoted clipped). */
 export async function readJson(req: IncomingMessage, maxBytes: number): Promise<unknown> {

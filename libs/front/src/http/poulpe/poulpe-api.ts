@@ -101,9 +101,7 @@ export class PoulpeApi {
       let headers: Readonly<Record<string, string>> = {};
       if (err instanceof HttpError) {
         status = err.status;
-        // a refused body is read to its end and dropped (Node does it once the answer is sent) rather than cut off:
-        // closing a socket with unread data resets it, and the client would lose the answer
-        headers = status === 413 ? {} : err.headers;
+        headers = err.headers;
       } else if (err instanceof JobworkerpError) {
         status = httpStatusOf(err.kind);
         if (status >= 500) this.deps.logger.warn({ err, path: pathOf(req) }, 'a poulpe API request failed');
