@@ -37,8 +37,11 @@ runApp('all-in-one', async () => {
   const scheduling = await startScheduling(node);
   const presence = await startPresence(node, 'all-in-one');
   const port = await server.start();
-  // a line for scripts and tests that start the server on port 0
-  process.stdout.write(`jobworkerp all-in-one listening on ${config.grpc.host}:${port} (${config.storageType})\n`);
+  // the ready line, for people, scripts and tests that start the server on port 0 (docs/logs.md)
+  logger.info(
+    { address: `${config.grpc.host}:${port}`, host: config.grpc.host, port, storage: config.storageType },
+    `jobworkerp all-in-one listening on ${config.grpc.host}:${port} (${config.storageType})`,
+  );
   return {
     logger,
     stop: async () => {

@@ -38,7 +38,11 @@ runApp('grpc-front', async () => {
   const scheduling = await startScheduling(node);
   const presence = await startPresence(node, 'grpc-front');
   const port = await server.start();
-  process.stdout.write(`jobworkerp grpc-front listening on ${config.grpc.host}:${port} (${config.storageType})\n`);
+  // the ready line, for people, scripts and tests that start the server on port 0 (docs/logs.md)
+  logger.info(
+    { address: `${config.grpc.host}:${port}`, host: config.grpc.host, port, storage: config.storageType },
+    `jobworkerp grpc-front listening on ${config.grpc.host}:${port} (${config.storageType})`,
+  );
   return {
     logger,
     stop: async () => {
