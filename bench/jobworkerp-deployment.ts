@@ -44,7 +44,10 @@ export interface JobworkerpDeployment {
   stop(): Promise<void>;
 }
 
-/** What our processes print when they are ready: the front's listening line (with its port) or the worker's. */
+/**
+ * What our processes log when they are ready: the front's listening line (with its port) or the worker's; info lines
+ * on stdout, so the processes run with LOG_LEVEL=info.
+ */
 const READY = /listening on \S*:(\d+)|worker started/;
 
 /** Starts a Scalable grpc-front and, with `withWorker`, one worker process, under the key prefix `prefix`. */
@@ -85,7 +88,8 @@ async function start(
     PATH: process.env['PATH'] ?? '/usr/bin:/bin',
     HOME: process.env['HOME'] ?? dir,
     GRPC_ADDR: '127.0.0.1:0',
-    LOG_LEVEL: 'warn',
+    // the ready lines are info lines; a job that succeeds logs nothing at info
+    LOG_LEVEL: 'info',
     SQLITE_URL: join(dir, 'jobworkerp.sqlite3'),
     PLUGINS_RUNNER_DIR: PLUGINS_DIR,
     WORKER_DEFAULT_CONCURRENCY: String(settings.workerConcurrency),

@@ -5,6 +5,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { findLogLine } from '../test/support/log-lines.js';
 
 export interface NodeProcessOptions {
   /** for messages */
@@ -13,7 +14,10 @@ export interface NodeProcessOptions {
   readonly execArgv?: readonly string[];
   readonly env: Readonly<Record<string, string>>;
   readonly cwd: string;
-  /** the line that says the process is ready; a first capture group, when present, is the port it listens on */
+  /**
+   * the line that says the process is ready, matched against each complete stdout line (the message of a JSON log
+   * line, see test/support/log-lines.ts); a first capture group, when present, is the port it listens on
+   */
   readonly ready: RegExp;
   /** @default 30000 */
   readonly startTimeoutMs?: number;
@@ -44,10 +48,22 @@ export async function startNodeProcess(options: NodeProcessOptions): Promise<Nod
   const append = (chunk: Buffer): void => {
     out = (out + chunk.toString()).slice(-OUTPUT_KEPT);
   };
+  // stdout alone until the process is ready: a line of stderr never splits the ready line in two
+  let stdout = '';
+  const appendStdout = (chunk: Buffer): void => {
+    stdout += chunk.toString();
+  };
+  child.stdout.on('data', appendStdout);
   child.stdout.on('data', append);
   child.stderr.on('data', append);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const port = await waitForReady(child, options, () => out, exited);
+  const port = await waitForReady(
+    child,
+    options,
+    () => out,
+    () => stdout,
+    exited,
+  ).finally(() => child.stdout.off('data', appendStdout));
   const pid = child.pid!;
 
   return {
@@ -70,6 +86,7 @@ async function waitForReady(
   child: ChildProcess,
   options: NodeProcessOptions,
   output: () => string,
+  stdout: () => string,
   exited: Promise<void>,
 ): Promise<number | undefined> {
   const timeoutMs = options.startTimeoutMs ?? 30_000;
@@ -79,8 +96,8 @@ async function waitForReady(
       reject(new Error(`${options.name} did not get ready within ${timeoutMs} ms:\n${output()}`));
     }, timeoutMs);
     const check = (): void => {
-      const match = options.ready.exec(output());
-      if (match === null) return;
+      const match = findLogLine(stdout(), options.ready);
+      if (match === undefined) return;
       clearTimeout(timer);
       child.stdout?.off('data', check);
       resolve(match[1] === undefined ? undefined : Number(match[1]));

@@ -38,10 +38,13 @@ runApp('all-in-one', async () => {
   const scheduling = await startScheduling(node);
   const presence = await startPresence(node, 'all-in-one');
   const port = await server.start();
+  // the ready line, for people, scripts and tests that start the server on port 0 (docs/logs.md)
+  logger.info(
+    { address: `${config.grpc.host}:${port}`, host: config.grpc.host, port, storage: config.storageType },
+    `jobworkerp all-in-one listening on ${config.grpc.host}:${port} (${config.storageType})`,
+  );
   const poulpe = await startConfiguredPoulpeApi(node, { onWorkerChanged: (id) => engine.invalidateWorker(id) });
-  // a line for scripts and tests that start the server on port 0
-  process.stdout.write(`jobworkerp all-in-one listening on ${config.grpc.host}:${port} (${config.storageType})\n`);
-  if (poulpe !== undefined) process.stdout.write(`jobworkerp poulpe API listening on ${poulpe.url}\n`);
+  if (poulpe !== undefined) logger.info({ url: poulpe.url }, `jobworkerp poulpe API listening on ${poulpe.url}`);
   return {
     logger,
     stop: async () => {

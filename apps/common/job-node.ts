@@ -73,8 +73,8 @@ export async function openJobNode(config: Config, logger: Logger): Promise<JobNo
       metrics.setChannelStats(() => opened.queue.channelStats());
       const { startMetricsEndpoint } = await import('./metrics-endpoint.js');
       endpoint = await startMetricsEndpoint({ ...metricsAddr, metrics, logger });
-      // a line for people and tests that start the process with port 0
-      process.stdout.write(`jobworkerp metrics endpoint at ${endpoint.url}\n`);
+      // a line for people and tests that start the process with port 0 (docs/logs.md)
+      logger.info({ url: endpoint.url }, `jobworkerp metrics endpoint at ${endpoint.url}`);
     }
     const standalone = config.storageType === 'Standalone';
     const metricsEndpoint = endpoint;

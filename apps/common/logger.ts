@@ -15,7 +15,8 @@ export function createLogger(config: Config, app: string): Logger {
     mkdirSync(config.log.fileDir, { recursive: true });
     targets.push(pino.destination({ dest: join(config.log.fileDir, `${app}.log`), sync: false }));
   }
-  const streams = targets.map((t) => ({ stream: config.log.json ? t : plainLines(t) }));
+  // every stream takes every line the logger writes (a multistream entry keeps only info and above unless told)
+  const streams = targets.map((t) => ({ level: 'trace' as const, stream: config.log.json ? t : plainLines(t) }));
   return pino(
     {
       level: config.log.level,

@@ -52,8 +52,11 @@ export async function startProcessHealth(w: ProcessHealthWiring): Promise<Proces
     const addr = config.health.addr;
     if (addr !== undefined) {
       endpoint = await startHealthEndpoint({ ...addr, report: () => monitor.report(), logger });
-      // a line for people and tests that start the process with port 0
-      process.stdout.write(`jobworkerp health endpoint at ${endpoint.url} (GET /healthz, /livez)\n`);
+      // a line for people and tests that start the process with port 0 (docs/logs.md)
+      logger.info(
+        { url: endpoint.url, paths: ['/healthz', '/livez'] },
+        `jobworkerp health endpoint at ${endpoint.url} (GET /healthz, /livez)`,
+      );
     }
   } catch (err) {
     await monitor.stop();

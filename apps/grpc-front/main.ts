@@ -39,9 +39,13 @@ runApp('grpc-front', async () => {
   const scheduling = await startScheduling(node);
   const presence = await startPresence(node, 'grpc-front');
   const port = await server.start();
+  // the ready line, for people, scripts and tests that start the server on port 0 (docs/logs.md)
+  logger.info(
+    { address: `${config.grpc.host}:${port}`, host: config.grpc.host, port, storage: config.storageType },
+    `jobworkerp grpc-front listening on ${config.grpc.host}:${port} (${config.storageType})`,
+  );
   const poulpe = await startConfiguredPoulpeApi(node, { onWorkerChanged: (id) => node.lifecycle.invalidateWorker(id) });
-  process.stdout.write(`jobworkerp grpc-front listening on ${config.grpc.host}:${port} (${config.storageType})\n`);
-  if (poulpe !== undefined) process.stdout.write(`jobworkerp poulpe API listening on ${poulpe.url}\n`);
+  if (poulpe !== undefined) logger.info({ url: poulpe.url }, `jobworkerp poulpe API listening on ${poulpe.url}`);
   return {
     logger,
     stop: async () => {

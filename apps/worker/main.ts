@@ -30,9 +30,9 @@ runApp('worker', async () => {
   const health = await startProcessHealth({ config, logger, storage: node.storage });
   const scheduling = await startScheduling(node);
   const presence = await startPresence(node, 'worker');
-  process.stdout.write(
-    `jobworkerp worker started (channels ${config.worker.channels.map((c) => `${c.name}:${c.concurrency}`).join(', ')})\n`,
-  );
+  // the ready line (docs/logs.md)
+  const channels = config.worker.channels.map((c) => `${c.name}:${c.concurrency}`);
+  logger.info({ channels, storage: config.storageType }, `jobworkerp worker started (channels ${channels.join(', ')})`);
   return {
     logger,
     stop: async () => {

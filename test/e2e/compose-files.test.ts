@@ -21,6 +21,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { purgeRedisNamespace } from '../../libs/queue/src/index.js';
 import { tempMariaDatabase } from '../support/mariadb.js';
+import { findLogLine } from '../support/log-lines.js';
 import type { ServerProcess } from '../support/server-process.js';
 import { REPO_ROOT, startServer } from '../support/server-process.js';
 
@@ -84,7 +85,8 @@ function localEnv(service: Service): Record<string, string> {
   // replicas share one machine here: each takes a free port (and prints it)
   if (env['HEALTH_ADDR'] !== undefined) env['HEALTH_ADDR'] = '127.0.0.1:0';
   if (env['METRICS_ADDR'] !== undefined) env['METRICS_ADDR'] = '127.0.0.1:0';
-  return { ...env, LOG_LEVEL: 'warn', WORKER_DEFAULT_CONCURRENCY: '2' };
+  // info: the processes' start lines (ports, endpoints) are info lines
+  return { ...env, LOG_LEVEL: 'info', WORKER_DEFAULT_CONCURRENCY: '2' };
 }
 
 /** A compose file after interpolation with `dotenv` (what a user would put in .env). */
@@ -155,7 +157,7 @@ describe('docker-compose-scalable.yml as local processes', () => {
     const check = worker.healthcheck?.test ?? [];
     expect(check[0]).toBe('CMD');
     for (const p of processes.slice(1)) {
-      const endpoint = /health endpoint at http:\/\/(\S+)/.exec(p.output())?.[1];
+      const endpoint = findLogLine(p.output(), /health endpoint at http:\/\/(\S+)/)?.[1];
       expect(endpoint, 'a worker prints its health endpoint').toBeDefined();
       const [node, ...args] = localCommand(check.slice(1).map((w) => w.replace(/\/\/[^/]+\//, `//${endpoint}/`)));
       const { stdout } = await run(node, args, { timeout: 30_000 });
@@ -163,7 +165,7 @@ describe('docker-compose-scalable.yml as local processes', () => {
     }
     // every process serves its metrics (METRICS_ADDR is on in the file)
     for (const p of processes) {
-      const metrics = /metrics endpoint at (http:\/\/\S+)/.exec(p.output())?.[1];
+      const metrics = findLogLine(p.output(), /metrics endpoint at (http:\/\/\S+)/)?.[1];
       expect(metrics, 'a process prints its metrics endpoint').toBeDefined();
       expect((await fetch(metrics!)).status).toBe(200);
     }
@@ -204,7 +206,7 @@ describe('docker-compose.yml as a local process', () => {
     server = await startServer({ command: localCommand(service.command ?? []), env, startTimeoutMs: 60_000 });
     expect(readdirSync(volume)).toContain('jobworkerp.sqlite3');
     expect(service.environment?.['METRICS_ADDR']).toBeDefined();
-    const metrics = /metrics endpoint at (http:\/\/\S+)/.exec(server.output())?.[1];
+    const metrics = findLogLine(server.output(), /metrics endpoint at (http:\/\/\S+)/)?.[1];
     expect((await fetch(metrics ?? 'http://127.0.0.1:1/')).status).toBe(200);
 
     // the Dockerfile's HEALTHCHECK command, run as in the container: it finds the port in GRPC_ADDR

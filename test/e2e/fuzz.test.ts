@@ -244,7 +244,7 @@ describe('protobuf fuzzing of every RPC', () => {
   beforeAll(async () => {
     bin = mkdtempSync(join(tmpdir(), 'jw-fuzz-bin-'));
     for (const tool of ['echo', 'true']) symlinkSync(`/bin/${tool}`, join(bin, tool));
-    server = await startServer({ env: { PATH: bin, JOB_QUEUE_FETCH_INTERVAL: '1000', LOG_LEVEL: 'fatal' } });
+    server = await startServer({ env: { PATH: bin, JOB_QUEUE_FETCH_INTERVAL: '1000', LOG_LEVEL: 'info' } });
   });
   afterAll(async () => {
     await server?.stop();

@@ -21,6 +21,7 @@ import type { MariaDbServer } from '../support/mariadb-server.js';
 import { startMariaDbServer } from '../support/mariadb-server.js';
 import type { RedisServer } from '../support/redis-server.js';
 import { startRedisServer } from '../support/redis-server.js';
+import { findLogLine } from '../support/log-lines.js';
 import type { ServerProcess } from '../support/server-process.js';
 import { REPO_ROOT, startServer } from '../support/server-process.js';
 
@@ -50,7 +51,7 @@ async function get(url: string): Promise<EndpointAnswer> {
 
 /** The health endpoint's URL that a process printed at start. */
 function endpointOf(process: ServerProcess): string {
-  const url = /health endpoint at (http:\/\/\S+)/.exec(process.output())?.[1];
+  const url = findLogLine(process.output(), /health endpoint at (http:\/\/\S+)/)?.[1];
   if (url === undefined) throw new Error(`no health endpoint line in:\n${process.output()}`);
   return url;
 }

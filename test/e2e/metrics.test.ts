@@ -16,6 +16,7 @@ import { call, connect, grpcError } from '../support/grpc-clients.js';
 import { tempMariaDatabase } from '../support/mariadb.js';
 import { sampleSum, sampleValue } from '../support/metrics-text.js';
 import { scalableEnv } from '../support/scalable-env.js';
+import { findLogLine } from '../support/log-lines.js';
 import type { ServerProcess } from '../support/server-process.js';
 import { startServer } from '../support/server-process.js';
 import { commandArgs, commandWorkerData, constantRetry } from '../support/worker-data.js';
@@ -30,7 +31,7 @@ const RETRIES = 2;
 
 /** The /metrics URL a process printed at start. */
 function metricsUrl(server: ServerProcess): string {
-  const url = /jobworkerp metrics endpoint at (http:\/\/\S+)/.exec(server.output())?.[1];
+  const url = findLogLine(server.output(), /jobworkerp metrics endpoint at (http:\/\/\S+)/)?.[1];
   if (url === undefined) throw new Error(`no metrics endpoint line in:\n${server.output()}`);
   return url;
 }

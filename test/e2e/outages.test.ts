@@ -75,7 +75,7 @@ describe('Scalable: Redis and MariaDB outages while jobs flow', () => {
       JOB_QUEUE_FETCH_INTERVAL: '500',
       WORKER_DEFAULT_CONCURRENCY: '4',
       SHUTDOWN_GRACE_PERIOD_MS: '1000',
-      LOG_LEVEL: 'warn',
+      LOG_LEVEL: 'info',
     };
     processes.push(await startServer({ app: 'grpc-front', env }));
     processes.push(...(await Promise.all([startServer({ app: 'worker', env }), startServer({ app: 'worker', env })])));

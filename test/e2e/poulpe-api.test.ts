@@ -15,6 +15,7 @@ import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { purgeRedisNamespace } from '../../libs/queue/src/index.js';
 import { listenOnLoopback } from '../support/http-listen.js';
+import { findLogLine } from '../support/log-lines.js';
 import { tempMariaDatabase } from '../support/mariadb.js';
 import { scalableEnv } from '../support/scalable-env.js';
 import type { ServerProcess } from '../support/server-process.js';
@@ -152,7 +153,10 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, tim
 
 /** The poulpe API's URL from the line the front prints. */
 const apiUrl = (front: ServerProcess): Promise<string> =>
-  waitFor('the poulpe API line', async () => /poulpe API listening on (http:\/\/\S+)/.exec(front.output())?.[1]);
+  waitFor(
+    'the poulpe API line',
+    async () => findLogLine(front.output(), /poulpe API listening on (https?:\/\/\S+)/)?.[1],
+  );
 
 interface Mode {
   readonly name: string;

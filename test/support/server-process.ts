@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { findLogLine } from './log-lines.js';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '../..');
 
@@ -32,8 +33,15 @@ export interface StartOptions {
   readonly command?: readonly [string, ...string[]];
 }
 
-/** What a process prints when it is ready: the front's listening line, or the worker's start line (no port). */
+/**
+ * The log line of a process that is ready: the front's listening line, or the worker's start line (no port). It is an
+ * info line on stdout, JSON or plain (log-lines.ts), so the process runs with LOG_LEVEL info (the default here) or
+ * lower and LOG_USE_STDOUT=true.
+ */
 const READY = /(?:listening on [^\s]*:(\d+))|(?:worker started)/;
+
+/** The levels at which a process writes its ready line. */
+const READY_LEVELS = new Set(['info', 'debug', 'trace']);
 
 export function appEntry(app: string): string {
   const entry = join(REPO_ROOT, 'dist', 'apps', app, 'main.js');
@@ -43,22 +51,31 @@ export function appEntry(app: string): string {
 
 export async function startServer(options: StartOptions = {}): Promise<ServerProcess> {
   const app = options.app ?? 'all-in-one';
+  const level = options.env?.['LOG_LEVEL'] ?? 'info';
+  if (!READY_LEVELS.has(level.trim().toLowerCase()) || options.env?.['LOG_USE_STDOUT']?.trim() === 'false') {
+    throw new Error(
+      `startServer reads the ready line from stdout: LOG_LEVEL must be info, debug or trace (not ${level}) and LOG_USE_STDOUT not false`,
+    );
+  }
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'jw-e2e-'));
   const [file, ...args] = options.command ?? [process.execPath, appEntry(app)];
-  const child = spawn(file, args, {
-    cwd: dataDir,
-    env: {
-      PATH: process.env['PATH'] ?? '/usr/bin:/bin',
-      HOME: process.env['HOME'] ?? dataDir,
-      GRPC_ADDR: '127.0.0.1:0',
-      SQLITE_URL: join(dataDir, 'jobworkerp.sqlite3'),
-      LOG_LEVEL: 'warn',
-      ...options.env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const env: Record<string, string> = {
+    PATH: process.env['PATH'] ?? '/usr/bin:/bin',
+    HOME: process.env['HOME'] ?? dataDir,
+    GRPC_ADDR: '127.0.0.1:0',
+    SQLITE_URL: join(dataDir, 'jobworkerp.sqlite3'),
+    LOG_LEVEL: 'info',
+    ...options.env,
+  };
+  const child = spawn(file, args, { cwd: dataDir, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
-  child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+  /** stdout alone: a line of stderr never splits a log line in two */
+  let stdout = '';
+  child.stdout.on('data', (b: Buffer) => {
+    const text = b.toString();
+    out += text;
+    stdout += text;
+  });
   child.stderr.on('data', (b: Buffer) => (out += b.toString()));
   const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
 
@@ -69,9 +86,10 @@ export async function startServer(options: StartOptions = {}): Promise<ServerPro
       rej(new Error(`${app} did not start within ${options.startTimeoutMs ?? 20000} ms:\n${out}`));
     }, options.startTimeoutMs ?? 20_000);
     const check = (): void => {
-      const m = READY.exec(out);
-      if (m !== null) {
+      const m = findLogLine(stdout, READY);
+      if (m !== undefined) {
         clearTimeout(timer);
+        child.stdout.off('data', check);
         res(m[1] === undefined ? 0 : Number(m[1]));
       }
     };

@@ -11,6 +11,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../../core/src/index.js';
 import type { JobLifecycle, RunTicket } from '../../jobs/src/index.js';
+import { jobLogFields } from '../../jobs/src/index.js';
 import type { ClaimedJob } from '../../queue/src/index.js';
 import { JobCancelledError, LeaseLostError, ShutdownAbortError } from './abort-reasons.js';
 import { executeJob } from './executor.js';
@@ -128,10 +129,15 @@ export class ChannelDispatcher {
   private launch(claim: ClaimedJob): void {
     const controller = new AbortController();
     const jobId = claim.job.id;
-    const done = this.handle(claim, controller)
+    /** the job's worker, once known: named in a line about the job */
+    const seen: { worker?: RunTicket['worker'] } = {};
+    const done = this.handle(claim, controller, seen)
       .catch((err: unknown) => {
         // the claim is not acked: its lease expires and the job is delivered again
-        this.deps.logger.error({ err, jobId }, 'processing a job failed; it will be retried when its lease expires');
+        this.deps.logger.error(
+          { ...jobLogFields(claim.job, seen.worker, this.deps.channel), err },
+          'processing a job failed; it will be retried when its lease expires',
+        );
       })
       .finally(() => {
         this.running.delete(jobId);
@@ -140,11 +146,16 @@ export class ChannelDispatcher {
     this.running.set(jobId, { controller, done });
   }
 
-  private async handle(claim: ClaimedJob, controller: AbortController): Promise<void> {
+  private async handle(
+    claim: ClaimedJob,
+    controller: AbortController,
+    seen: { worker?: RunTicket['worker'] },
+  ): Promise<void> {
     const { lifecycle, leaseMs, logger } = this.deps;
     const ticket = await lifecycle.begin(claim);
     if (ticket === undefined) return;
-    const { job } = ticket;
+    const { job, worker } = ticket;
+    seen.worker = worker;
     // the lease is renewed until the job is ended, finishing included (storing a result may take a while and is tried
     // again on failure)
     const renewal = setInterval(
@@ -154,10 +165,10 @@ export class ChannelDispatcher {
           .then((held) => {
             if (held) return;
             // another worker may take the job now: stop this run so it never runs twice at once
-            logger.warn({ jobId: job.id }, 'lost the lease of a running job; aborting this run');
+            logger.warn(jobLogFields(job, worker), 'lost the lease of a running job; aborting this run');
             controller.abort(new LeaseLostError(job.id));
           })
-          .catch((err: unknown) => logger.warn({ err, jobId: job.id }, 'renewing a lease failed'));
+          .catch((err: unknown) => logger.warn({ ...jobLogFields(job, worker), err }, 'renewing a lease failed'));
       },
       Math.max(100, Math.floor(leaseMs / 3)),
     );

@@ -57,7 +57,7 @@ export class Engine {
           onRetryScheduled: () => this.wake(),
           staticRunners: this.staticRunners,
           leaseMs: options.leaseMs,
-          logger: logger.child({ channel: c.name }),
+          logger,
         }),
     );
     this.poller = new RdbPoller({

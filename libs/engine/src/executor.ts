@@ -5,6 +5,7 @@
  */
 import type { Job, Logger, Worker } from '../../core/src/index.js';
 import { ResultStatus, startDeadlineTimer } from '../../core/src/index.js';
+import { jobLogFields } from '../../jobs/src/index.js';
 import type { RunnerDefinition } from '../../runners/src/index.js';
 import { RunnerError } from '../../runners/src/index.js';
 import { JobCancelledError, JobTimeoutError, LeaseLostError, ShutdownAbortError } from './abort-reasons.js';
@@ -107,14 +108,16 @@ export async function executeJob(
       return finish(status, [text(reason.message), ...reason.output]);
     }
     const message = reason instanceof Error ? reason.message : String(reason);
-    options.logger.warn({ jobId: job.id, workerId: worker.id, err: reason }, 'runner failed unexpectedly');
+    options.logger.warn({ ...jobLogFields(job, worker), err: reason }, 'runner failed unexpectedly');
     return finish(ResultStatus.ERROR_AND_RETRY, [text(`runner error: ${message}`)]);
   } finally {
     cancelTimer?.();
     options.signal.removeEventListener('abort', onOuterAbort);
     const keep = reusable && !controller.signal.aborted;
     const giveBack = (held: RunnerLease): Promise<void> =>
-      held.release(keep).catch((err: unknown) => options.logger.warn({ err, jobId: job.id }, 'runner close failed'));
+      held
+        .release(keep)
+        .catch((err: unknown) => options.logger.warn({ ...jobLogFields(job, worker), err }, 'runner close failed'));
     if (lease !== undefined) await giveBack(lease);
     // aborted while the runner was still loading: it is given back (as unfit) once loaded
     else void acquiring.then(giveBack, () => undefined);

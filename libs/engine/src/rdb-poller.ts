@@ -12,7 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Job, Logger, Worker } from '../../core/src/index.js';
 import { startDeadlineTimer } from '../../core/src/index.js';
 import type { JobLifecycle } from '../../jobs/src/index.js';
-import { channelOf } from '../../jobs/src/index.js';
+import { channelOf, jobLogFields } from '../../jobs/src/index.js';
 import type { DueJobQuery } from '../../storage/src/index.js';
 
 export interface RdbPollerDeps {
@@ -102,39 +102,42 @@ export class RdbPoller {
     const { rows, fetchIntervalMs, leaseMs } = this.deps;
     const workers = (await this.deps.listWorkers()).filter((w) => this.deps.channels.has(channelOf(w)));
     if (workers.length === 0) return false;
-    const channelByWorker = new Map(workers.map((w) => [w.id, channelOf(w)]));
+    const workerById = new Map(workers.map((w) => [w.id, w]));
     const now = this.now();
     const limit = this.deps.batchSize ?? 500;
     const due = await rows.findDue({
       dueBefore: now + fetchIntervalMs,
       now,
-      workerIds: [...channelByWorker.keys()],
+      workerIds: [...workerById.keys()],
       limit,
     });
     for (const job of due) {
       if (this.scheduled.has(job.id) || (await this.deps.lifecycle.isQueued(job.id))) continue;
       const hold = Math.max(job.runAfterTime, now) + fetchIntervalMs + leaseMs;
       if (!(await rows.grab(job.id, job.grabbedUntilTime ?? 0, hold))) continue;
-      const channel = channelByWorker.get(job.workerId);
-      if (channel === undefined) continue;
+      const worker = workerById.get(job.workerId);
+      if (worker === undefined) continue;
       const claimed: Job = { ...job, grabbedUntilTime: hold };
       const cancel = startDeadlineTimer(
         Math.max(0, job.runAfterTime - this.now()),
-        () => void this.bring(claimed, channel),
+        () => void this.bring(claimed, worker),
       );
       this.scheduled.set(job.id, cancel);
     }
     return due.length >= limit;
   }
 
-  private async bring(job: Job, channel: string): Promise<void> {
+  private async bring(job: Job, worker: Worker): Promise<void> {
     this.scheduled.delete(job.id);
     if (this.stateValue !== 'running') return;
     try {
-      await this.deps.lifecycle.queueDue(job, channel);
+      await this.deps.lifecycle.queueDue(job, channelOf(worker));
     } catch (err) {
       // the grab expires and the row is polled again
-      this.deps.logger.warn({ err, jobId: job.id }, 'could not queue a due job; it will be polled again');
+      this.deps.logger.warn(
+        { ...jobLogFields(job, worker), err },
+        'could not queue a due job; it will be polled again',
+      );
     }
   }
 }

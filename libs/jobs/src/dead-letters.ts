@@ -36,6 +36,7 @@ import {
   TtlCache,
 } from '../../core/src/index.js';
 import type { DeadLetterRepository } from '../../storage/src/index.js';
+import { jobLogFields } from './job-log.js';
 import type { Route, RoutableWorker } from './job-router.js';
 
 export interface DeadLetterSettings {
@@ -118,7 +119,10 @@ export class DeadLetterKeeper {
       await this.deps.repo.insert(letter);
     } catch (err) {
       if (!(err instanceof AlreadyExistsError)) throw err;
-      this.deps.logger.info({ jobId: job.id, retried: job.retried }, 'this attempt already is a dead letter');
+      this.deps.logger.info(
+        { ...jobLogFields(job, worker), retried: job.retried },
+        'this attempt already is a dead letter',
+      );
       return false;
     }
     await this.prune();
@@ -255,7 +259,7 @@ export class DeadLetterKeeper {
     } catch (err) {
       await this.deps.repo.unmarkRequeued(letter.id, job.id).catch((undo: unknown) => {
         this.deps.logger.error(
-          { err: coerceError(undo), deadLetterId: letter.id, jobId: job.id },
+          { ...jobLogFields(job, worker), err: coerceError(undo), deadLetterId: letter.id },
           'the requeue failed and its mark on the dead letter could not be taken back',
         );
       });

@@ -8,6 +8,8 @@ export { JobLifecycle } from './job-lifecycle.js';
 export type { CancelOutcome, JobLifecycleDeps, RecoveryOptions, RunTicket } from './job-lifecycle.js';
 export { channelOf, routeOf } from './job-router.js';
 export type { Route, RoutableWorker } from './job-router.js';
+export { jobLogFields } from './job-log.js';
+export type { JobLogFields } from './job-log.js';
 export type { RunRecord } from './result-processor.js';
 export { DeadLetterKeeper, MAX_REQUEUE_ALL } from './dead-letters.js';
 export type { DeadLetterSettings, EffectivePolicy, RequeueAllOutcome } from './dead-letters.js';

@@ -5,6 +5,7 @@
  */
 import type { Job, Logger, Worker } from '../../core/src/index.js';
 import { JobStatus } from '../../core/src/index.js';
+import { jobLogFields } from './job-log.js';
 import { channelOf } from './job-router.js';
 import type { JobQueue, JobStateStore } from '../../queue/src/index.js';
 
@@ -49,7 +50,7 @@ export async function restoreBackedUpJobs(
       if ((await deps.queue.status(job.id)) !== undefined) continue;
       const worker = await deps.findWorker(job.workerId);
       if (worker === undefined) {
-        deps.logger.warn({ jobId: job.id, workerId: job.workerId }, 'backed-up job of a deleted worker: not restored');
+        deps.logger.warn(jobLogFields(job, undefined), 'backed-up job of a deleted worker: not restored');
         continue;
       }
       await deps.queue.enqueue(job, channelOf(worker));

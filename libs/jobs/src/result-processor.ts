@@ -38,6 +38,7 @@ import {
 import type { ClaimedJob, Completion, JobQueue, JobStateStore, ResultBus } from '../../queue/src/index.js';
 import type { JobEvents } from './job-events.js';
 import type { JobRouter } from './job-router.js';
+import { jobLogFields } from './job-log.js';
 import type { RunnerDefinition } from '../../runners/src/index.js';
 
 /** The RDB operations the processor needs (libs/storage's JobRepository has them). */
@@ -115,11 +116,26 @@ export class ResultProcessor {
       if (status === ResultStatus.ERROR_AND_RETRY) {
         const cancelled = await state.isCancelled(job.id);
         if (!cancelled && shouldRetry(worker.retryPolicy, job.retried)) {
-          if (await this.tried('persisting the retry', () => this.persistRetry(job, worker, run, heldUntil))) {
+          if (
+            await this.tried('persisting the retry', job, worker, () => this.persistRetry(job, worker, run, heldUntil))
+          ) {
             if (worker.storeFailure)
-              await this.tried('storing the result', () => this.store(this.resultOf(job, worker, run, status)));
+              await this.tried('storing the result', job, worker, () =>
+                this.store(this.resultOf(job, worker, run, status), worker),
+              );
             // the retry row holds the job now: PENDING, its uniq_key still held
-            if (await this.settle(job, claim, { continues: true })) this.deps.events?.onRetry(worker.name);
+            if (await this.settle(job, worker, claim, { continues: true })) {
+              this.deps.events?.onRetry(worker.name);
+              this.deps.logger.info(
+                {
+                  ...jobLogFields(job, worker),
+                  retried: job.retried + 1,
+                  retryInMs: retryDelayMs(worker.retryPolicy, job.retried),
+                  reason: reasonOf(run.output),
+                },
+                'job failed; it runs again',
+              );
+            }
             return 'retry';
           }
           status = ResultStatus.CANCELLED;
@@ -140,14 +156,14 @@ export class ResultProcessor {
    * Runs a finishing step, trying again after a pause when it fails; an outage is thrown at once (the job is
    * delivered again later), a failure that outlasts FINISH_ATTEMPTS tries becomes a PoisonError.
    */
-  private async tried<T>(step: string, op: () => Promise<T>): Promise<T> {
+  private async tried<T>(step: string, job: Job, worker: Worker | undefined, op: () => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
         return await op();
       } catch (thrown) {
         const err = coerceError(thrown);
         if (await this.isOutage(err)) throw err;
-        this.deps.logger.warn({ err, step, attempt }, 'a finishing step failed');
+        this.deps.logger.warn({ ...jobLogFields(job, worker), err, step, attempt }, 'a finishing step failed');
         if (attempt >= FINISH_ATTEMPTS) throw new PoisonError(step, err);
         await sleep((this.deps.finishRetryMs ?? 200) * attempt);
       }
@@ -180,7 +196,7 @@ export class ResultProcessor {
   ): Promise<JobResult> {
     const message = `job ${job.id} could not be finished: ${poison.message}; it ends here without a stored result of its run`;
     this.deps.logger.error(
-      { jobId: job.id, workerId: worker.id, step: poison.step, err: poison.failure },
+      { ...jobLogFields(job, worker), step: poison.step, err: poison.failure },
       `giving up a job whose result cannot be stored: ended with OTHER_ERROR, uniq_key released`,
     );
     const final = this.resultOf(
@@ -192,9 +208,9 @@ export class ResultProcessor {
     const slim: JobResult = { ...final, args: Buffer.alloc(0), uniqKey: undefined };
     const storeSlim = storesResult(worker, ResultStatus.OTHER_ERROR)
       ? (): Promise<boolean> =>
-          this.store(slim).catch((err: unknown) => {
+          this.store(slim, worker).catch((err: unknown) => {
             this.deps.logger.error(
-              { err, jobId: job.id },
+              { ...jobLogFields(job, worker), err },
               'could not store the OTHER_ERROR result of a poison job either',
             );
             return true;
@@ -263,7 +279,9 @@ export class ResultProcessor {
     const first =
       worker === undefined ||
       !storesResult(worker, result.status) ||
-      (await (storeInstead ?? (() => this.tried('storing the result', () => this.store(result))))());
+      (await (
+        storeInstead ?? (() => this.tried('storing the result', job, worker, () => this.store(result, worker)))
+      )());
     // the result is final here; recorded before the job is released, so a re-delivery can still record it
     await this.recordDeadLetter(job, worker, result, poisonedFrom);
 
@@ -290,7 +308,7 @@ export class ResultProcessor {
     // result is already stored (its process died before that step) published nothing: publish now. A job without a
     // claim keeps the old rule: the delivery that stored the result told everyone.
     const publishes = claim !== undefined || first;
-    const settled = await this.settle(job, claim, {
+    const settled = await this.settle(job, worker, claim, {
       continues,
       uniqKey: job.uniqKey,
       // kept for late listeners (LISTEN_AFTER) and for DIRECT waiters in other processes whose subscription may
@@ -299,7 +317,10 @@ export class ResultProcessor {
         ? { encoded: EncodedJobResult.of(result), keep: worker?.responseType !== ResponseType.NO_RESULT }
         : undefined,
     });
-    if (settled) this.deps.events?.onFinished(worker?.name, result.status);
+    if (settled) {
+      this.deps.events?.onFinished(worker?.name, result.status);
+      this.logFinished(job, worker, result);
+    }
     if (publishes && worker !== undefined && result.status === ResultStatus.SUCCESS)
       await this.enqueueNextWorkers(job, worker, result);
   }
@@ -310,11 +331,16 @@ export class ResultProcessor {
    * step; a job without a claim (finished by a cancel, or brought from a row and cancelled) through the state store
    * and the result bus. False when the claim's lease had ended: nothing was done, the job runs again.
    */
-  private async settle(job: Job, claim: ClaimedJob | undefined, completion: Completion): Promise<boolean> {
+  private async settle(
+    job: Job,
+    worker: Worker | undefined,
+    claim: ClaimedJob | undefined,
+    completion: Completion,
+  ): Promise<boolean> {
     if (claim !== undefined) {
       if (!(await this.deps.queue.complete(claim, completion))) {
         this.deps.logger.warn(
-          { jobId: job.id },
+          jobLogFields(job, worker),
           'the lease of this job ended before its result was handed on; the job runs again where it is claimed next',
         );
         return false;
@@ -347,7 +373,7 @@ export class ResultProcessor {
     const keeper = this.deps.deadLetters;
     if (keeper === undefined) return;
     if (poisonedFrom === undefined) {
-      if (await this.tried('recording the dead letter', () => keeper.record(job, worker, result)))
+      if (await this.tried('recording the dead letter', job, worker, () => keeper.record(job, worker, result)))
         this.deps.events?.onDeadLetter(worker?.name);
       return;
     }
@@ -359,7 +385,10 @@ export class ResultProcessor {
         if (recorded) this.deps.events?.onDeadLetter(worker?.name);
       })
       .catch((err: unknown) => {
-        this.deps.logger.error({ err, jobId: job.id }, 'could not record the dead letter of a poison job either');
+        this.deps.logger.error(
+          { ...jobLogFields(job, worker), err },
+          'could not record the dead letter of a poison job either',
+        );
       });
   }
 
@@ -367,14 +396,14 @@ export class ResultProcessor {
    * Stores a result; false when this attempt of the job already has one (a job delivered again after its process
    * died between storing and acking), so the attempt keeps exactly one result.
    */
-  private async store(result: JobResult): Promise<boolean> {
+  private async store(result: JobResult, worker: Worker | undefined): Promise<boolean> {
     try {
       await this.deps.results.insert(result);
       return true;
     } catch (err) {
       if (!(err instanceof AlreadyExistsError)) throw err;
       this.deps.logger.info(
-        { jobId: result.jobId, retried: result.retried },
+        { ...jobLogFields({ id: result.jobId, workerId: result.workerId }, worker), retried: result.retried },
         'this attempt already has a result; not stored again',
       );
       return false;
@@ -385,7 +414,10 @@ export class ResultProcessor {
     for (const nextId of worker.nextWorkers) {
       const next = await this.deps.findWorker(nextId);
       if (next === undefined) {
-        this.deps.logger.warn({ jobId: job.id, nextWorkerId: nextId }, 'next worker no longer exists; skipped');
+        this.deps.logger.warn(
+          { ...jobLogFields(job, worker), nextWorkerId: nextId },
+          'next worker no longer exists; skipped',
+        );
         continue;
       }
       const definition = this.deps.findDefinition(next.runnerId);
@@ -410,10 +442,39 @@ export class ResultProcessor {
           if (unfit !== undefined) await this.finishWithoutRun(child, next, ResultStatus.FATAL_ERROR, unfit);
           else await this.deps.router.enqueue(child, next);
         } catch (err) {
-          this.deps.logger.error({ err, jobId: job.id, nextWorkerId: nextId }, 'could not enqueue the next worker');
+          this.deps.logger.error(
+            { ...jobLogFields(job, worker), err, nextWorkerId: nextId, nextJobId: child.id },
+            'could not enqueue the next worker',
+          );
         }
       }
     }
+  }
+
+  /**
+   * One line per job that ended: a failure (FATAL_ERROR, MAX_RETRY, OTHER_ERROR, ABORT) is a warning, a cancelled job
+   * info, a success debug (its fields are built only when debug lines are written).
+   */
+  private logFinished(job: Job, worker: Worker | undefined, result: JobResult): void {
+    const { logger } = this.deps;
+    const status = result.status;
+    if (status === ResultStatus.SUCCESS) {
+      if (logger.isLevelEnabled?.('debug') === false) return;
+      logger.debug(
+        { ...jobLogFields(job, worker), status: 'SUCCESS', retried: job.retried, durationMs: durationOf(result) },
+        'job succeeded',
+      );
+      return;
+    }
+    const fields = {
+      ...jobLogFields(job, worker),
+      status: ResultStatus[status] ?? String(status),
+      retried: job.retried,
+      durationMs: durationOf(result),
+      reason: reasonOf(result.output),
+    };
+    if (status === ResultStatus.CANCELLED) logger.info(fields, 'job cancelled');
+    else logger.warn(fields, 'job failed');
   }
 
   /** The result of a run; a job whose worker is gone gets neutral worker fields (nothing stored, nothing kept). */
@@ -465,4 +526,16 @@ function unfitArgs(
 
 function storesResult(worker: Worker, status: ResultStatus): boolean {
   return status === ResultStatus.SUCCESS ? worker.storeSuccess : worker.storeFailure;
+}
+
+/** The first output item of a failed run (the runner's message), clipped: what a log line says about why. */
+function reasonOf(output: readonly Uint8Array[]): string | undefined {
+  const first = output[0];
+  if (first === undefined) return undefined;
+  // a few hundred characters are kept: decoding more than the start of a large output is wasted work
+  return clip(Buffer.from(first.buffer, first.byteOffset, Math.min(first.byteLength, 2048)).toString('utf8'));
+}
+
+function durationOf(result: Pick<JobResult, 'startTime' | 'endTime'>): number {
+  return Math.max(0, result.endTime - result.startTime);
 }
