@@ -8,6 +8,7 @@
 import { loadConfig } from '../../libs/config/src/index.js';
 import { createFrontServer } from '../common/front-server.js';
 import { createEngine, openJobNode } from '../common/job-node.js';
+import { startGrpcWeb } from '../common/grpc-web.js';
 import { createLogger } from '../common/logger.js';
 import { startPresence } from '../common/presence.js';
 import { runApp } from '../common/process-lifecycle.js';
@@ -39,6 +40,7 @@ runApp('all-in-one', async () => {
   const port = await server.start();
   // a line for scripts and tests that start the server on port 0
   process.stdout.write(`jobworkerp all-in-one listening on ${config.grpc.host}:${port} (${config.storageType})\n`);
+  const grpcWeb = await startGrpcWeb(config, server, logger);
   return {
     logger,
     stop: async () => {
@@ -47,7 +49,12 @@ runApp('all-in-one', async () => {
       await health.stopChecks();
       await scheduling.stop();
       // stop taking calls and claiming jobs together; running jobs get the grace period, then go back unfinished
-      await Promise.all([server.stop(config.worker.shutdownGraceMs), engine.stop(config.worker.shutdownGraceMs)]);
+      // the gRPC-Web gateway first: its calls in flight go on through the draining gRPC server
+      await Promise.all([
+        grpcWeb?.stop(config.worker.shutdownGraceMs),
+        server.stop(config.worker.shutdownGraceMs),
+        engine.stop(config.worker.shutdownGraceMs),
+      ]);
       await health.close();
       await node.close();
     },

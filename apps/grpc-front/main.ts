@@ -6,6 +6,7 @@
 import { loadConfig } from '../../libs/config/src/index.js';
 import { createFrontServer } from '../common/front-server.js';
 import { openJobNode } from '../common/job-node.js';
+import { startGrpcWeb } from '../common/grpc-web.js';
 import { createLogger } from '../common/logger.js';
 import { startPresence } from '../common/presence.js';
 import { runApp } from '../common/process-lifecycle.js';
@@ -39,6 +40,7 @@ runApp('grpc-front', async () => {
   const presence = await startPresence(node, 'grpc-front');
   const port = await server.start();
   process.stdout.write(`jobworkerp grpc-front listening on ${config.grpc.host}:${port} (${config.storageType})\n`);
+  const grpcWeb = await startGrpcWeb(config, server, logger);
   return {
     logger,
     stop: async () => {
@@ -46,7 +48,8 @@ runApp('grpc-front', async () => {
       await presence.stop();
       await health.stopChecks();
       await scheduling.stop();
-      await server.stop(config.worker.shutdownGraceMs);
+      // the gRPC-Web gateway first: its calls in flight go on through the draining gRPC server
+      await Promise.all([grpcWeb?.stop(config.worker.shutdownGraceMs), server.stop(config.worker.shutdownGraceMs)]);
       await health.close();
       await node.close();
     },

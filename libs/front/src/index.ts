@@ -22,3 +22,10 @@ export { observeGrpcCalls } from './handlers.js';
 export type { GrpcCallObserver } from './handlers.js';
 export { HttpError, readBody, readJson, sendJson, startHttpListener } from './http/http-listener.js';
 export type { HttpHandler, HttpListener, HttpListenerOptions, TlsMaterial } from './http/http-listener.js';
+export { createGrpcWebHandler, gatewayServices, startGrpcWebGateway } from './http/grpc-web-gateway.js';
+export type {
+  GrpcWebGateway,
+  GrpcWebGatewayOptions,
+  GrpcWebHandler,
+  GrpcWebHandlerOptions,
+} from './http/grpc-web-gateway.js';
