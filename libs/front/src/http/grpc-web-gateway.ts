@@ -85,27 +85,21 @@ export function createGrpcWebHandler(options: GrpcWebHandlerOptions): GrpcWebHan
     'grpc.max_send_message_length': maxMessageBytes,
   });
   const shutdown = new AbortController();
-  const inFlight = new Set<Promise<unknown>>();
+  const inFlight = new Set<Promise<void>>();
   let closing: Promise<void> | undefined;
 
-  /** Runs one call, counted for close(); refused once closing. */
+  /** Refuses a call once closing (with the protocol's own error shape: Connect answers what the method throws). */
   const admit = (method: string): void => {
     if (closing !== undefined) {
       throw new ConnectError(`the server is shutting down; retry ${method} on another instance`, Code.Unavailable);
     }
-  };
-  const track = <T>(p: Promise<T>): Promise<T> => {
-    inFlight.add(p);
-    const done = (): void => void inFlight.delete(p);
-    p.then(done, done);
-    return p;
   };
 
   const services = gatewayServices();
   const routes = (router: ConnectRouter): void => {
     for (const service of services) {
       for (const method of service.methods) {
-        router.rpc(method, bridgeMethod(method, { client, logger, admit, track }) as never);
+        router.rpc(method, bridgeMethod(method, { client, logger, admit }) as never);
       }
     }
   };
@@ -154,7 +148,12 @@ export function createGrpcWebHandler(options: GrpcWebHandlerOptions): GrpcWebHan
     }
     const text = GRPC_WEB_TEXT.test(req.headers['content-type'] ?? '');
     const uReq = universalRequestFromNodeRequest(req, res, undefined, undefined);
-    return uHandler(text ? webTextRequest(uReq) : uReq)
+    // counted until the answer is written (or the client is gone), so close() does not cut it
+    const answered = new Promise<void>((resolve) => res.once('close', resolve));
+    inFlight.add(answered);
+    void answered.then(() => inFlight.delete(answered));
+    // not awaited: the writer's promise waits for an 'end' event a Node ServerResponse does not emit
+    uHandler(text ? webTextRequest(uReq) : uReq)
       .then((uRes) => universalResponseToNodeResponse(text ? webTextResponse(uRes) : uRes, res))
       .catch((reason: unknown) => {
         // the client went away while the answer was written: nothing to tell it
@@ -230,7 +229,6 @@ interface Bridge {
   readonly client: Client;
   readonly logger: Logger;
   admit(method: string): void;
-  track<T>(p: Promise<T>): Promise<T>;
 }
 
 type AnyImpl = (input: unknown, ctx: HandlerContext) => unknown;
@@ -249,31 +247,29 @@ function bridgeMethod(method: DescMethod, bridge: Bridge): AnyImpl {
     case 'unary':
       return (input, ctx) => {
         bridge.admit(name);
-        return bridge.track(
-          new Promise((resolve, reject) => {
-            const call = client.makeUnaryRequest(
-              path,
-              identity,
-              identity,
-              encode(input),
-              metadataOf(ctx),
-              callOptionsOf(ctx),
-              (err: ServiceError | null, reply?: Buffer) => {
-                ctx.signal.removeEventListener('abort', cancel);
-                if (err !== null || reply === undefined) reject(fail(err));
-                else {
-                  try {
-                    resolve(decode(reply));
-                  } catch (decodeErr) {
-                    reject(fail(decodeErr));
-                  }
+        return new Promise((resolve, reject) => {
+          const call = client.makeUnaryRequest(
+            path,
+            identity,
+            identity,
+            encode(input),
+            metadataOf(ctx),
+            callOptionsOf(ctx),
+            (err: ServiceError | null, reply?: Buffer) => {
+              ctx.signal.removeEventListener('abort', cancel);
+              if (err !== null || reply === undefined) reject(fail(err));
+              else {
+                try {
+                  resolve(decode(reply));
+                } catch (decodeErr) {
+                  reject(fail(decodeErr));
                 }
-              },
-            );
-            const cancel = (): void => call.cancel();
-            ctx.signal.addEventListener('abort', cancel, { once: true });
-          }),
-        );
+              }
+            },
+          );
+          const cancel = (): void => call.cancel();
+          ctx.signal.addEventListener('abort', cancel, { once: true });
+        });
       };
     case 'server_streaming':
       return (input, ctx) => {
@@ -286,33 +282,31 @@ function bridgeMethod(method: DescMethod, bridge: Bridge): AnyImpl {
           metadataOf(ctx),
           callOptionsOf(ctx),
         );
-        return forwardReplies(call, ctx, decode, fail, bridge);
+        return forwardReplies(call, ctx, decode, fail);
       };
     case 'client_streaming':
       return (inputs, ctx) => {
         bridge.admit(name);
-        return bridge.track(
-          new Promise((resolve, reject) => {
-            const call: ClientWritableStream<Buffer> = client.makeClientStreamRequest(
-              path,
-              identity,
-              identity,
-              metadataOf(ctx),
-              callOptionsOf(ctx),
-              (err: ServiceError | null, reply?: Buffer) => {
-                ctx.signal.removeEventListener('abort', cancel);
-                if (err !== null || reply === undefined) reject(fail(err));
-                else resolve(decode(reply));
-              },
-            );
-            const cancel = (): void => call.cancel();
-            ctx.signal.addEventListener('abort', cancel, { once: true });
-            void pumpRequests(inputs as AsyncIterable<unknown>, call, encode).catch((err: unknown) => {
-              call.cancel();
-              reject(fail(err));
-            });
-          }),
-        );
+        return new Promise((resolve, reject) => {
+          const call: ClientWritableStream<Buffer> = client.makeClientStreamRequest(
+            path,
+            identity,
+            identity,
+            metadataOf(ctx),
+            callOptionsOf(ctx),
+            (err: ServiceError | null, reply?: Buffer) => {
+              ctx.signal.removeEventListener('abort', cancel);
+              if (err !== null || reply === undefined) reject(fail(err));
+              else resolve(decode(reply));
+            },
+          );
+          const cancel = (): void => call.cancel();
+          ctx.signal.addEventListener('abort', cancel, { once: true });
+          void pumpRequests(inputs as AsyncIterable<unknown>, call, encode).catch((err: unknown) => {
+            call.cancel();
+            reject(fail(err));
+          });
+        });
       };
     case 'bidi_streaming':
       return (inputs, ctx) => {
@@ -329,7 +323,7 @@ function bridgeMethod(method: DescMethod, bridge: Bridge): AnyImpl {
           pumpError = err;
           call.cancel();
         });
-        return forwardReplies(call, ctx, decode, (err) => fail(pumpError ?? err), bridge);
+        return forwardReplies(call, ctx, decode, (err) => fail(pumpError ?? err));
       };
   }
 }
@@ -340,10 +334,7 @@ function forwardReplies(
   ctx: HandlerContext,
   decode: (bytes: Buffer) => unknown,
   fail: (err: unknown) => ConnectError,
-  bridge: Bridge,
 ): AsyncIterable<unknown> {
-  let finish: () => void = () => undefined;
-  void bridge.track(new Promise<void>((resolve) => (finish = resolve)));
   const cancel = (): void => call.cancel();
   ctx.signal.addEventListener('abort', cancel, { once: true });
   const source = (call as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
@@ -365,7 +356,6 @@ function forwardReplies(
       ctx.signal.removeEventListener('abort', cancel);
       // ends the gRPC call when the HTTP client stopped reading early (no-op after the status came)
       call.cancel();
-      finish();
     }
   })();
 }
