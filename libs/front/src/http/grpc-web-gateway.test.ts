@@ -165,6 +165,29 @@ describe('the gRPC-Web/JSON gateway', () => {
     // over the body limit, declared or not
     const big = { value: '6', ['x'.repeat(5000)]: 1 };
     expect(await postJson('Find', big)).toMatchObject({ status: 413, body: { code: 'resource_exhausted' } });
+    // streamed without a declared length: Connect's own limit
+    const chunked = await fetch(`${gateway.url}/jobworkerp.service.RunnerService/Find`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'jobworkerp-auth': TOKEN },
+      body: new ReadableStream<Uint8Array>({
+        start(controller) {
+          controller.enqueue(Buffer.from(JSON.stringify(big)));
+          controller.close();
+        },
+      }),
+      duplex: 'half',
+    } as RequestInit);
+    expect(chunked.status).toBe(429);
+    expect(await chunked.json()).toMatchObject({ code: 'resource_exhausted' });
+  });
+
+  it('answers health checks without the token', async () => {
+    const res = await fetch(`${gateway.url}/grpc.health.v1.Health/Check`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"service":"jobworkerp.service.RunnerService"}',
+    });
+    expect(await res.json()).toEqual({ status: 'SERVING' });
   });
 
   it('decodes gRPC-Web text padded frame by frame and sent in pieces', async () => {
