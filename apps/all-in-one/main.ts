@@ -8,6 +8,7 @@
 import { loadConfig } from '../../libs/config/src/index.js';
 import { createFrontServer } from '../common/front-server.js';
 import { createEngine, openJobNode } from '../common/job-node.js';
+import { startGrpcWeb } from '../common/grpc-web.js';
 import { createLogger } from '../common/logger.js';
 import { startConfiguredPoulpeApi } from '../common/poulpe-api.js';
 import { startPresence } from '../common/presence.js';
@@ -45,6 +46,7 @@ runApp('all-in-one', async () => {
   );
   const poulpe = await startConfiguredPoulpeApi(node, { onWorkerChanged: (id) => engine.invalidateWorker(id) });
   if (poulpe !== undefined) logger.info({ url: poulpe.url }, `jobworkerp poulpe API listening on ${poulpe.url}`);
+  const grpcWeb = await startGrpcWeb(config, server, logger);
   return {
     logger,
     stop: async () => {
@@ -53,7 +55,9 @@ runApp('all-in-one', async () => {
       await health.stopChecks();
       await scheduling.stop();
       // stop taking calls and claiming jobs together; running jobs get the grace period, then go back unfinished
+      // the gRPC-Web gateway first: its calls in flight go on through the draining gRPC server
       await Promise.all([
+        grpcWeb?.stop(config.worker.shutdownGraceMs),
         server.stop(config.worker.shutdownGraceMs),
         engine.stop(config.worker.shutdownGraceMs),
         poulpe?.close(),

@@ -7,12 +7,6 @@ import type { Logger } from '../../libs/core/src/index.js';
  */
 export function unimplementedSettings(config: Config): { variable: string; effect: string }[] {
   const found: { variable: string; effect: string }[] = [];
-  if (config.grpc.useGrpcWeb) {
-    found.push({
-      variable: 'USE_GRPC_WEB',
-      effect: 'gRPC-Web is not implemented yet; the server answers plain gRPC (HTTP/2) only',
-    });
-  }
   if (config.telemetry.otlpAddr !== undefined) {
     found.push({
       variable: 'OTLP_ADDR',

@@ -6,6 +6,7 @@
 import { loadConfig } from '../../libs/config/src/index.js';
 import { createFrontServer } from '../common/front-server.js';
 import { openJobNode } from '../common/job-node.js';
+import { startGrpcWeb } from '../common/grpc-web.js';
 import { createLogger } from '../common/logger.js';
 import { startConfiguredPoulpeApi } from '../common/poulpe-api.js';
 import { startPresence } from '../common/presence.js';
@@ -46,6 +47,7 @@ runApp('grpc-front', async () => {
   );
   const poulpe = await startConfiguredPoulpeApi(node, { onWorkerChanged: (id) => node.lifecycle.invalidateWorker(id) });
   if (poulpe !== undefined) logger.info({ url: poulpe.url }, `jobworkerp poulpe API listening on ${poulpe.url}`);
+  const grpcWeb = await startGrpcWeb(config, server, logger);
   return {
     logger,
     stop: async () => {
@@ -53,7 +55,12 @@ runApp('grpc-front', async () => {
       await presence.stop();
       await health.stopChecks();
       await scheduling.stop();
-      await Promise.all([server.stop(config.worker.shutdownGraceMs), poulpe?.close()]);
+      // the gRPC-Web gateway first: its calls in flight go on through the draining gRPC server
+      await Promise.all([
+        grpcWeb?.stop(config.worker.shutdownGraceMs),
+        server.stop(config.worker.shutdownGraceMs),
+        poulpe?.close(),
+      ]);
       await health.close();
       await node.close();
     },

@@ -112,6 +112,12 @@ describe('loadConfig', () => {
     expect(() => load({ POULPE_HTTP_ADDR: 'nowhere' })).toThrow(/POULPE_HTTP_ADDR=nowhere must be host:port/);
   });
 
+  it('serves gRPC-Web only on an HTTP_ADDR', () => {
+    expect(load({ USE_GRPC_WEB: 'true', HTTP_ADDR: '127.0.0.1:8080' }).grpc.useGrpcWeb).toBe(true);
+    expect(() => load({ USE_GRPC_WEB: 'true' })).toThrow(/USE_GRPC_WEB=true needs HTTP_ADDR/);
+    expect(load({ HTTP_ADDR: '127.0.0.1:8080' }).grpc.useGrpcWeb).toBe(false);
+  });
+
   it('sizes the plugin thread pools to the cores unless PLUGIN_THREADS says otherwise', () => {
     expect(load({}).runners.pluginThreads).toBe(availableParallelism());
     expect(load({ PLUGIN_THREADS: '3' }).runners.pluginThreads).toBe(3);

@@ -28,7 +28,11 @@ export interface Config {
     readonly host: string;
     /** GRPC_ADDR port part; 0 picks a free port. @default 9000 */
     readonly port: number;
-    /** USE_GRPC_WEB. @default false */
+    /**
+     * USE_GRPC_WEB: also serve every service as gRPC-Web (binary and text) and as JSON (the Connect protocol) on the
+     * HTTP/1.1 listener of HTTP_ADDR, which it needs (grpc-js owns the HTTP/2 port of GRPC_ADDR, so gRPC-Web cannot
+     * share it). @default false
+     */
     readonly useGrpcWeb: boolean;
     /**
      * AUTH_TOKEN: when set, every call needs metadata `jobworkerp-auth: <token>` (surrounding spaces are trimmed; a
@@ -407,6 +411,12 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       stdout: r.bool('LOG_USE_STDOUT', true),
     },
   };
+  if (config.grpc.useGrpcWeb && config.http.addr === undefined) {
+    r.problems.push(
+      'USE_GRPC_WEB=true needs HTTP_ADDR (host:port of the HTTP/1.1 listener that serves gRPC-Web and JSON; ' +
+        'the gRPC port of GRPC_ADDR speaks HTTP/2 gRPC only); set HTTP_ADDR or USE_GRPC_WEB=false',
+    );
+  }
   if (r.problems.length > 0) throw new ConfigError(r.problems);
   return deepFreeze(config);
 }

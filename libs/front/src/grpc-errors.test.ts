@@ -3,7 +3,8 @@ import { status } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
 import type { Logger, Worker } from '../../core/src/index.js';
 import { InvalidArgumentError, MAX_ECHOED_CHARS, quote } from '../../core/src/index.js';
-import { MAX_STATUS_DETAILS_CHARS, toServiceError } from './grpc-errors.js';
+import { Code, ConnectError } from '@connectrpc/connect';
+import { connectErrorOf, MAX_STATUS_DETAILS_CHARS, toServiceError } from './grpc-errors.js';
 import { callSignal, WorkerResolver } from './job-context.js';
 
 interface Logged {
@@ -50,6 +51,35 @@ describe('toServiceError', () => {
     expect(answer.code).toBe(status.INVALID_ARGUMENT);
     expect(answer.details.length).toBeLessThan(MAX_STATUS_DETAILS_CHARS + 100);
     expect(answer.details).toContain('cut: 100000 characters in all');
+  });
+});
+
+describe('connectErrorOf', () => {
+  it('keeps the code and message of every gRPC status, and clips the message', () => {
+    for (const code of [status.INVALID_ARGUMENT, status.NOT_FOUND, status.UNAUTHENTICATED, status.UNAVAILABLE]) {
+      const grpcError = Object.assign(new Error(`${code} ignored`), { code, details: `details of ${code}` });
+      const answer = connectErrorOf(grpcError, 'M', recordingLogger([]));
+      expect(answer.code).toBe(code as number as Code);
+      expect(answer.rawMessage).toBe(`details of ${code}`);
+    }
+    const long = Object.assign(new Error('x'), { code: status.NOT_FOUND, details: 'y'.repeat(50_000) });
+    expect(connectErrorOf(long, 'M', recordingLogger([])).rawMessage.length).toBeLessThan(
+      MAX_STATUS_DETAILS_CHARS + 100,
+    );
+  });
+
+  it('passes a Connect error on, and turns anything else into INTERNAL without its text, logged', () => {
+    const connectError = new ConnectError('bad JSON', Code.InvalidArgument);
+    expect(connectErrorOf(connectError, 'M', recordingLogger([]))).toBe(connectError);
+    const lines: Logged[] = [];
+    const answer = connectErrorOf(new TypeError('secret internals'), 'JobService/Enqueue', recordingLogger(lines));
+    expect(answer.code).toBe(Code.Internal);
+    expect(answer.rawMessage).toBe('internal error in JobService/Enqueue; the server log has details');
+    expect(lines.map((l) => l.level)).toEqual(['error']);
+    // OK (0) is no error code: never passed through as one
+    expect(connectErrorOf(Object.assign(new Error('odd'), { code: 0 }), 'M', recordingLogger([])).code).toBe(
+      Code.Internal,
+    );
   });
 });
 

@@ -7,10 +7,16 @@
  * (calls in flight go on, up to a grace period); calls in flight per connection are capped; and the port itself holds
  * at most `maxConnections` sockets: it is our own net.Server, whose sockets are handed to grpc-js.
  *
+ * A private loopback channel (openLoopback) serves the same services, with the same auth, checks and error mapping,
+ * to this process itself: the gRPC-Web/JSON gateway forwards its calls through it.
+ *
  * Lifecycle: 'created' → start() → 'running' → stop() → 'stopped'. stop() is idempotent.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
 import type { Server as NetServer } from 'node:net';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc-js';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
@@ -62,6 +68,8 @@ export class GrpcServer {
   /** the services set NOT_SERVING through setServing */
   private readonly notServing = new Set<string>();
   private listener: NetServer | undefined;
+  private injector: ReturnType<Server['createConnectionInjector']> | undefined;
+  private loopback: Promise<{ readonly server: NetServer; readonly dir: string; readonly target: string }> | undefined;
   private stateValue: GrpcServerState = 'created';
   private stopping: Promise<void> | undefined;
   private boundPort = 0;
@@ -127,6 +135,7 @@ export class GrpcServer {
     const { host, port } = this.options;
     const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
     const injector = this.server.createConnectionInjector(ServerCredentials.createInsecure());
+    this.injector = injector;
     const listener = createServer((socket) => injector.injectConnection(socket));
     listener.maxConnections = this.options.maxConnections;
     let dropped = 0;
@@ -164,6 +173,44 @@ export class GrpcServer {
     return this.boundPort;
   }
 
+  /**
+   * A grpc-js target (`unix:/path`) served like the port — same services, auth, request checks, error mapping and
+   * call metrics — for this process alone: a unix socket in a new temporary folder only this user can enter.
+   * Opened on the first call (the server must be running); closed and removed by stop().
+   */
+  openLoopback(): Promise<string> {
+    if (this.stateValue !== 'running') {
+      return Promise.reject(new Error(`cannot open a loopback channel on a gRPC server that is ${this.stateValue}`));
+    }
+    this.loopback ??= this.listenLoopback();
+    return this.loopback.then((l) => l.target);
+  }
+
+  private async listenLoopback(): Promise<{ server: NetServer; dir: string; target: string }> {
+    const injector = this.injector;
+    if (injector === undefined) throw new Error('the gRPC server has no connection injector');
+    // mkdtemp makes the folder 0700: no other user can reach the socket
+    const dir = await mkdtemp(join(tmpdir(), 'jobworkerp-grpc-'));
+    const path = join(dir, 'grpc.sock');
+    const server = createServer((socket) => injector.injectConnection(socket));
+    // the gateway opens one channel; reconnects after idle or age closes are the rest
+    server.maxConnections = 64;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen({ path }, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+    } catch (err) {
+      await rm(dir, { recursive: true, force: true });
+      throw err;
+    }
+    server.on('error', (err) => this.options.logger.error({ err }, 'the gRPC loopback listener failed'));
+    return { server, dir, target: `unix:${path}` };
+  }
+
   /** Marks every service NOT_SERVING, lets calls in flight finish up to graceMs, then cancels the rest. */
   stop(graceMs = 5000): Promise<void> {
     this.stopping ??= this.doStop(graceMs);
@@ -175,6 +222,8 @@ export class GrpcServer {
     for (const name of ['', ...this.healthNames]) this.health.setStatus(name, 'NOT_SERVING');
     // no new connections; the open ones are closed below
     this.listener?.close();
+    const loopback = await this.loopback?.catch(() => undefined);
+    loopback?.server.close();
     await new Promise<void>((resolve) => {
       const force = setTimeout(() => {
         this.server.forceShutdown();
@@ -185,6 +234,7 @@ export class GrpcServer {
         resolve();
       });
     });
+    if (loopback !== undefined) await rm(loopback.dir, { recursive: true, force: true });
     this.stateValue = 'stopped';
   }
 }

@@ -24,3 +24,10 @@ export { HttpError, readBody, readJson, sendJson, startHttpListener } from './ht
 export type { HttpHandler, HttpListener, HttpListenerOptions, TlsMaterial } from './http/http-listener.js';
 export { startPoulpeApi } from './http/poulpe/index.js';
 export type { PoulpeApiDeps } from './http/poulpe/index.js';
+export { createGrpcWebHandler, gatewayServices, startGrpcWebGateway } from './http/grpc-web-gateway.js';
+export type {
+  GrpcWebGateway,
+  GrpcWebGatewayOptions,
+  GrpcWebHandler,
+  GrpcWebHandlerOptions,
+} from './http/grpc-web-gateway.js';
