@@ -19,7 +19,7 @@ runApp('all-in-one', async () => {
   const config = loadConfig();
   const logger = createLogger(config, 'all-in-one');
   warnUnimplementedSettings(config, logger);
-  const node = await openJobNode(config, logger);
+  const node = await openJobNode(config, logger, 'all-in-one');
   const engine = createEngine(node);
   const server = createFrontServer({
     config,
@@ -27,6 +27,7 @@ runApp('all-in-one', async () => {
     storage: node.storage,
     registry: node.registry,
     jobs: { system: node.jobs, lifecycle: node.lifecycle },
+    tracer: node.tracer,
     onWorkerChanged: (id) => engine.invalidateWorker(id),
     onScheduleChanged: () => scheduling.wake(),
   });

@@ -20,9 +20,12 @@ describe('warnUnimplementedSettings', () => {
   });
 
   it('names each unimplemented setting in use, once', () => {
-    const lines = warningsFor({ USE_GRPC_WEB: 'true', OTLP_ADDR: 'http://collector:4317' });
-    expect(lines).toHaveLength(2);
+    const lines = warningsFor({ USE_GRPC_WEB: 'true' });
+    expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/^USE_GRPC_WEB is set but not implemented/);
-    expect(lines[1]).toMatch(/^OTLP_ADDR is set but not implemented/);
+  });
+
+  it('says nothing of OTLP_ADDR, which is implemented (traces)', () => {
+    expect(warningsFor({ OTLP_ADDR: 'http://collector:4318' })).toEqual([]);
   });
 });

@@ -13,12 +13,6 @@ export function unimplementedSettings(config: Config): { variable: string; effec
       effect: 'gRPC-Web is not implemented yet; the server answers plain gRPC (HTTP/2) only',
     });
   }
-  if (config.telemetry.otlpAddr !== undefined) {
-    found.push({
-      variable: 'OTLP_ADDR',
-      effect: 'OpenTelemetry export is not implemented yet; no traces or metrics are sent to the collector',
-    });
-  }
   return found;
 }
 

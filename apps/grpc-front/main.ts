@@ -22,7 +22,7 @@ runApp('grpc-front', async () => {
       'grpc-front needs STORAGE_TYPE=Scalable (Redis and MySQL shared with workers); for one process use all-in-one',
     );
   }
-  const node = await openJobNode(config, logger);
+  const node = await openJobNode(config, logger, 'grpc-front');
   const server = createFrontServer({
     config,
     logger,
@@ -30,6 +30,7 @@ runApp('grpc-front', async () => {
     registry: node.registry,
     // no engine here: the front's own lifecycle finishes the jobs it cancels before they ran
     jobs: { system: node.jobs, lifecycle: node.lifecycle },
+    tracer: node.tracer,
     onWorkerChanged: (id) => node.lifecycle.invalidateWorker(id),
     onScheduleChanged: () => scheduling.wake(),
   });

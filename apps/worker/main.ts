@@ -23,7 +23,7 @@ runApp('worker', async () => {
       'worker needs STORAGE_TYPE=Scalable (Redis and MySQL shared with grpc-fronts); for one process use all-in-one',
     );
   }
-  const node = await openJobNode(config, logger);
+  const node = await openJobNode(config, logger, 'worker');
   const engine = createEngine(node);
   await node.recover();
   await engine.start();

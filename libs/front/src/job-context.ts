@@ -1,7 +1,9 @@
-import type { IdGenerator, Logger, Runner, Worker } from '../../core/src/index.js';
+import type { Metadata } from '@grpc/grpc-js';
+import type { IdGenerator, JobTracer, Logger, Runner, TraceSpan, Worker } from '../../core/src/index.js';
 import {
   CancelledError,
   checkMaxChars,
+  traceContextFrom,
   InvalidArgumentError,
   MAX_WORKER_NAME_CHARS,
   NotFoundError,
@@ -21,6 +23,26 @@ export interface JobServicesDeps {
   readonly bus: ResultBus;
   readonly ids: IdGenerator;
   readonly logger: Logger;
+  /** a server span per enqueueing call, the parent of its jobs' runs. @default no tracing */
+  readonly tracer?: JobTracer | undefined;
+}
+
+/**
+ * The server span of an enqueueing call (`service` like `jobworkerp.service.JobService`), continuing the caller's
+ * trace when its metadata has a valid `traceparent` (and `tracestate`); a missing or malformed one starts a new trace.
+ */
+export function startCallSpan(
+  tracer: JobTracer,
+  service: string,
+  method: string,
+  metadata: Pick<Metadata, 'get'>,
+): TraceSpan {
+  const parent = traceContextFrom(metadata.get('traceparent')[0], metadata.get('tracestate')[0]);
+  return tracer.start(`${service}/${method}`, 'server', parent, {
+    'rpc.system': 'grpc',
+    'rpc.service': service,
+    'rpc.method': method,
+  });
 }
 
 /** Worker and runner lookups by id or name, cached briefly for the Enqueue hot path. */
