@@ -10,14 +10,14 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { credentials, Metadata } from '@grpc/grpc-js';
+import { credentials, Metadata, status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_CHANNEL } from '../../libs/config/src/index.js';
 import { purgeRedisNamespace } from '../../libs/queue/src/index.js';
 import type { EnqueueOutcome, JobRequest } from '../../libs/proto/src/index.js';
 import { JobBatchServiceClient, ResponseType } from '../../libs/proto/src/index.js';
 import type { Clients } from '../support/grpc-clients.js';
-import { call, connect } from '../support/grpc-clients.js';
+import { call, connect, grpcError } from '../support/grpc-clients.js';
 import { tempMariaDatabase } from '../support/mariadb.js';
 import type { OtlpReceiver, ReceivedSpan } from '../support/otlp-receiver.js';
 import { startOtlpReceiver } from '../support/otlp-receiver.js';
@@ -120,6 +120,7 @@ describe('traces on Scalable (grpc-front + worker)', () => {
       attributes: {
         'rpc.system': 'grpc',
         'rpc.method': 'Enqueue',
+        'rpc.grpc.status_code': 0,
         'jobworkerp.job.id': jobId,
         'jobworkerp.worker.name': 'trace-first',
       },
@@ -219,5 +220,19 @@ describe('traces on Standalone (all-in-one)', () => {
     for (const run of runs) {
       expect(run).toMatchObject({ traceId: call_.traceId, parentSpanId: call_.spanId, serviceName: 'jobs-standalone' });
     }
+  });
+
+  it('marks the span of a refused Enqueue as an error with the status the caller got', async () => {
+    const err = await grpcError(call(clients.job, 'enqueue', { workerName: 'nobody', args: Buffer.alloc(0) }));
+    expect(err.code).toBe(status.NOT_FOUND);
+    const spans = await receiver.waitFor('the span of the refused call', (all) =>
+      all.some((s) => s.name === 'jobworkerp.service.JobService/Enqueue'),
+    );
+    expect(spans.find((s) => s.name === 'jobworkerp.service.JobService/Enqueue')).toMatchObject({
+      kind: SERVER,
+      statusCode: ERROR,
+      statusMessage: err.details,
+      attributes: { 'rpc.grpc.status_code': status.NOT_FOUND },
+    });
   });
 });

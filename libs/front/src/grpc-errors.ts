@@ -41,3 +41,14 @@ export function toServiceError(thrown: unknown, method: string, logger: Logger):
   }
   return Object.assign(new Error(details), { code, details, metadata: new Metadata() });
 }
+
+/**
+ * The status code and message a call that threw `thrown` answers (as toServiceError makes them, without logging):
+ * what a trace records of a failed call, so a span says no more than the caller was told.
+ */
+export function callStatusOf(thrown: unknown, method: string): { code: status; details: string } {
+  const err = coerceError(thrown);
+  return err instanceof JobworkerpError
+    ? { code: CODES[err.kind], details: clip(err.message, MAX_STATUS_DETAILS_CHARS) }
+    : { code: status.INTERNAL, details: `internal error in ${method}; the server log has details` };
+}

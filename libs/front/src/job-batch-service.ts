@@ -17,7 +17,7 @@ import type { EnqueueOutcome, JobBatchServiceServer, JobRequest } from '../../pr
 import { toServiceError } from './grpc-errors.js';
 import { unary } from './handlers.js';
 import type { JobServicesDeps, WorkerResolver } from './job-context.js';
-import { startCallSpan } from './job-context.js';
+import { endCallSpan, startCallSpan } from './job-context.js';
 import { jobFromRequest } from './job-request.js';
 
 /** The most jobs one EnqueueBatch call may carry. */
@@ -73,7 +73,7 @@ export function jobBatchService(deps: JobServicesDeps, resolver: WorkerResolver)
         }
       };
       await Promise.all(Array.from({ length: Math.min(CONCURRENCY, req.jobs.length) }, lane));
-      if (span !== undefined) endBatchSpan(span, outcomes);
+      if (span !== undefined) endBatchSpan(span, name('EnqueueBatch'), outcomes);
       return { outcomes };
     }),
 
@@ -98,11 +98,11 @@ export function jobBatchService(deps: JobServicesDeps, resolver: WorkerResolver)
 }
 
 /** A batch call's span: how many jobs it carried and how many were refused. */
-function endBatchSpan(span: TraceSpan, outcomes: readonly (EnqueueOutcome | undefined)[]): void {
+function endBatchSpan(span: TraceSpan, method: string, outcomes: readonly (EnqueueOutcome | undefined)[]): void {
   let refused = 0;
   for (const outcome of outcomes) if (outcome?.error !== undefined) refused++;
   span.setAttributes({ 'jobworkerp.batch.jobs': outcomes.length, 'jobworkerp.batch.refused': refused });
-  span.end();
+  endCallSpan(span, method);
 }
 
 /** Answers each request of a bidi stream with its outcome, in order, with at most STREAM_WINDOW in flight. */

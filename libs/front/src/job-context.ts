@@ -1,4 +1,5 @@
 import type { Metadata } from '@grpc/grpc-js';
+import { status } from '@grpc/grpc-js';
 import type { IdGenerator, JobTracer, Logger, Runner, TraceSpan, Worker } from '../../core/src/index.js';
 import {
   CancelledError,
@@ -11,6 +12,7 @@ import {
   TtlCache,
 } from '../../core/src/index.js';
 import type { JobLifecycle } from '../../jobs/src/index.js';
+import { callStatusOf } from './grpc-errors.js';
 import type { ResultBus } from '../../queue/src/index.js';
 import type { Storage } from '../../storage/src/index.js';
 
@@ -108,4 +110,16 @@ export function callSignal(call: CallLike): AbortSignal {
   if (call.cancelled === true) cancel();
   else call.once('cancelled', cancel);
   return controller.signal;
+}
+
+/** Ends a call's span with the status code the call answers; a failure says only what the caller was told. */
+export function endCallSpan(span: TraceSpan, method: string, thrown?: unknown): void {
+  if (thrown === undefined) {
+    span.setAttributes({ 'rpc.grpc.status_code': status.OK });
+  } else {
+    const { code, details } = callStatusOf(thrown, method);
+    span.setAttributes({ 'rpc.grpc.status_code': code });
+    span.fail(details);
+  }
+  span.end();
 }

@@ -8,7 +8,7 @@ import { jobToProto, ResponseType } from '../../core/src/index.js';
 import { normalizePage } from '../../storage/src/index.js';
 import { serverStream, unary } from './handlers.js';
 import type { JobServicesDeps, WorkerResolver } from './job-context.js';
-import { callSignal, remainingMs, startCallSpan } from './job-context.js';
+import { callSignal, endCallSpan, remainingMs, startCallSpan } from './job-context.js';
 import { jobFromRequest } from './job-request.js';
 import { createJobResponseBytes, preEncoded } from './pre-encoded-reply.js';
 
@@ -53,12 +53,12 @@ export function jobService(deps: JobServicesDeps, resolver: WorkerResolver): Job
       if (tracer === undefined) return enqueue(req, call, undefined);
       const span = startCallSpan(tracer, 'jobworkerp.service.JobService', 'Enqueue', call.metadata);
       try {
-        return await enqueue(req, call, span);
+        const res = await enqueue(req, call, span);
+        endCallSpan(span, name('Enqueue'));
+        return res;
       } catch (err) {
-        span.fail(err);
+        endCallSpan(span, name('Enqueue'), err);
         throw err;
-      } finally {
-        span.end();
       }
     }),
 
