@@ -7,7 +7,7 @@
  * from an ambient context: no context manager is installed and nothing global is registered, so the process's
  * other code (and its libraries) is not traced and costs nothing more.
  */
-import type { Attributes, Context, Span, TextMapGetter, TextMapSetter } from '@opentelemetry/api';
+import type { Attributes, Context, Span, TextMapGetter, TextMapSetter, Tracer } from '@opentelemetry/api';
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { setGlobalErrorHandler, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
@@ -130,7 +130,7 @@ const KINDS: Record<TraceSpanKind, SpanKind> = {
 
 /** The JobTracer over an OpenTelemetry tracer. */
 export class OtelJobTracer implements JobTracer {
-  constructor(private readonly tracer: ReturnType<BasicTracerProvider['getTracer']>) {}
+  constructor(private readonly tracer: Tracer) {}
 
   start(name: string, kind: TraceSpanKind, parent: TraceContext | undefined, attributes?: TraceAttributes): TraceSpan {
     const context = parent === undefined ? ROOT_CONTEXT : propagator.extract(ROOT_CONTEXT, parent, getter);
