@@ -4,7 +4,8 @@
  *   Enqueue span; the job travels through Redis, fails once and is retried through its MariaDB row, then chains to a
  *   next worker; every span shares the client's trace, each run is a child of the Enqueue span, the next job's run
  *   a child of the run that made it, and each finishing step a child of its run.
- * - Standalone (all-in-one): an EnqueueBatch call's span is the parent of the runs of its jobs.
+ * - Standalone (all-in-one): an EnqueueBatch call's span, and an EnqueueStream call's, is the parent of the runs of
+ *   its jobs; a refused Enqueue's span is an error saying what the caller was told.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -17,7 +18,7 @@ import { purgeRedisNamespace } from '../../libs/queue/src/index.js';
 import type { EnqueueOutcome, JobRequest } from '../../libs/proto/src/index.js';
 import { JobBatchServiceClient, ResponseType } from '../../libs/proto/src/index.js';
 import type { Clients } from '../support/grpc-clients.js';
-import { call, connect, grpcError } from '../support/grpc-clients.js';
+import { call, collect, connect, grpcError } from '../support/grpc-clients.js';
 import { tempMariaDatabase } from '../support/mariadb.js';
 import type { OtlpReceiver, ReceivedSpan } from '../support/otlp-receiver.js';
 import { startOtlpReceiver } from '../support/otlp-receiver.js';
@@ -220,6 +221,35 @@ describe('traces on Standalone (all-in-one)', () => {
     for (const run of runs) {
       expect(run).toMatchObject({ traceId: call_.traceId, parentSpanId: call_.spanId, serviceName: 'jobs-standalone' });
     }
+  });
+
+  it("makes an EnqueueStream call, continuing the caller's trace, the parent of its jobs runs", async () => {
+    await call(
+      clients.worker,
+      'create',
+      commandWorkerData('trace-stream', 'echo', { responseType: ResponseType.NO_RESULT }),
+    );
+    const metadata = new Metadata();
+    metadata.set('traceparent', `00-${CLIENT_TRACE}-${CLIENT_SPAN}-01`);
+    const stream = batch.enqueueStream(metadata);
+    const outcomes = collect<EnqueueOutcome>(stream);
+    stream.write({ workerName: 'trace-stream', args: commandArgs('streamed') });
+    stream.end();
+    const [outcome] = await outcomes;
+    expect(outcome?.error).toBeUndefined();
+    const spans = await receiver.waitFor(
+      'the EnqueueStream span, ended with its stream, and the run of its job',
+      (all) =>
+        all.some((s) => s.name === 'jobworkerp.ext.JobBatchService/EnqueueStream') &&
+        all.some((s) => s.kind === CONSUMER && s.attributes['jobworkerp.job.id'] === outcome?.id?.value),
+    );
+    const streamSpan = spans.find((s) => s.name === 'jobworkerp.ext.JobBatchService/EnqueueStream')!;
+    expect(streamSpan).toMatchObject({ kind: SERVER, traceId: CLIENT_TRACE, parentSpanId: CLIENT_SPAN });
+    const run = spans.find((s) => s.kind === CONSUMER && s.attributes['jobworkerp.job.id'] === outcome?.id?.value);
+    expect(run).toMatchObject({
+      traceId: CLIENT_TRACE,
+      parentSpanId: streamSpan.spanId,
+    });
   });
 
   it('marks the span of a refused Enqueue as an error with the status the caller got', async () => {
