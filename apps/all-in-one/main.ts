@@ -15,13 +15,11 @@ import { startPresence } from '../common/presence.js';
 import { runApp } from '../common/process-lifecycle.js';
 import { startProcessHealth } from '../common/process-health.js';
 import { startScheduling } from '../common/scheduling.js';
-import { warnUnimplementedSettings } from '../common/unimplemented-settings.js';
 
 runApp('all-in-one', async () => {
   const config = loadConfig();
   const logger = createLogger(config, 'all-in-one');
-  warnUnimplementedSettings(config, logger);
-  const node = await openJobNode(config, logger);
+  const node = await openJobNode(config, logger, 'all-in-one');
   const engine = createEngine(node);
   const server = createFrontServer({
     config,
@@ -29,6 +27,7 @@ runApp('all-in-one', async () => {
     storage: node.storage,
     registry: node.registry,
     jobs: { system: node.jobs, lifecycle: node.lifecycle },
+    tracer: node.tracer,
     onWorkerChanged: (id) => engine.invalidateWorker(id),
     onScheduleChanged: () => scheduling.wake(),
   });

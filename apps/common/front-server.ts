@@ -1,5 +1,5 @@
 import type { Config } from '../../libs/config/src/index.js';
-import type { Logger } from '../../libs/core/src/index.js';
+import type { JobTracer, Logger } from '../../libs/core/src/index.js';
 import type { JobServicesDeps, ServiceRegistration } from '../../libs/front/src/index.js';
 import {
   deadLetterService,
@@ -47,6 +47,8 @@ export interface FrontWiring {
   readonly onWorkerChanged?: (workerId: number) => void;
   /** told after a schedule is created, changed or deleted (this process's scheduler looks again) */
   readonly onScheduleChanged?: () => void;
+  /** a server span per enqueueing call (OTLP_ADDR) */
+  readonly tracer?: JobTracer | undefined;
 }
 
 /** The gRPC server with every jobworkerp service. */
@@ -71,7 +73,7 @@ export function createFrontServer(w: FrontWiring): GrpcServer {
   ];
   if (w.jobs !== undefined) {
     const { system, lifecycle } = w.jobs;
-    const deps: JobServicesDeps = { storage, lifecycle, bus: system.bus, ids: system.ids, logger };
+    const deps: JobServicesDeps = { storage, lifecycle, bus: system.bus, ids: system.ids, logger, tracer: w.tracer };
     services.push(
       { definition: JobServiceService, implementation: jobService(deps, resolver) },
       { definition: JobBatchServiceService, implementation: jobBatchService(deps, resolver) },

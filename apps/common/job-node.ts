@@ -5,7 +5,7 @@
  * and both act on jobs through that lifecycle.
  */
 import type { Config } from '../../libs/config/src/index.js';
-import type { Logger } from '../../libs/core/src/index.js';
+import type { JobTracer, Logger } from '../../libs/core/src/index.js';
 import { Engine } from '../../libs/engine/src/index.js';
 import { observeGrpcCalls } from '../../libs/front/src/index.js';
 import { JobLifecycle } from '../../libs/jobs/src/index.js';
@@ -18,6 +18,11 @@ import type { ProcessMetrics } from './metrics.js';
 import { loadPluginRunners } from './plugins-from-config.js';
 import { createRunnerRegistry } from './runners-from-config.js';
 import { openConfiguredStorage } from './storage-from-config.js';
+import type { Tracing } from './tracing.js';
+import { packageVersion } from '../cli/version.js';
+
+/** The apps that open a job node; each names its spans' service after itself (unless OTEL_SERVICE_NAME says). */
+export type JobNodeApp = 'all-in-one' | 'grpc-front' | 'worker';
 
 export interface JobNode {
   readonly config: Config;
@@ -28,6 +33,8 @@ export interface JobNode {
   readonly lifecycle: JobLifecycle;
   /** the process's metrics, when METRICS_ADDR is set (served from the start, closed by close()) */
   readonly metrics: ProcessMetrics | undefined;
+  /** records spans of enqueueing calls and job runs, when OTLP_ADDR is set (flushed by close()) */
+  readonly tracer: JobTracer | undefined;
   /**
    * After a start: Standalone rebuilds its in-memory job state from the RDB and puts every backed-up job back in the
    * queue; Scalable restores backed-up jobs when STORAGE_RESTORE_AT_STARTUP says so.
@@ -37,14 +44,17 @@ export interface JobNode {
   close(): Promise<void>;
 }
 
-export async function openJobNode(config: Config, logger: Logger): Promise<JobNode> {
+export async function openJobNode(config: Config, logger: Logger, app: JobNodeApp): Promise<JobNode> {
   const metricsAddr = config.telemetry.metricsAddr;
   // prom-client is loaded only by processes that serve metrics
   const metrics = metricsAddr === undefined ? undefined : (await import('./metrics.js')).createProcessMetrics(logger);
-  const storage = await openConfiguredStorage(config, metrics?.dbError);
+  // and the OpenTelemetry SDK only by processes that send traces
+  const tracing = await startConfiguredTracing(config, logger, app);
+  let storage: Storage | undefined;
   let jobs: JobSystem | undefined;
   let endpoint: MetricsEndpoint | undefined;
   try {
+    storage = await openConfiguredStorage(config, metrics?.dbError);
     jobs = await createJobSystem(config, logger, {
       onRedisError: metrics?.redisError,
       onLeasesLapsed: metrics?.leasesLapsed,
@@ -65,6 +75,7 @@ export async function openJobNode(config: Config, logger: Logger): Promise<JobNo
       deadLetters: config.deadLetters,
       onDueRow: () => opened.wake.notify(),
       events: metrics?.jobEvents,
+      tracer: tracing?.tracer,
     });
     if (metrics !== undefined && metricsAddr !== undefined) {
       // every handler of this process tells the metrics how its calls end
@@ -78,14 +89,16 @@ export async function openJobNode(config: Config, logger: Logger): Promise<JobNo
     }
     const standalone = config.storageType === 'Standalone';
     const metricsEndpoint = endpoint;
+    const openedStorage = storage;
     return {
       config,
       logger,
-      storage,
+      storage: openedStorage,
       jobs: opened,
       registry,
       lifecycle,
       metrics,
+      tracer: tracing?.tracer,
       recover: () =>
         lifecycle.recover({
           rebuildState: standalone,
@@ -94,16 +107,35 @@ export async function openJobNode(config: Config, logger: Logger): Promise<JobNo
       close: async () => {
         await plugins.close();
         await opened.close();
-        await storage.close();
+        await openedStorage.close();
         await metricsEndpoint?.close();
+        // last: the spans of everything that stopped above are sent
+        await tracing?.shutdown();
       },
     };
   } catch (err) {
     await endpoint?.close();
     await jobs?.close();
-    await storage.close();
+    await storage?.close();
+    await tracing?.shutdown();
     throw err;
   }
+}
+
+/** Tracing when OTLP_ADDR is set (the SDK is imported then only), with a line saying where spans go. */
+async function startConfiguredTracing(config: Config, logger: Logger, app: JobNodeApp): Promise<Tracing | undefined> {
+  const otlpAddr = config.telemetry.otlpAddr;
+  if (otlpAddr === undefined) return undefined;
+  const { startTracing } = await import('./tracing.js');
+  const tracing = startTracing({
+    otlpAddr,
+    serviceName: config.telemetry.serviceName ?? `jobworkerp-${app}`,
+    serviceVersion: packageVersion(),
+    logger,
+  });
+  // a line for people and tests
+  process.stdout.write(`jobworkerp traces sent to ${tracing.endpoint}\n`);
+  return tracing;
 }
 
 /** The job engine of a process that runs jobs (all-in-one, worker); it shares the node's lifecycle. */

@@ -13,18 +13,16 @@ import { startPresence } from '../common/presence.js';
 import { runApp } from '../common/process-lifecycle.js';
 import { startProcessHealth } from '../common/process-health.js';
 import { startScheduling } from '../common/scheduling.js';
-import { warnUnimplementedSettings } from '../common/unimplemented-settings.js';
 
 runApp('grpc-front', async () => {
   const config = loadConfig();
   const logger = createLogger(config, 'grpc-front');
-  warnUnimplementedSettings(config, logger);
   if (config.storageType === 'Standalone') {
     throw new Error(
       'grpc-front needs STORAGE_TYPE=Scalable (Redis and MySQL shared with workers); for one process use all-in-one',
     );
   }
-  const node = await openJobNode(config, logger);
+  const node = await openJobNode(config, logger, 'grpc-front');
   const server = createFrontServer({
     config,
     logger,
@@ -32,6 +30,7 @@ runApp('grpc-front', async () => {
     registry: node.registry,
     // no engine here: the front's own lifecycle finishes the jobs it cancels before they ran
     jobs: { system: node.jobs, lifecycle: node.lifecycle },
+    tracer: node.tracer,
     onWorkerChanged: (id) => node.lifecycle.invalidateWorker(id),
     onScheduleChanged: () => scheduling.wake(),
   });

@@ -12,18 +12,16 @@ import { startPresence } from '../common/presence.js';
 import { runApp } from '../common/process-lifecycle.js';
 import { startProcessHealth } from '../common/process-health.js';
 import { startScheduling } from '../common/scheduling.js';
-import { warnUnimplementedSettings } from '../common/unimplemented-settings.js';
 
 runApp('worker', async () => {
   const config = loadConfig();
   const logger = createLogger(config, 'worker');
-  warnUnimplementedSettings(config, logger);
   if (config.storageType === 'Standalone') {
     throw new Error(
       'worker needs STORAGE_TYPE=Scalable (Redis and MySQL shared with grpc-fronts); for one process use all-in-one',
     );
   }
-  const node = await openJobNode(config, logger);
+  const node = await openJobNode(config, logger, 'worker');
   const engine = createEngine(node);
   await node.recover();
   await engine.start();

@@ -183,6 +183,21 @@ describe('loadConfig', () => {
     expect(() => load({ METRICS_ADDR: 'metrics' })).toThrow(/METRICS_ADDR=metrics must be host:port/);
   });
 
+  it('traces only when OTLP_ADDR is set, to an http(s) collector, never echoing the address in an error', () => {
+    expect(load({}).telemetry).toMatchObject({ otlpAddr: undefined, serviceName: undefined });
+    expect(load({ OTLP_ADDR: 'http://collector:4318/' }).telemetry.otlpAddr).toBe('http://collector:4318');
+    expect(load({ OTLP_ADDR: 'https://otel.example/v1/traces' }).telemetry.otlpAddr).toBe(
+      'https://otel.example/v1/traces',
+    );
+    expect(load({ OTEL_SERVICE_NAME: 'jobs-eu' }).telemetry.serviceName).toBe('jobs-eu');
+    for (const bad of ['collector:4318', 'grpc://collector:4317', 'http://u:s3cret@collector:4318/?x=s3cret']) {
+      expect(() => load({ OTLP_ADDR: bad }), bad).toThrow(/OTLP_ADDR must be the http:\/\/ or https:\/\/ URL/);
+      expect(() => load({ OTLP_ADDR: bad })).not.toThrow(/s3cret/);
+    }
+    expect(() => load({ OTEL_SERVICE_NAME: 'x'.repeat(129) })).toThrow(/OTEL_SERVICE_NAME/);
+    expect(() => load({ OTEL_SERVICE_NAME: 'tab\there' })).toThrow(/OTEL_SERVICE_NAME/);
+  });
+
   it('names every bad variable in one error', () => {
     let err: unknown;
     try {

@@ -201,8 +201,17 @@ export interface Config {
     readonly cronFile: string | undefined;
   };
   readonly telemetry: {
-    /** OTLP_ADDR: an OpenTelemetry collector. Not implemented yet: when set, the apps log a warning naming it. */
+    /**
+     * OTLP_ADDR: the base URL of an OpenTelemetry collector's OTLP/HTTP receiver (`http://collector:4318`); spans are
+     * posted to `<OTLP_ADDR>/v1/traces` (as given when the path already ends with `/v1/traces`). Kept without a
+     * trailing slash. @default off: no tracing, and no tracing code loaded
+     */
     readonly otlpAddr: string | undefined;
+    /**
+     * OTEL_SERVICE_NAME: the `service.name` of this process's spans. @default the app's name with a `jobworkerp-`
+     * prefix (jobworkerp-all-in-one, jobworkerp-grpc-front, jobworkerp-worker)
+     */
+    readonly serviceName: string | undefined;
     /**
      * METRICS_ADDR host:port: where a process serves Prometheus metrics over plain HTTP (`GET /metrics`). Port 0
      * picks a free port. @default off
@@ -401,7 +410,8 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       cronFile: r.optional('CRON_FILE'),
     },
     telemetry: {
-      otlpAddr: r.optional('OTLP_ADDR'),
+      otlpAddr: r.otlpAddr(),
+      serviceName: r.serviceName(),
       metricsAddr: r.optionalHostPort('METRICS_ADDR'),
     },
     log: {
@@ -609,6 +619,36 @@ class Reader {
       return undefined;
     }
     return { certFile, keyFile, clientCaFile };
+  }
+
+  /** OTLP_ADDR: an http(s) URL; never echoed in a problem, since it may hold credentials. */
+  otlpAddr(): string | undefined {
+    const v = this.optional('OTLP_ADDR');
+    if (v === undefined) return undefined;
+    let url: URL | undefined;
+    try {
+      url = new URL(v);
+    } catch {
+      url = undefined;
+    }
+    if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.search !== '') {
+      this.problems.push(
+        'OTLP_ADDR must be the http:// or https:// URL of an OTLP/HTTP collector, without a query, ' +
+          'e.g. http://collector:4318 (spans go to its /v1/traces)',
+      );
+      return undefined;
+    }
+    return v.replace(/\/+$/, '');
+  }
+
+  /** OTEL_SERVICE_NAME: printable, at most 128 characters. */
+  serviceName(): string | undefined {
+    const v = this.optional('OTEL_SERVICE_NAME');
+    if (v !== undefined && (v.length > 128 || !/^[\x21-\x7e][\x20-\x7e]*$/.test(v))) {
+      this.problems.push('OTEL_SERVICE_NAME must be at most 128 printable characters, e.g. jobworkerp-worker');
+      return undefined;
+    }
+    return v;
   }
 
   optionalInt(name: string): number | undefined {

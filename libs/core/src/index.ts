@@ -14,3 +14,4 @@ export * from './protobuf-wire.js';
 export * from './encoded-job-result.js';
 export * from './cron-expression.js';
 export * from './dead-letter.js';
+export * from './job-tracer.js';

@@ -23,6 +23,7 @@ import {
   RunnerType,
   JobStatus,
 } from '../../proto/src/index.js';
+import type { TraceContext } from './job-tracer.js';
 
 export { JobStatus, Priority, QueueType, ResponseType, ResultStatus, RetryType, RunnerType };
 
@@ -91,6 +92,11 @@ export interface Job {
   readonly priority: Priority;
   /** ms; 0 = no timeout */
   readonly timeout: number;
+  /**
+   * The trace context of the span the job was created in (its Enqueue call, or the run that chained it), when
+   * tracing is on; the spans of its runs are its children. Not part of the wire messages: it travels beside them.
+   */
+  readonly trace?: TraceContext | undefined;
 }
 
 export interface JobResult {

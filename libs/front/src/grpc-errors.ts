@@ -82,3 +82,14 @@ export function connectErrorOf(thrown: unknown, method: string, logger: Logger):
   logger.error({ err, method }, 'unexpected error in the gRPC-Web gateway');
   return new ConnectError(`internal error in ${method}; the server log has details`, Code.Internal);
 }
+
+/**
+ * The status code and message a call that threw `thrown` answers (as toServiceError makes them, without logging):
+ * what a trace records of a failed call, so a span says no more than the caller was told.
+ */
+export function callStatusOf(thrown: unknown, method: string): { code: status; details: string } {
+  const err = coerceError(thrown);
+  return err instanceof JobworkerpError
+    ? { code: CODES[err.kind], details: clip(err.message, MAX_STATUS_DETAILS_CHARS) }
+    : { code: status.INTERNAL, details: `internal error in ${method}; the server log has details` };
+}

@@ -11,11 +11,13 @@
  * Enqueues run concurrently, so a Redis queue sends them to Redis in batches.
  */
 import type { ServerDuplexStream } from '@grpc/grpc-js';
+import type { TraceContext, TraceSpan } from '../../core/src/index.js';
 import { InvalidArgumentError, ResponseType } from '../../core/src/index.js';
 import type { EnqueueOutcome, JobBatchServiceServer, JobRequest } from '../../proto/src/index.js';
 import { toServiceError } from './grpc-errors.js';
 import { unary } from './handlers.js';
 import type { JobServicesDeps, WorkerResolver } from './job-context.js';
+import { endCallSpan, startCallSpan } from './job-context.js';
 import { jobFromRequest } from './job-request.js';
 
 /** The most jobs one EnqueueBatch call may carry. */
@@ -26,13 +28,18 @@ const CONCURRENCY = 256;
 const STREAM_WINDOW = 1024;
 
 export function jobBatchService(deps: JobServicesDeps, resolver: WorkerResolver): JobBatchServiceServer {
-  const { lifecycle, ids, logger, storage } = deps;
+  const { lifecycle, ids, logger, storage, tracer } = deps;
   const name = (m: string): string => `JobBatchService/${m}`;
+  const SERVICE = 'jobworkerp.ext.JobBatchService';
 
   /** Enqueues one job; never rejects (a failure becomes the outcome). */
-  const enqueueOne = async (req: JobRequest, method: string): Promise<EnqueueOutcome> => {
+  const enqueueOne = async (
+    req: JobRequest,
+    method: string,
+    trace: TraceContext | undefined,
+  ): Promise<EnqueueOutcome> => {
     try {
-      const { job, worker } = await jobFromRequest(req, resolver, ids, storage.capabilities);
+      const { job, worker } = await jobFromRequest(req, resolver, ids, storage.capabilities, trace);
       if (worker.responseType === ResponseType.DIRECT) {
         throw new InvalidArgumentError(
           `worker "${worker.name}" is DIRECT: its jobs answer with their result, so enqueue them one by one with JobService.Enqueue`,
@@ -55,20 +62,47 @@ export function jobBatchService(deps: JobServicesDeps, resolver: WorkerResolver)
       }
       let cancelled = false;
       call.once('cancelled', () => (cancelled = true));
+      const span = tracer === undefined ? undefined : startCallSpan(tracer, SERVICE, 'EnqueueBatch', call.metadata);
+      const trace = span?.context();
       const outcomes = new Array<EnqueueOutcome>(req.jobs.length);
       let next = 0;
       const lane = async (): Promise<void> => {
         // a cancelled call starts no more jobs (its client will not learn their ids)
         for (let i = next++; i < req.jobs.length && !cancelled; i = next++) {
-          outcomes[i] = await enqueueOne(req.jobs[i]!, name('EnqueueBatch'));
+          outcomes[i] = await enqueueOne(req.jobs[i]!, name('EnqueueBatch'), trace);
         }
       };
       await Promise.all(Array.from({ length: Math.min(CONCURRENCY, req.jobs.length) }, lane));
+      if (span !== undefined) endBatchSpan(span, name('EnqueueBatch'), outcomes);
       return { outcomes };
     }),
 
-    enqueueStream: (call) => serveStream(call, (req) => enqueueOne(req, name('EnqueueStream'))),
+    enqueueStream: (call) => {
+      const span = tracer === undefined ? undefined : startCallSpan(tracer, SERVICE, 'EnqueueStream', call.metadata);
+      const trace = span?.context();
+      if (span !== undefined) {
+        // the stream's span ends with the stream, however it ends
+        let ended = false;
+        const end = (): void => {
+          if (ended) return;
+          ended = true;
+          span.end();
+        };
+        call.once('finish', end);
+        call.once('cancelled', end);
+        call.once('error', end);
+      }
+      serveStream(call, (req) => enqueueOne(req, name('EnqueueStream'), trace));
+    },
   };
+}
+
+/** A batch call's span: how many jobs it carried and how many were refused. */
+function endBatchSpan(span: TraceSpan, method: string, outcomes: readonly (EnqueueOutcome | undefined)[]): void {
+  let refused = 0;
+  for (const outcome of outcomes) if (outcome?.error !== undefined) refused++;
+  span.setAttributes({ 'jobworkerp.batch.jobs': outcomes.length, 'jobworkerp.batch.refused': refused });
+  endCallSpan(span, method);
 }
 
 /** Answers each request of a bidi stream with its outcome, in order, with at most STREAM_WINDOW in flight. */

@@ -1,7 +1,10 @@
-import type { IdGenerator, Logger, Runner, Worker } from '../../core/src/index.js';
+import type { Metadata } from '@grpc/grpc-js';
+import { status } from '@grpc/grpc-js';
+import type { IdGenerator, JobTracer, Logger, Runner, TraceSpan, Worker } from '../../core/src/index.js';
 import {
   CancelledError,
   checkMaxChars,
+  traceContextFrom,
   InvalidArgumentError,
   MAX_WORKER_NAME_CHARS,
   NotFoundError,
@@ -9,6 +12,7 @@ import {
   TtlCache,
 } from '../../core/src/index.js';
 import type { JobLifecycle } from '../../jobs/src/index.js';
+import { callStatusOf } from './grpc-errors.js';
 import type { ResultBus } from '../../queue/src/index.js';
 import type { Storage } from '../../storage/src/index.js';
 
@@ -21,6 +25,26 @@ export interface JobServicesDeps {
   readonly bus: ResultBus;
   readonly ids: IdGenerator;
   readonly logger: Logger;
+  /** a server span per enqueueing call, the parent of its jobs' runs. @default no tracing */
+  readonly tracer?: JobTracer | undefined;
+}
+
+/**
+ * The server span of an enqueueing call (`service` like `jobworkerp.service.JobService`), continuing the caller's
+ * trace when its metadata has a valid `traceparent` (and `tracestate`); a missing or malformed one starts a new trace.
+ */
+export function startCallSpan(
+  tracer: JobTracer,
+  service: string,
+  method: string,
+  metadata: Pick<Metadata, 'get'>,
+): TraceSpan {
+  const parent = traceContextFrom(metadata.get('traceparent')[0], metadata.get('tracestate')[0]);
+  return tracer.start(`${service}/${method}`, 'server', parent, {
+    'rpc.system': 'grpc',
+    'rpc.service': service,
+    'rpc.method': method,
+  });
 }
 
 /** Worker and runner lookups by id or name, cached briefly for the Enqueue hot path. */
@@ -86,4 +110,16 @@ export function callSignal(call: CallLike): AbortSignal {
   if (call.cancelled === true) cancel();
   else call.once('cancelled', cancel);
   return controller.signal;
+}
+
+/** Ends a call's span with the status code the call answers; a failure says only what the caller was told. */
+export function endCallSpan(span: TraceSpan, method: string, thrown?: unknown): void {
+  if (thrown === undefined) {
+    span.setAttributes({ 'rpc.grpc.status_code': status.OK });
+  } else {
+    const { code, details } = callStatusOf(thrown, method);
+    span.setAttributes({ 'rpc.grpc.status_code': code });
+    span.fail(details);
+  }
+  span.end();
 }

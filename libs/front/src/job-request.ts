@@ -2,7 +2,7 @@
  * A JobRequest turned into a Job: the checks every way of enqueueing shares (JobService.Enqueue and
  * JobBatchService), so a job is accepted or refused the same whichever call brings it.
  */
-import type { IdGenerator, Job, Worker } from '../../core/src/index.js';
+import type { IdGenerator, Job, TraceContext, Worker } from '../../core/src/index.js';
 import {
   checkBytesAgainstSchema,
   checkMaxBytes,
@@ -20,13 +20,14 @@ const PRIORITIES = new Set<number>([Priority.PRIORITY_HIGH, Priority.PRIORITY_ME
 
 /**
  * The job a request asks for, with a new id, and its worker; throws NOT_FOUND / INVALID_ARGUMENT errors. `storage`
- * bounds the args to what its job and result rows can hold.
+ * bounds the args to what its job and result rows can hold; `trace` is the context of the call's span, when tracing.
  */
 export async function jobFromRequest(
   req: JobRequest,
   resolver: WorkerResolver,
   ids: IdGenerator,
   storage: StorageCapabilities,
+  trace?: TraceContext,
 ): Promise<{ readonly job: Job; readonly worker: Worker }> {
   const worker = await resolver.resolve(req);
   const runAfterTime = req.runAfterTime ?? 0;
@@ -58,6 +59,7 @@ export async function jobFromRequest(
     retried: 0,
     priority,
     timeout: req.timeout ?? 0,
+    trace,
   };
   return { job, worker };
 }

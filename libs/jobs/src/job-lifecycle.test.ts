@@ -8,7 +8,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_CHANNEL } from '../../config/src/index.js';
-import type { Job, JobResult, Worker, WorkerSpec } from '../../core/src/index.js';
+import type {
+  Job,
+  JobResult,
+  JobTracer,
+  TraceAttributes,
+  TraceContext,
+  TraceSpan,
+  TraceSpanKind,
+  Worker,
+  WorkerSpec,
+} from '../../core/src/index.js';
 import {
   AlreadyExistsError,
   JobStatus,
@@ -54,8 +64,10 @@ class Ports {
   constructor(
     readonly storage: Storage,
     definition: RunnerDefinition,
+    tracer?: JobTracer,
   ) {
     this.lifecycle = new JobLifecycle({
+      tracer,
       storage,
       queue: this.queue,
       state: this.state,
@@ -385,6 +397,136 @@ describe('a run', () => {
     expect(result.status).toBe(ResultStatus.OTHER_ERROR);
     expect(text(result.output[0])).toContain(`worker ${w.id} no longer exists`);
     await expectGone(job.id);
+  });
+});
+
+/** A span as the recording tracer keeps it. */
+interface RecordedSpan {
+  readonly name: string;
+  readonly kind: TraceSpanKind;
+  readonly parent: TraceContext | undefined;
+  readonly traceId: string;
+  readonly spanId: string;
+  attributes: Record<string, string | number | boolean>;
+  failure: string | undefined;
+  ended: number;
+}
+
+/** A JobTracer that records what it is asked, with W3C contexts made like a real tracer's. */
+class RecordingTracer implements JobTracer {
+  readonly spans: RecordedSpan[] = [];
+  private next = 0;
+
+  start(name: string, kind: TraceSpanKind, parent: TraceContext | undefined, attributes?: TraceAttributes): TraceSpan {
+    const hex = (n: number, width: number): string => n.toString(16).padStart(width, '0');
+    this.next += 1;
+    const traceId = parent?.traceparent.split('-')[1] ?? hex(this.next, 32);
+    const span: RecordedSpan = {
+      name,
+      kind,
+      parent,
+      traceId,
+      spanId: hex(this.next, 16),
+      attributes: { ...attributes },
+      failure: undefined,
+      ended: 0,
+    };
+    this.spans.push(span);
+    return {
+      context: () => ({ traceparent: `00-${traceId}-${span.spanId}-01` }),
+      setAttributes: (more) => Object.assign(span.attributes, more),
+      fail: (error) => (span.failure = error instanceof Error ? error.message : String(error)),
+      end: () => (span.ended += 1),
+    };
+  }
+}
+
+describe('tracing', () => {
+  const enqueueContext: TraceContext = { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' };
+
+  it('runs a job under its trace context, retries under the same, and chains next jobs under the run', async () => {
+    const tracer = new RecordingTracer();
+    await p.close();
+    p = new Ports(storage, definition, tracer);
+    const next = await addWorker({ responseType: ResponseType.NO_RESULT });
+    const w = await addWorker({
+      nextWorkers: [next.id],
+      retryPolicy: { type: RetryType.CONSTANT, interval: 10, maxInterval: 0, maxRetry: 1, basis: 2 },
+    });
+    const job = newJob(w, { trace: enqueueContext });
+    await p.lifecycle.enqueue(job, w);
+
+    expect(await p.lifecycle.end(await beginOne(), ran(ResultStatus.ERROR_AND_RETRY, 'boom'))).toBe('retry');
+    // the retry row keeps the job's context
+    expect((await storage.jobs.find(job.id))?.trace).toEqual(enqueueContext);
+    const [brought] = await bringDue(w);
+    expect(brought?.trace).toEqual(enqueueContext);
+    expect(await p.lifecycle.end(await beginOne(), ran(ResultStatus.SUCCESS, 'a'))).toBe('final');
+
+    const [chained] = await p.queue.list(0, 10);
+    const runs = tracer.spans.filter((s) => s.kind === 'consumer');
+    expect(runs).toHaveLength(2);
+    const [failed, succeeded] = runs;
+    expect(chained?.trace).toEqual({ traceparent: `00-${succeeded!.traceId}-${succeeded!.spanId}-01` });
+    await p.lifecycle.end(await beginOne(), ran(ResultStatus.SUCCESS));
+
+    const all = tracer.spans;
+    expect(all.every((s) => s.ended === 1)).toBe(true);
+    expect(new Set(all.map((s) => s.traceId))).toEqual(new Set(['4bf92f3577b34da6a3ce929d0e0e4736']));
+    expect(failed).toMatchObject({
+      name: `process ${DEFAULT_CHANNEL}`,
+      parent: enqueueContext,
+      failure: 'the run ended with ERROR_AND_RETRY',
+      attributes: {
+        'jobworkerp.job.id': job.id,
+        'jobworkerp.job.attempt': 1,
+        'jobworkerp.worker.name': w.name,
+        'jobworkerp.runner.type': 'PLUGIN',
+        'messaging.destination.name': DEFAULT_CHANNEL,
+        'jobworkerp.result.status': 'ERROR_AND_RETRY',
+      },
+    });
+    expect(succeeded).toMatchObject({
+      parent: enqueueContext,
+      failure: undefined,
+      attributes: { 'jobworkerp.job.attempt': 2, 'jobworkerp.result.status': 'SUCCESS' },
+    });
+    const chainedRun = tracer.spans.filter((s) => s.kind === 'consumer')[2]!;
+    expect(chainedRun.parent).toEqual(chained?.trace);
+    expect(chainedRun.attributes['jobworkerp.worker.name']).toBe(next.name);
+    // each run's finishing steps are a span under it
+    const finishes = all.filter((s) => s.name === 'finish job');
+    expect(finishes.map((s) => [s.parent?.traceparent.split('-')[2], s.attributes['jobworkerp.job.outcome']])).toEqual([
+      [failed!.spanId, 'retry'],
+      [succeeded!.spanId, 'final'],
+      [chainedRun.spanId, 'final'],
+    ]);
+  });
+
+  it('ends the span of a run given back or whose lease was lost', async () => {
+    const tracer = new RecordingTracer();
+    await p.close();
+    p = new Ports(storage, definition, tracer);
+    const w = await addWorker();
+    await p.lifecycle.enqueue(newJob(w), w);
+    await p.lifecycle.giveBack(await beginOne());
+    p.lifecycle.abandon(await beginOne());
+    expect(tracer.spans.map((s) => [s.parent, s.ended, s.attributes['jobworkerp.job.outcome'], s.failure])).toEqual([
+      [undefined, 1, 'given back', undefined],
+      [undefined, 1, undefined, 'the lease was lost: the job runs again where it is claimed next'],
+    ]);
+  });
+
+  it('carries no context without a tracer: next jobs start without one', async () => {
+    const next = await addWorker({ responseType: ResponseType.NO_RESULT });
+    const w = await addWorker({ nextWorkers: [next.id] });
+    await p.lifecycle.enqueue(newJob(w, { trace: enqueueContext }), w);
+    const ticket = await beginOne();
+    expect(ticket.job.trace).toEqual(enqueueContext);
+    await p.lifecycle.end(ticket, ran(ResultStatus.SUCCESS, 'a'));
+    const [chained] = await p.queue.list(0, 10);
+    expect(chained?.workerId).toBe(next.id);
+    expect(chained?.trace).toBeUndefined();
   });
 });
 

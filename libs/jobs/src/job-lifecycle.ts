@@ -51,8 +51,17 @@
  *   job in the queue, and kept for late listeners;
  * - retries are persisted: a retry is an RDB row before the claim is acked, so no retry is lost, whatever its delay.
  */
-import type { IdGenerator, Job, JobResult, Logger, Worker, JobStatus } from '../../core/src/index.js';
-import { ResultStatus, TtlCache } from '../../core/src/index.js';
+import type {
+  IdGenerator,
+  Job,
+  JobResult,
+  JobTracer,
+  Logger,
+  TraceSpan,
+  Worker,
+  JobStatus,
+} from '../../core/src/index.js';
+import { ResultStatus, RunnerType, TtlCache } from '../../core/src/index.js';
 import type { ClaimedJob, ClaimOptions, JobQueue, JobStateStore, ResultBus } from '../../queue/src/index.js';
 import type { RunnerDefinition } from '../../runners/src/index.js';
 import type { Storage } from '../../storage/src/index.js';
@@ -87,6 +96,11 @@ export interface JobLifecycleDeps {
   readonly finishRetryMs?: number;
   /** told as jobs are enqueued, start, end, retry, finish... (the apps' metrics). @default nobody */
   readonly events?: JobEvents;
+  /**
+   * records a span per run (under the job's trace context) and per finishing step; next_workers jobs carry the
+   * context of the run that made them. @default no tracing (nothing recorded, nothing carried)
+   */
+  readonly tracer?: JobTracer;
   readonly now?: () => number;
 }
 
@@ -125,6 +139,8 @@ class Run implements RunTicket {
     readonly definition: RunnerDefinition,
     /** grabbed_until_time of the job's RDB row while this run holds it; undefined for a queue-only job */
     public held: number | undefined,
+    /** the span of this run, when tracing is on */
+    readonly span: TraceSpan | undefined,
   ) {}
 
   get job(): Job {
@@ -142,8 +158,10 @@ export class JobLifecycle {
   private readonly recentCancels = new Map<number, number>();
   private readonly now: () => number;
   private readonly events: JobEvents;
+  private readonly tracer: JobTracer | undefined;
 
   constructor(private readonly deps: JobLifecycleDeps) {
+    this.tracer = deps.tracer;
     const { storage, queue, state, bus, ids, logger } = deps;
     this.now = deps.now ?? Date.now;
     this.events = deps.events ?? NO_JOB_EVENTS;
@@ -255,7 +273,19 @@ export class JobLifecycle {
       return undefined;
     }
     this.events.onStarted(worker.name, Math.max(0, this.now() - Math.max(job.enqueueTime, job.runAfterTime)));
-    return new Run(claim, worker, definition, job.grabbedUntilTime);
+    const span = this.tracer?.start(`process ${claim.channel}`, 'consumer', job.trace, {
+      'messaging.system': 'jobworkerp',
+      'messaging.operation.type': 'process',
+      'messaging.destination.name': claim.channel,
+      'messaging.message.id': String(job.id),
+      'jobworkerp.job.id': job.id,
+      'jobworkerp.job.attempt': job.retried + 1,
+      'jobworkerp.worker.id': worker.id,
+      'jobworkerp.worker.name': worker.name,
+      'jobworkerp.runner.name': definition.name,
+      'jobworkerp.runner.type': RunnerType[definition.type] ?? String(definition.type),
+    });
+    return new Run(claim, worker, definition, job.grabbedUntilTime, span);
   }
 
   /**
@@ -286,16 +316,51 @@ export class JobLifecycle {
     const { storeSuccess, storeFailure } = owned.worker;
     // WAIT_RESULT is worth a call only while a result is being written to the RDB; otherwise the queue's next step
     // (complete) follows at once
+    if (owned.span !== undefined) return this.endTraced(owned, run, owned.span);
     if (run.status === ResultStatus.SUCCESS ? storeSuccess : storeFailure) {
       await this.deps.queue.markWaitResult(owned.claim);
     }
     return this.processor.process(owned.job, owned.worker, run, owned.held, owned.claim);
   }
 
+  /**
+   * end() while tracing: the run's span gets the result status (failed unless SUCCESS), the finishing steps a span of
+   * their own under it, and next_workers jobs the run's context, so their runs are children of this one.
+   */
+  private async endTraced(owned: Run, run: RunRecord, span: TraceSpan): Promise<'retry' | 'final'> {
+    const status = ResultStatus[run.status] ?? String(run.status);
+    span.setAttributes({ 'jobworkerp.result.status': status });
+    if (run.status !== ResultStatus.SUCCESS) span.fail(`the run ended with ${status}`);
+    const context = span.context();
+    const finishing = (this.tracer as JobTracer).start('finish job', 'internal', context, {
+      'jobworkerp.job.id': owned.job.id,
+    });
+    try {
+      const { storeSuccess, storeFailure } = owned.worker;
+      if (run.status === ResultStatus.SUCCESS ? storeSuccess : storeFailure) {
+        await this.deps.queue.markWaitResult(owned.claim);
+      }
+      const outcome = await this.processor.process(owned.job, owned.worker, run, owned.held, owned.claim, context);
+      finishing.setAttributes({ 'jobworkerp.job.outcome': outcome });
+      return outcome;
+    } catch (err) {
+      finishing.fail(err);
+      span.fail(err);
+      throw err;
+    } finally {
+      finishing.end();
+      span.end();
+    }
+  }
+
   /** Shutdown: the job goes back unfinished (PENDING, its row hold freed), claimable again at once. */
   async giveBack(ticket: RunTicket): Promise<void> {
     const run = this.own(ticket);
     run.phase = 'over';
+    if (run.span !== undefined) {
+      run.span.setAttributes({ 'jobworkerp.job.outcome': 'given back' });
+      run.span.end();
+    }
     if (run.held !== undefined) await this.deps.storage.jobs.release(run.job.id);
     await this.deps.queue.release(run.claim);
     this.events.onGivenBack(run.claim.channel);
@@ -308,6 +373,10 @@ export class JobLifecycle {
   abandon(ticket: RunTicket): void {
     const run = this.own(ticket);
     run.phase = 'over';
+    if (run.span !== undefined) {
+      run.span.fail('the lease was lost: the job runs again where it is claimed next');
+      run.span.end();
+    }
     this.events.onLeaseLost(run.worker.name);
   }
 

@@ -17,7 +17,7 @@
  * instead: the claim stays unacked and the job is delivered again when its lease ends.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { IdGenerator, Job, JobResult, Logger, Worker } from '../../core/src/index.js';
+import type { IdGenerator, Job, JobResult, Logger, TraceContext, Worker } from '../../core/src/index.js';
 import {
   AlreadyExistsError,
   checkBytesAgainstSchema,
@@ -100,8 +100,8 @@ export class ResultProcessor {
 
   /**
    * Handles a finished run. `heldUntil` is the job's current RDB hold (grabbed_until_time) when it came from a row;
-   * `claim` is the queue claim the job ran under: it is completed here (see settle). Returns 'retry' when the job will
-   * run again, 'final' otherwise.
+   * `claim` is the queue claim the job ran under: it is completed here (see settle). `childTrace` is the trace context
+   * next_workers jobs carry (the run's, when tracing). Returns 'retry' when the job will run again, 'final' otherwise.
    */
   async process(
     job: Job,
@@ -109,6 +109,7 @@ export class ResultProcessor {
     run: RunRecord,
     heldUntil: number | undefined,
     claim?: ClaimedJob,
+    childTrace?: TraceContext,
   ): Promise<'retry' | 'final'> {
     const { state } = this.deps;
     let status = run.status;
@@ -143,7 +144,7 @@ export class ResultProcessor {
           status = cancelled ? ResultStatus.CANCELLED : ResultStatus.MAX_RETRY;
         }
       }
-      await this.finish(job, worker, this.resultOf(job, worker, run, status), heldUntil, claim);
+      await this.finish(job, worker, this.resultOf(job, worker, run, status), heldUntil, claim, childTrace);
     } catch (err) {
       if (!(err instanceof PoisonError)) throw err;
       // the status the job ended with before it turned poison, so its dead letter can say so
@@ -216,7 +217,7 @@ export class ResultProcessor {
             return true;
           })
       : undefined;
-    await this.finish(job, worker, final, heldUntil, claim, storeSlim, run.status);
+    await this.finish(job, worker, final, heldUntil, claim, undefined, storeSlim, run.status);
     return final;
   }
 
@@ -271,6 +272,8 @@ export class ResultProcessor {
     result: JobResult,
     heldUntil: number | undefined,
     claim: ClaimedJob | undefined,
+    /** the trace context of next_workers jobs */
+    childTrace?: TraceContext,
     storeInstead?: () => Promise<boolean>,
     /** set when the job is given up as poison: the status it ended with before that */
     poisonedFrom?: ResultStatus,
@@ -322,7 +325,7 @@ export class ResultProcessor {
       this.logFinished(job, worker, result);
     }
     if (publishes && worker !== undefined && result.status === ResultStatus.SUCCESS)
-      await this.enqueueNextWorkers(job, worker, result);
+      await this.enqueueNextWorkers(job, worker, result, childTrace);
   }
 
   /**
@@ -410,7 +413,12 @@ export class ResultProcessor {
     }
   }
 
-  private async enqueueNextWorkers(job: Job, worker: Worker, result: JobResult): Promise<void> {
+  private async enqueueNextWorkers(
+    job: Job,
+    worker: Worker,
+    result: JobResult,
+    trace: TraceContext | undefined,
+  ): Promise<void> {
     for (const nextId of worker.nextWorkers) {
       const next = await this.deps.findWorker(nextId);
       if (next === undefined) {
@@ -435,6 +443,7 @@ export class ResultProcessor {
           retried: 0,
           priority: job.priority,
           timeout: job.timeout,
+          trace,
         };
         const unfit = wholeResult ? undefined : unfitArgs(definition, args, job, worker, next);
         try {

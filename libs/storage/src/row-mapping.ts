@@ -131,6 +131,8 @@ export function jobToRow(j: Job): Insertable<JobTable> {
     retried: j.retried,
     priority: j.priority,
     timeout: j.timeout,
+    traceparent: j.trace?.traceparent ?? null,
+    tracestate: j.trace?.tracestate ?? null,
   };
 }
 
@@ -147,6 +149,14 @@ export function jobFromRow(row: Selectable<JobTable>): Job {
     retried: row.retried,
     priority: row.priority as Priority,
     timeout: toSafeInteger(row.timeout, 'job.timeout'),
+    ...(row.traceparent === null
+      ? {}
+      : {
+          trace:
+            row.tracestate === null
+              ? { traceparent: row.traceparent }
+              : { traceparent: row.traceparent, tracestate: row.tracestate },
+        }),
   };
 }
 

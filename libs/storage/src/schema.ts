@@ -59,6 +59,9 @@ export interface JobTable {
   retried: number;
   priority: number;
   timeout: BigIntColumn;
+  /** the job's W3C trace context (Job.trace); null without one */
+  traceparent: string | null;
+  tracestate: string | null;
 }
 
 export interface JobResultTable {

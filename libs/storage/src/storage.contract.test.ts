@@ -73,6 +73,8 @@ const EXPECTED_COLUMNS: { [T in keyof Database]: { [C in keyof Database[T]]-?: '
     retried: 'not null',
     priority: 'not null',
     timeout: 'not null',
+    traceparent: 'null',
+    tracestate: 'null',
   },
   job_result: {
     id: 'not null',
@@ -693,6 +695,21 @@ describe.each([sqliteAdapter, mysqlAdapter])('$name storage', (adapter) => {
       expect(normalized(await storage.jobs.findByUniqKey('key-a'))).toEqual(normalized(a));
       expect(await storage.jobs.findByUniqKey('nope')).toBeUndefined();
       expect(await storage.jobs.find(3)).toBeUndefined();
+    });
+
+    it("keeps a job's trace context through insert, upsert and reschedule, and none for a job without", async () => {
+      const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+      const traced = job(1, { trace: { traceparent, tracestate: 'vendor=x' }, grabbedUntilTime: 7 });
+      await storage.jobs.insert(traced);
+      await storage.jobs.insert(job(2, { trace: { traceparent } }));
+      await storage.jobs.insert(job(3));
+      expect(normalized(await storage.jobs.find(1))).toEqual(normalized(traced));
+      expect((await storage.jobs.find(2))!.trace).toEqual({ traceparent });
+      expect(await storage.jobs.find(3)).not.toHaveProperty('trace');
+      expect(await storage.jobs.rescheduleIfHeld(1, 7, 1_700_000_009_000, 1)).toBe(true);
+      expect((await storage.jobs.find(1))!.trace).toEqual({ traceparent, tracestate: 'vendor=x' });
+      await storage.jobs.upsert(job(3, { trace: { traceparent }, retried: 1 }));
+      expect((await storage.jobs.find(3))!.trace).toEqual({ traceparent });
     });
 
     it('round-trips ids and times near 2^53 exactly', async () => {

@@ -124,6 +124,20 @@ export function jobQueueContract(name: string, make: JobQueueFactory): void {
     });
 
     describe('claim', () => {
+      it('returns the trace context a job carries, and none for a job without', async () => {
+        const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+        const jobs = [
+          testJob(1, { trace: { traceparent, tracestate: 'vendor=a b,other=c' } }),
+          testJob(2, { trace: { traceparent } }),
+          testJob(3),
+        ];
+        await enqueueAll(jobs);
+        const claimed = (await claimNow(3)).map((claim) => claim.job);
+        expect(claimed).toEqual(jobs);
+        expect(claimed[2]).not.toHaveProperty('trace');
+        expect((await queue.find(1))?.trace).toEqual({ traceparent, tracestate: 'vendor=a b,other=c' });
+      });
+
       it('returns at most max jobs', async () => {
         await enqueueAll([1, 2, 3, 4, 5].map((id) => testJob(id)));
         expect(ids(await claimNow(2))).toEqual([1, 2]);
