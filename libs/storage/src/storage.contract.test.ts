@@ -142,6 +142,7 @@ const EXPECTED_COLUMNS: { [T in keyof Database]: { [C in keyof Database[T]]-?: '
     extra_statuses: 'not null',
     updated_at: 'not null',
   },
+  switch: { name: 'not null', is_on: 'not null', updated_at: 'not null' },
   jobworkerp_migrations: { version: 'not null', name: 'not null', applied_at: 'not null' },
 };
 
@@ -159,6 +160,7 @@ const EXPECTED_INDEXES: Record<keyof Database, string[]> = {
   schedule: ['index(next_tick_time)', 'unique(name)'],
   dead_letter: ['index(died_at)', 'index(worker_id,died_at)', 'unique(job_id,retried,run_after_time)'],
   dead_letter_policy: [],
+  switch: [],
   jobworkerp_migrations: [],
 };
 
@@ -1026,6 +1028,19 @@ describe.each([sqliteAdapter, mysqlAdapter])('$name storage', (adapter) => {
           jobId: 1,
         }),
       ).toBe(false);
+    });
+  });
+
+  describe('switches', () => {
+    it('are off until set, and keep the last value set', async () => {
+      expect(await storage.switches.isOn('pause')).toBe(false);
+      await storage.switches.set('pause', true, 1);
+      expect(await storage.switches.isOn('pause')).toBe(true);
+      expect(await storage.switches.isOn('other')).toBe(false);
+      await storage.switches.set('pause', true, 2);
+      expect(await storage.switches.isOn('pause')).toBe(true);
+      await storage.switches.set('pause', false, 3);
+      expect(await storage.switches.isOn('pause')).toBe(false);
     });
   });
 
