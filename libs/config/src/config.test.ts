@@ -94,6 +94,41 @@ describe('loadConfig', () => {
     expect(() => load({ HEALTH_CHECK_INTERVAL_MS: '10' })).toThrow(/HEALTH_CHECK_INTERVAL_MS/);
   });
 
+  it('leaves the poussetaches API off unless POUSSETACHES_HTTP_ADDR is set, with poussetaches-like retries', () => {
+    expect(load({}).poussetaches).toEqual({
+      addr: undefined,
+      authKey: undefined,
+      workerName: 'poussetaches',
+      maxTries: 11,
+      retryBaseMs: 1000,
+      requestTimeoutMs: 30_000,
+      listLimit: 1000,
+    });
+    const on = load({
+      POUSSETACHES_HTTP_ADDR: '127.0.0.1:7991',
+      POUSSETACHES_AUTH_KEY: ' s3cret ',
+      POUSSETACHES_WORKER: 'push',
+      POUSSETACHES_MAX_TRIES: '3',
+      POUSSETACHES_RETRY_BASE_MS: '50',
+      POUSSETACHES_REQUEST_TIMEOUT_MS: '2000',
+      POUSSETACHES_LIST_LIMIT: '10',
+    }).poussetaches;
+    expect(on).toEqual({
+      addr: { host: '127.0.0.1', port: 7991 },
+      authKey: 's3cret',
+      workerName: 'push',
+      maxTries: 3,
+      retryBaseMs: 50,
+      requestTimeoutMs: 2000,
+      listLimit: 10,
+    });
+    expect(() => load({ POUSSETACHES_HTTP_ADDR: '7991' })).toThrow(/POUSSETACHES_HTTP_ADDR=7991 must be host:port/);
+    expect(() => load({ POUSSETACHES_MAX_TRIES: '0' })).toThrow(/POUSSETACHES_MAX_TRIES=0 must be a whole number/);
+    expect(() => load({ POUSSETACHES_RETRY_BASE_MS: 'x' })).toThrow(/POUSSETACHES_RETRY_BASE_MS=x/);
+    expect(() => load({ POUSSETACHES_REQUEST_TIMEOUT_MS: '0' })).toThrow(/POUSSETACHES_REQUEST_TIMEOUT_MS/);
+    expect(() => load({ POUSSETACHES_LIST_LIMIT: '-1' })).toThrow(/POUSSETACHES_LIST_LIMIT/);
+  });
+
   it('leaves the metrics endpoint off unless METRICS_ADDR is set', () => {
     expect(load({}).telemetry.metricsAddr).toBeUndefined();
     expect(load({ METRICS_ADDR: '0.0.0.0:9464' }).telemetry.metricsAddr).toEqual({ host: '0.0.0.0', port: 9464 });

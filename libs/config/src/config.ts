@@ -175,6 +175,30 @@ export interface Config {
     /** SLACK_API_BASE_URL. @default https://slack.com/api */
     readonly slackApiBaseUrl: string;
   };
+  /** The poussetaches HTTP push API (docs/poussetaches-api.md), served by fronts when POUSSETACHES_HTTP_ADDR is set. */
+  readonly poussetaches: {
+    /** POUSSETACHES_HTTP_ADDR host:port: where the API listens; port 0 picks a free port. @default off */
+    readonly addr: { readonly host: string; readonly port: number } | undefined;
+    /**
+     * POUSSETACHES_AUTH_KEY: the shared key sent to receivers in the `Poussetaches-Auth-Key` header of every
+     * delivery (a secret: it is stored in the push worker's settings, sealed when SECRETS_KEY is set, and never
+     * logged). @default none (no header is sent)
+     */
+    readonly authKey: string | undefined;
+    /** POUSSETACHES_WORKER: the HTTP_REQUEST worker that delivers pushes, created at start. @default 'poussetaches' */
+    readonly workerName: string;
+    /** POUSSETACHES_MAX_TRIES: attempts of a delivery before it is dead (poussetaches made 11). @default 11 */
+    readonly maxTries: number;
+    /**
+     * POUSSETACHES_RETRY_BASE_MS: the delay before the first retry; each next one is 4 times longer (1 s, 4 s,
+     * 16 s... like poussetaches). @default 1000
+     */
+    readonly retryBaseMs: number;
+    /** POUSSETACHES_REQUEST_TIMEOUT_MS: the longest one delivery may take. @default 30000 */
+    readonly requestTimeoutMs: number;
+    /** POUSSETACHES_LIST_LIMIT: the most tasks `GET /waiting|/success|/dead|/cron` answer. @default 1000 */
+    readonly listLimit: number;
+  };
   readonly health: {
     /**
      * HEALTH_ADDR host:port: where a process answers HTTP health probes (`GET /healthz`, `GET /livez`); a worker has
@@ -331,6 +355,15 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       dockerGid: r.optionalInt('DOCKER_GID'),
       dockerSocketPath: r.string('DOCKER_SOCKET_PATH', '/var/run/docker.sock'),
       slackApiBaseUrl: r.string('SLACK_API_BASE_URL', 'https://slack.com/api').replace(/\/+$/, ''),
+    },
+    poussetaches: {
+      addr: r.optionalHostPort('POUSSETACHES_HTTP_ADDR'),
+      authKey: r.optional('POUSSETACHES_AUTH_KEY'),
+      workerName: r.string('POUSSETACHES_WORKER', 'poussetaches'),
+      maxTries: r.int('POUSSETACHES_MAX_TRIES', 11, 1, 100),
+      retryBaseMs: r.int('POUSSETACHES_RETRY_BASE_MS', 1000, 1, MAX_TIMER_MS),
+      requestTimeoutMs: r.int('POUSSETACHES_REQUEST_TIMEOUT_MS', 30_000, 1, MAX_TIMER_MS),
+      listLimit: r.int('POUSSETACHES_LIST_LIMIT', 1000, 1, 100_000),
     },
     health: {
       addr: r.optionalHostPort('HEALTH_ADDR'),
