@@ -9,6 +9,7 @@ import { loadConfig } from '../../libs/config/src/index.js';
 import { createFrontServer } from '../common/front-server.js';
 import { createEngine, openJobNode } from '../common/job-node.js';
 import { createLogger } from '../common/logger.js';
+import { startPoussetaches } from '../common/poussetaches.js';
 import { startPresence } from '../common/presence.js';
 import { runApp } from '../common/process-lifecycle.js';
 import { startProcessHealth } from '../common/process-health.js';
@@ -39,12 +40,17 @@ runApp('all-in-one', async () => {
   const port = await server.start();
   // a line for scripts and tests that start the server on port 0
   process.stdout.write(`jobworkerp all-in-one listening on ${config.grpc.host}:${port} (${config.storageType})\n`);
+  const poussetaches = await startPoussetaches(node, {
+    onWorkerChanged: (id) => engine.invalidateWorker(id),
+    onScheduleChanged: () => scheduling.wake(),
+  });
   return {
     logger,
     stop: async () => {
       // out of the live-process list at once, before draining
       await presence.stop();
       await health.stopChecks();
+      await poussetaches?.close();
       await scheduling.stop();
       // stop taking calls and claiming jobs together; running jobs get the grace period, then go back unfinished
       await Promise.all([server.stop(config.worker.shutdownGraceMs), engine.stop(config.worker.shutdownGraceMs)]);

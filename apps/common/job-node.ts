@@ -16,6 +16,7 @@ import { createJobSystem } from './job-system.js';
 import type { MetricsEndpoint } from './metrics-endpoint.js';
 import type { ProcessMetrics } from './metrics.js';
 import { loadPluginRunners } from './plugins-from-config.js';
+import { storagePauseSwitches } from './pause-switches.js';
 import { createRunnerRegistry } from './runners-from-config.js';
 import { openConfiguredStorage } from './storage-from-config.js';
 
@@ -49,7 +50,7 @@ export async function openJobNode(config: Config, logger: Logger): Promise<JobNo
       onRedisError: metrics?.redisError,
       onLeasesLapsed: metrics?.leasesLapsed,
     });
-    const registry = createRunnerRegistry(config);
+    const registry = createRunnerRegistry(config, storagePauseSwitches(storage));
     const plugins = await loadPluginRunners(config, storage, logger, jobs.ids);
     for (const definition of plugins.definitions) registry.register(definition);
     const opened = jobs;

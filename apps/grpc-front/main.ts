@@ -7,6 +7,7 @@ import { loadConfig } from '../../libs/config/src/index.js';
 import { createFrontServer } from '../common/front-server.js';
 import { openJobNode } from '../common/job-node.js';
 import { createLogger } from '../common/logger.js';
+import { startPoussetaches } from '../common/poussetaches.js';
 import { startPresence } from '../common/presence.js';
 import { runApp } from '../common/process-lifecycle.js';
 import { startProcessHealth } from '../common/process-health.js';
@@ -39,12 +40,17 @@ runApp('grpc-front', async () => {
   const presence = await startPresence(node, 'grpc-front');
   const port = await server.start();
   process.stdout.write(`jobworkerp grpc-front listening on ${config.grpc.host}:${port} (${config.storageType})\n`);
+  const poussetaches = await startPoussetaches(node, {
+    onWorkerChanged: (id) => node.lifecycle.invalidateWorker(id),
+    onScheduleChanged: () => scheduling.wake(),
+  });
   return {
     logger,
     stop: async () => {
       // out of the live-process list at once, before draining
       await presence.stop();
       await health.stopChecks();
+      await poussetaches?.close();
       await scheduling.stop();
       await server.stop(config.worker.shutdownGraceMs);
       await health.close();

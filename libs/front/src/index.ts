@@ -22,3 +22,6 @@ export { observeGrpcCalls } from './handlers.js';
 export type { GrpcCallObserver } from './handlers.js';
 export { HttpError, readBody, readJson, sendJson, startHttpListener } from './http/http-listener.js';
 export type { HttpHandler, HttpListener, HttpListenerOptions, TlsMaterial } from './http/http-listener.js';
+export { parsePushRequest, startPoussetachesApi, TASK_ID_HEADER } from './http/poussetaches/poussetaches-api.js';
+export type { PoussetachesApiOptions } from './http/poussetaches/poussetaches-api.js';
+export { AUTH_KEY_HEADER } from './http/poussetaches/push-worker.js';
