@@ -122,7 +122,12 @@ describe('runner schemas', () => {
       queries: [{ key: 'q', value: '1' }],
     });
     const settings = encodeFromObject(httpRequestSettingsProto, { baseUrl: 'http://x' });
-    expect(decodeToObject(httpRequestSettingsProto, settings)).toEqual({ base_url: 'http://x' });
+    expect(decodeToObject(httpRequestSettingsProto, settings)).toEqual({
+      base_url: 'http://x',
+      request_timeout_ms: 0,
+      allow_any_origin: false,
+      push_envelope: false,
+    });
   });
 });
 
