@@ -196,7 +196,7 @@ class PoussetachesApi {
     }
     const { maxArgsBytes, dialect } = storage.capabilities;
     if (args.length > maxArgsBytes) {
-      throw new HttpError(413, `the task is larger than the ${maxArgsBytes} bytes the ${dialect} database can store`);
+      throw new HttpError(400, `the task is larger than the ${maxArgsBytes} bytes the ${dialect} database can store`);
     }
     try {
       const created = await storage.schedules.create(
