@@ -64,6 +64,7 @@ export async function openJobNode(config: Config, logger: Logger): Promise<JobNo
       findDefinition: (runnerId) => registry.get(runnerId),
       cancelTtlMs: config.queue.expireJobResultMs,
       deadLetters: config.deadLetters,
+      retryJitter: config.queue.retryJitter,
       onDueRow: () => opened.wake.notify(),
       events: metrics?.jobEvents,
     });

@@ -94,6 +94,15 @@ describe('loadConfig', () => {
     expect(() => load({ HEALTH_CHECK_INTERVAL_MS: '10' })).toThrow(/HEALTH_CHECK_INTERVAL_MS/);
   });
 
+  it('keeps retry delays exact unless RETRY_JITTER spreads them by a fraction from 0 to 1', () => {
+    expect(load({}).queue.retryJitter).toBe(0);
+    expect(load({ RETRY_JITTER: '0.3' }).queue.retryJitter).toBe(0.3);
+    expect(load({ RETRY_JITTER: '1' }).queue.retryJitter).toBe(1);
+    for (const bad of ['1.5', '-0.1', 'x', '30%']) {
+      expect(() => load({ RETRY_JITTER: bad })).toThrow(`RETRY_JITTER=${bad} must be a fraction from 0 to 1`);
+    }
+  });
+
   it('leaves the poussetaches API off unless POUSSETACHES_HTTP_ADDR is set, with poussetaches-like retries', () => {
     expect(load({}).poussetaches).toEqual({
       addr: undefined,

@@ -109,6 +109,11 @@ export interface Config {
     readonly maxPendingTotal: number;
     /** JOB_LEASE_MS: how long a claimed job is held before another worker may take it. @default 30000 */
     readonly leaseMs: number;
+    /**
+     * RETRY_JITTER: a fraction from 0 to 1; each retry delay is drawn at random from delay × (1 ± jitter), so retries
+     * of jobs that failed together spread out. 0 keeps the exact delays of the retry policies. @default 0
+     */
+    readonly retryJitter: number;
   };
   /** Dead letters: jobs kept after a final failure (MAX_RETRY, FATAL_ERROR; see libs/jobs/src/dead-letters.ts). */
   readonly deadLetters: {
@@ -327,6 +332,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       expireJobResultMs: r.int('JOB_QUEUE_EXPIRE_JOB_RESULT_SECONDS', 86_400, 1) * 1000,
       fetchIntervalMs: r.int('JOB_QUEUE_FETCH_INTERVAL', 1000, 10, MAX_TIMER_MS),
       leaseMs: r.int('JOB_LEASE_MS', 30_000, 1000, MAX_TIMER_MS),
+      retryJitter: r.fraction('RETRY_JITTER', 0),
     },
     deadLetters: {
       enabled: r.bool('DEAD_LETTER_ENABLED', true),
@@ -466,6 +472,18 @@ class Reader {
     const v = this.optional(name);
     if (v === undefined) return fallback;
     return this.parseInt(name, v, min, max) ?? fallback;
+  }
+
+  /** A number from 0 to 1 (e.g. 0.3). */
+  fraction(name: string, fallback: number): number {
+    const v = this.optional(name);
+    if (v === undefined) return fallback;
+    const n = Number(v);
+    if (!/^\d*\.?\d+$/.test(v) || !Number.isFinite(n) || n < 0 || n > 1) {
+      this.problems.push(`${name}=${v} must be a fraction from 0 to 1, e.g. 0.3`);
+      return fallback;
+    }
+    return n;
   }
 
   /** A key of `name` (32 bytes as hex or base64) as 64 hex digits; the key itself is never echoed in a problem. */
