@@ -26,6 +26,7 @@ export async function startPoussetaches(node: JobNode, wiring: PoussetachesWirin
     maxBodyBytes: config.http.maxBodyBytes,
     listLimit: settings.listLimit,
     workerName: settings.workerName,
+    channel: settings.channel,
     authKey: settings.authKey,
     maxTries: settings.maxTries,
     retryBaseMs: settings.retryBaseMs,

@@ -67,6 +67,10 @@ describe.each(['all-in-one', 'Scalable'] as const)('poussetaches API (%s)', (mod
     POUSSETACHES_MAX_TRIES: '3',
     POUSSETACHES_RETRY_BASE_MS: '100',
     POUSSETACHES_REQUEST_TIMEOUT_MS: '10000',
+    // a channel of its own, so a pause holds none of the default channel's slots
+    POUSSETACHES_CHANNEL: 'push',
+    WORKER_CHANNELS: 'push',
+    WORKER_CHANNEL_CONCURRENCIES: '4',
     AUTH_TOKEN,
     HTTP_MAX_BODY_BYTES: String(MAX_BODY),
     JOB_QUEUE_FETCH_INTERVAL: '200',

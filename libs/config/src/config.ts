@@ -192,6 +192,11 @@ export interface Config {
     readonly authKey: string | undefined;
     /** POUSSETACHES_WORKER: the HTTP_REQUEST worker that delivers pushes, created at start. @default 'poussetaches' */
     readonly workerName: string;
+    /**
+     * POUSSETACHES_CHANNEL: the channel of the push worker; list it in WORKER_CHANNELS of the processes that run jobs.
+     * While deliveries are paused, the waiting pushes hold run slots of this channel only. @default the default channel
+     */
+    readonly channel: string | undefined;
     /** POUSSETACHES_MAX_TRIES: attempts of a delivery before it is dead (poussetaches made 11). @default 11 */
     readonly maxTries: number;
     /**
@@ -366,6 +371,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       addr: r.optionalHostPort('POUSSETACHES_HTTP_ADDR'),
       authKey: r.optional('POUSSETACHES_AUTH_KEY'),
       workerName: r.string('POUSSETACHES_WORKER', 'poussetaches'),
+      channel: r.optional('POUSSETACHES_CHANNEL'),
       maxTries: r.int('POUSSETACHES_MAX_TRIES', 11, 1, 100),
       retryBaseMs: r.int('POUSSETACHES_RETRY_BASE_MS', 1000, 1, MAX_TIMER_MS),
       requestTimeoutMs: r.int('POUSSETACHES_REQUEST_TIMEOUT_MS', 30_000, 1, MAX_TIMER_MS),

@@ -16,6 +16,8 @@ export const RETRY_BASIS = 4;
 
 export interface PushWorkerOptions {
   readonly workerName: string;
+  /** the worker's channel; undefined = the default channel */
+  readonly channel?: string | undefined;
   /** the shared key sent to receivers; none = no header */
   readonly authKey: string | undefined;
   readonly maxTries: number;
@@ -48,7 +50,7 @@ export function pushWorkerSpec(options: PushWorkerOptions): WorkerSpec {
       basis: RETRY_BASIS,
     },
     periodicInterval: 0,
-    channel: undefined,
+    channel: options.channel,
     // a task is in the RDB from its push to its end: it survives restarts, and GET /waiting can list it
     queueType: QueueType.WITH_BACKUP,
     responseType: ResponseType.NO_RESULT,
