@@ -4,7 +4,7 @@ import { withDbErrors } from './db-errors.js';
 import type { SwitchRepository } from './ports.js';
 import type { Database } from './schema.js';
 
-/** Named on/off switches (migrations 007): a name without a row is off. */
+/** Named on/off switches (migrations 009): a name without a row is off. */
 export class KyselySwitchRepository implements SwitchRepository {
   constructor(
     private readonly db: Kysely<Database>,

@@ -144,7 +144,7 @@ export interface DeadLetterPolicyTable {
   updated_at: BigIntColumn;
 }
 
-/** Named on/off switches shared by a cluster (migrations 007). */
+/** Named on/off switches shared by a cluster (migrations 009). */
 export interface SwitchTable {
   name: string;
   is_on: BoolColumn;
