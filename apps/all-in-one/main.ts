@@ -11,6 +11,7 @@ import { createEngine, openJobNode } from '../common/job-node.js';
 import { startGrpcWeb } from '../common/grpc-web.js';
 import { createLogger } from '../common/logger.js';
 import { startConfiguredPoulpeApi } from '../common/poulpe-api.js';
+import { startPoussetaches } from '../common/poussetaches.js';
 import { startPresence } from '../common/presence.js';
 import { runApp } from '../common/process-lifecycle.js';
 import { startProcessHealth } from '../common/process-health.js';
@@ -46,12 +47,17 @@ runApp('all-in-one', async () => {
   const poulpe = await startConfiguredPoulpeApi(node, { onWorkerChanged: (id) => engine.invalidateWorker(id) });
   if (poulpe !== undefined) logger.info({ url: poulpe.url }, `jobworkerp poulpe API listening on ${poulpe.url}`);
   const grpcWeb = await startGrpcWeb(config, server, logger);
+  const poussetaches = await startPoussetaches(node, {
+    onWorkerChanged: (id) => engine.invalidateWorker(id),
+    onScheduleChanged: () => scheduling.wake(),
+  });
   return {
     logger,
     stop: async () => {
       // out of the live-process list at once, before draining
       await presence.stop();
       await health.stopChecks();
+      await poussetaches?.close();
       await scheduling.stop();
       // stop taking calls and claiming jobs together; running jobs get the grace period, then go back unfinished
       // the gRPC-Web gateway first: its calls in flight go on through the draining gRPC server

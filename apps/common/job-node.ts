@@ -16,6 +16,7 @@ import { createJobSystem } from './job-system.js';
 import type { MetricsEndpoint } from './metrics-endpoint.js';
 import type { ProcessMetrics } from './metrics.js';
 import { loadPluginRunners } from './plugins-from-config.js';
+import { storagePauseSwitches } from './pause-switches.js';
 import { createRunnerRegistry } from './runners-from-config.js';
 import { openConfiguredStorage } from './storage-from-config.js';
 import type { Tracing } from './tracing.js';
@@ -59,7 +60,7 @@ export async function openJobNode(config: Config, logger: Logger, app: JobNodeAp
       onRedisError: metrics?.redisError,
       onLeasesLapsed: metrics?.leasesLapsed,
     });
-    const registry = createRunnerRegistry(config);
+    const registry = createRunnerRegistry(config, storagePauseSwitches(storage));
     const plugins = await loadPluginRunners(config, storage, logger, jobs.ids);
     for (const definition of plugins.definitions) registry.register(definition);
     const opened = jobs;
@@ -73,6 +74,7 @@ export async function openJobNode(config: Config, logger: Logger, app: JobNodeAp
       findDefinition: (runnerId) => registry.get(runnerId),
       cancelTtlMs: config.queue.expireJobResultMs,
       deadLetters: config.deadLetters,
+      retryJitter: config.queue.retryJitter,
       onDueRow: () => opened.wake.notify(),
       events: metrics?.jobEvents,
       tracer: tracing?.tracer,

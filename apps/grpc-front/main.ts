@@ -9,6 +9,7 @@ import { openJobNode } from '../common/job-node.js';
 import { startGrpcWeb } from '../common/grpc-web.js';
 import { createLogger } from '../common/logger.js';
 import { startConfiguredPoulpeApi } from '../common/poulpe-api.js';
+import { startPoussetaches } from '../common/poussetaches.js';
 import { startPresence } from '../common/presence.js';
 import { runApp } from '../common/process-lifecycle.js';
 import { startProcessHealth } from '../common/process-health.js';
@@ -47,12 +48,17 @@ runApp('grpc-front', async () => {
   const poulpe = await startConfiguredPoulpeApi(node, { onWorkerChanged: (id) => node.lifecycle.invalidateWorker(id) });
   if (poulpe !== undefined) logger.info({ url: poulpe.url }, `jobworkerp poulpe API listening on ${poulpe.url}`);
   const grpcWeb = await startGrpcWeb(config, server, logger);
+  const poussetaches = await startPoussetaches(node, {
+    onWorkerChanged: (id) => node.lifecycle.invalidateWorker(id),
+    onScheduleChanged: () => scheduling.wake(),
+  });
   return {
     logger,
     stop: async () => {
       // out of the live-process list at once, before draining
       await presence.stop();
       await health.stopChecks();
+      await poussetaches?.close();
       await scheduling.stop();
       // the gRPC-Web gateway first: its calls in flight go on through the draining gRPC server
       await Promise.all([

@@ -130,7 +130,9 @@ describe('HTTP_REQUEST and GRPC_UNARY runners through the all-in-one', () => {
     (await call(c.job, 'enqueue', { workerId: { value: workerId }, args: Buffer.from(args), timeout })).result;
 
   const httpWorker = (retryPolicy = NO_RETRY): Promise<number> => {
-    const settings = HttpRequestRunnerSettings.encode({ baseUrl: `http://127.0.0.1:${http.port}` }).finish();
+    const settings = HttpRequestRunnerSettings.encode(
+      HttpRequestRunnerSettings.fromPartial({ baseUrl: `http://127.0.0.1:${http.port}` }),
+    ).finish();
     return createWorker(2, settings, retryPolicy);
   };
   const httpArgs = (path: string, extra: Partial<HttpRequestArgs> = {}): Uint8Array =>

@@ -177,6 +177,53 @@ describe('loadConfig', () => {
     expect(() => load({ HEALTH_CHECK_INTERVAL_MS: '10' })).toThrow(/HEALTH_CHECK_INTERVAL_MS/);
   });
 
+  it('keeps retry delays exact unless RETRY_JITTER spreads them by a fraction from 0 to 1', () => {
+    expect(load({}).queue.retryJitter).toBe(0);
+    expect(load({ RETRY_JITTER: '0.3' }).queue.retryJitter).toBe(0.3);
+    expect(load({ RETRY_JITTER: '1' }).queue.retryJitter).toBe(1);
+    for (const bad of ['1.5', '-0.1', 'x', '30%']) {
+      expect(() => load({ RETRY_JITTER: bad })).toThrow(`RETRY_JITTER=${bad} must be a fraction from 0 to 1`);
+    }
+  });
+
+  it('leaves the poussetaches API off unless POUSSETACHES_HTTP_ADDR is set, with poussetaches-like retries', () => {
+    expect(load({}).poussetaches).toEqual({
+      addr: undefined,
+      authKey: undefined,
+      workerName: 'poussetaches',
+      channel: undefined,
+      maxTries: 11,
+      retryBaseMs: 1000,
+      requestTimeoutMs: 30_000,
+      listLimit: 1000,
+    });
+    const on = load({
+      POUSSETACHES_HTTP_ADDR: '127.0.0.1:7991',
+      POUSSETACHES_AUTH_KEY: ' s3cret ',
+      POUSSETACHES_WORKER: 'push',
+      POUSSETACHES_CHANNEL: 'push-channel',
+      POUSSETACHES_MAX_TRIES: '3',
+      POUSSETACHES_RETRY_BASE_MS: '50',
+      POUSSETACHES_REQUEST_TIMEOUT_MS: '2000',
+      POUSSETACHES_LIST_LIMIT: '10',
+    }).poussetaches;
+    expect(on).toEqual({
+      addr: { host: '127.0.0.1', port: 7991 },
+      authKey: 's3cret',
+      workerName: 'push',
+      channel: 'push-channel',
+      maxTries: 3,
+      retryBaseMs: 50,
+      requestTimeoutMs: 2000,
+      listLimit: 10,
+    });
+    expect(() => load({ POUSSETACHES_HTTP_ADDR: '7991' })).toThrow(/POUSSETACHES_HTTP_ADDR=7991 must be host:port/);
+    expect(() => load({ POUSSETACHES_MAX_TRIES: '0' })).toThrow(/POUSSETACHES_MAX_TRIES=0 must be a whole number/);
+    expect(() => load({ POUSSETACHES_RETRY_BASE_MS: 'x' })).toThrow(/POUSSETACHES_RETRY_BASE_MS=x/);
+    expect(() => load({ POUSSETACHES_REQUEST_TIMEOUT_MS: '0' })).toThrow(/POUSSETACHES_REQUEST_TIMEOUT_MS/);
+    expect(() => load({ POUSSETACHES_LIST_LIMIT: '-1' })).toThrow(/POUSSETACHES_LIST_LIMIT/);
+  });
+
   it('leaves the metrics endpoint off unless METRICS_ADDR is set', () => {
     expect(load({}).telemetry.metricsAddr).toBeUndefined();
     expect(load({ METRICS_ADDR: '0.0.0.0:9464' }).telemetry.metricsAddr).toEqual({ host: '0.0.0.0', port: 9464 });

@@ -113,6 +113,11 @@ export interface Config {
     readonly maxPendingTotal: number;
     /** JOB_LEASE_MS: how long a claimed job is held before another worker may take it. @default 30000 */
     readonly leaseMs: number;
+    /**
+     * RETRY_JITTER: a fraction from 0 to 1; each retry delay is drawn at random from delay × (1 ± jitter), so retries
+     * of jobs that failed together spread out. 0 keeps the exact delays of the retry policies. @default 0
+     */
+    readonly retryJitter: number;
   };
   /** Dead letters: jobs kept after a final failure (MAX_RETRY, FATAL_ERROR; see libs/jobs/src/dead-letters.ts). */
   readonly deadLetters: {
@@ -178,6 +183,35 @@ export interface Config {
     readonly dockerSocketPath: string;
     /** SLACK_API_BASE_URL. @default https://slack.com/api */
     readonly slackApiBaseUrl: string;
+  };
+  /** The poussetaches HTTP push API (docs/poussetaches-api.md), served by fronts when POUSSETACHES_HTTP_ADDR is set. */
+  readonly poussetaches: {
+    /** POUSSETACHES_HTTP_ADDR host:port: where the API listens; port 0 picks a free port. @default off */
+    readonly addr: { readonly host: string; readonly port: number } | undefined;
+    /**
+     * POUSSETACHES_AUTH_KEY: the shared key sent to receivers in the `Poussetaches-Auth-Key` header of every
+     * delivery (a secret: it is stored in the push worker's settings, sealed when SECRETS_KEY is set, and never
+     * logged). @default none (no header is sent)
+     */
+    readonly authKey: string | undefined;
+    /** POUSSETACHES_WORKER: the HTTP_REQUEST worker that delivers pushes, created at start. @default 'poussetaches' */
+    readonly workerName: string;
+    /**
+     * POUSSETACHES_CHANNEL: the channel of the push worker; list it in WORKER_CHANNELS of the processes that run jobs.
+     * While deliveries are paused, the waiting pushes hold run slots of this channel only. @default the default channel
+     */
+    readonly channel: string | undefined;
+    /** POUSSETACHES_MAX_TRIES: attempts of a delivery before it is dead (poussetaches made 11). @default 11 */
+    readonly maxTries: number;
+    /**
+     * POUSSETACHES_RETRY_BASE_MS: the delay before the first retry; each next one is 4 times longer (1 s, 4 s,
+     * 16 s... like poussetaches). @default 1000
+     */
+    readonly retryBaseMs: number;
+    /** POUSSETACHES_REQUEST_TIMEOUT_MS: the longest one delivery may take. @default 30000 */
+    readonly requestTimeoutMs: number;
+    /** POUSSETACHES_LIST_LIMIT: the most tasks `GET /waiting|/success|/dead|/cron` answer. @default 1000 */
+    readonly listLimit: number;
   };
   readonly health: {
     /**
@@ -372,6 +406,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       expireJobResultMs: r.int('JOB_QUEUE_EXPIRE_JOB_RESULT_SECONDS', 86_400, 1) * 1000,
       fetchIntervalMs: r.int('JOB_QUEUE_FETCH_INTERVAL', 1000, 10, MAX_TIMER_MS),
       leaseMs: r.int('JOB_LEASE_MS', 30_000, 1000, MAX_TIMER_MS),
+      retryJitter: r.fraction('RETRY_JITTER', 0),
     },
     deadLetters: {
       enabled: r.bool('DEAD_LETTER_ENABLED', true),
@@ -400,6 +435,16 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       dockerGid: r.optionalInt('DOCKER_GID'),
       dockerSocketPath: r.string('DOCKER_SOCKET_PATH', '/var/run/docker.sock'),
       slackApiBaseUrl: r.string('SLACK_API_BASE_URL', 'https://slack.com/api').replace(/\/+$/, ''),
+    },
+    poussetaches: {
+      addr: r.optionalHostPort('POUSSETACHES_HTTP_ADDR'),
+      authKey: r.optional('POUSSETACHES_AUTH_KEY'),
+      workerName: r.string('POUSSETACHES_WORKER', 'poussetaches'),
+      channel: r.optional('POUSSETACHES_CHANNEL'),
+      maxTries: r.int('POUSSETACHES_MAX_TRIES', 11, 1, 100),
+      retryBaseMs: r.int('POUSSETACHES_RETRY_BASE_MS', 1000, 1, MAX_TIMER_MS),
+      requestTimeoutMs: r.int('POUSSETACHES_REQUEST_TIMEOUT_MS', 30_000, 1, MAX_TIMER_MS),
+      listLimit: r.int('POUSSETACHES_LIST_LIMIT', 1000, 1, 100_000),
     },
     health: {
       addr: r.optionalHostPort('HEALTH_ADDR'),
@@ -580,6 +625,18 @@ class Reader {
     const v = this.optional(name);
     if (v === undefined) return fallback;
     return this.parseInt(name, v, min, max) ?? fallback;
+  }
+
+  /** A number from 0 to 1 (e.g. 0.3). */
+  fraction(name: string, fallback: number): number {
+    const v = this.optional(name);
+    if (v === undefined) return fallback;
+    const n = Number(v);
+    if (!/^\d*\.?\d+$/.test(v) || !Number.isFinite(n) || n < 0 || n > 1) {
+      this.problems.push(`${name}=${v} must be a fraction from 0 to 1, e.g. 0.3`);
+      return fallback;
+    }
+    return n;
   }
 
   /** A key of `name` (32 bytes as hex or base64) as 64 hex digits; the key itself is never echoed in a problem. */

@@ -10,7 +10,7 @@ import { InvalidArgumentError } from './errors.js';
 import { TimeOrderedIdGenerator } from './ids.js';
 import { TtlCache } from './ttl-cache.js';
 import { RetryType } from './model.js';
-import { firstPeriodicRunTime, nextPeriodicRunTime, retryDelayMs, shouldRetry } from './retry.js';
+import { firstPeriodicRunTime, jitteredDelayMs, nextPeriodicRunTime, retryDelayMs, shouldRetry } from './retry.js';
 import { checkBytesAgainstSchema, decodeToObject, encodeFromObject } from './schema.js';
 
 const policy = (
@@ -32,6 +32,20 @@ describe('retry math', () => {
     expect([0, 1, 2].map((r) => retryDelayMs(policy(RetryType.EXPONENTIAL, { basis: 3 }), r))).toEqual([100, 300, 900]);
     expect(retryDelayMs(policy(RetryType.EXPONENTIAL, { maxInterval: 250 }), 5)).toBe(250);
     expect(retryDelayMs(policy(RetryType.EXPONENTIAL, { basis: 1e6 }), 400)).toBe(Number.MAX_SAFE_INTEGER);
+  });
+
+  it('spreads a delay both ways by the jitter fraction, and keeps it exact without jitter', () => {
+    expect(jitteredDelayMs(1000, 0, () => 0.9)).toBe(1000);
+    expect(jitteredDelayMs(1000, 0.25, () => 0)).toBe(750);
+    expect(jitteredDelayMs(1000, 0.25, () => 0.5)).toBe(1000);
+    expect(jitteredDelayMs(1000, 0.25, () => 0.999999)).toBe(1250);
+    // full jitter: anywhere from 0 to twice the delay; more than 1 counts as 1
+    expect(jitteredDelayMs(1000, 1, () => 0)).toBe(0);
+    expect(jitteredDelayMs(1000, 5, () => 0.999999)).toBe(2000);
+    const spread = Array.from({ length: 200 }, () => jitteredDelayMs(1000, 0.5));
+    expect(spread.some((d) => d < 1000)).toBe(true);
+    expect(spread.some((d) => d > 1000)).toBe(true);
+    expect(spread.every((d) => d >= 500 && d <= 1500)).toBe(true);
   });
 
   it('retries only with a policy and retries left; max_retry 0 means none', () => {
@@ -122,7 +136,12 @@ describe('runner schemas', () => {
       queries: [{ key: 'q', value: '1' }],
     });
     const settings = encodeFromObject(httpRequestSettingsProto, { baseUrl: 'http://x' });
-    expect(decodeToObject(httpRequestSettingsProto, settings)).toEqual({ base_url: 'http://x' });
+    expect(decodeToObject(httpRequestSettingsProto, settings)).toEqual({
+      base_url: 'http://x',
+      request_timeout_ms: 0,
+      allow_any_origin: false,
+      push_envelope: false,
+    });
   });
 });
 

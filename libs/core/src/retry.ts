@@ -35,6 +35,18 @@ export function retryDelayMs(policy: RetryPolicy, retried: number): number {
 }
 
 /**
+ * A retry delay spread at random around `delayMs` (both ways, so the mean stays `delayMs`): uniform in
+ * `[delayMs * (1 - jitter), delayMs * (1 + jitter)]`. `jitter` is a fraction from 0 (no spread) to 1 (anywhere from 0
+ * to twice the delay); it spreads retries of jobs that failed together (a receiver's outage) so they do not all
+ * come back at once.
+ */
+export function jitteredDelayMs(delayMs: number, jitter: number, random: () => number = Math.random): number {
+  if (jitter <= 0 || delayMs <= 0) return delayMs;
+  const spread = Math.min(jitter, 1);
+  return Math.max(0, Math.round(delayMs * (1 - spread + 2 * spread * random())));
+}
+
+/**
  * When a new periodic job first runs. Its run_after_time sets the phase of the series (jobworkerp: "start job at
  * [epoch second] % 3 == 1" is run_after_time 1000 with a 3000 ms interval): a time already past moves on to the next
  * time on that grid, so every run falls at run_after_time + k * interval. 0 (unset) stays 0: the series starts now.

@@ -73,6 +73,7 @@ export async function executeJob(
         const output = await acquired.runner.run(job.args, {
           signal: controller.signal,
           jobId: job.id,
+          attempt: job.retried + 1,
           timeoutMs: job.timeout,
         });
         reusable = true;

@@ -31,3 +31,6 @@ export type {
   GrpcWebHandler,
   GrpcWebHandlerOptions,
 } from './http/grpc-web-gateway.js';
+export { parsePushRequest, startPoussetachesApi, TASK_ID_HEADER } from './http/poussetaches/poussetaches-api.js';
+export type { PoussetachesApiOptions } from './http/poussetaches/poussetaches-api.js';
+export { AUTH_KEY_HEADER } from './http/poussetaches/push-worker.js';

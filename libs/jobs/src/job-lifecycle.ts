@@ -94,6 +94,8 @@ export interface JobLifecycleDeps {
   readonly deadLetters: DeadLetterSettings;
   /** pause between tries of a finishing step that failed (ResultProcessor). @default 200 */
   readonly finishRetryMs?: number;
+  /** RETRY_JITTER: retry delays are spread at random by this fraction, both ways. @default 0 */
+  readonly retryJitter?: number;
   /** told as jobs are enqueued, start, end, retry, finish... (the apps' metrics). @default nobody */
   readonly events?: JobEvents;
   /**
@@ -192,6 +194,7 @@ export class JobLifecycle {
       logger,
       pingStorage: () => storage.ping(),
       finishRetryMs: deps.finishRetryMs,
+      retryJitter: deps.retryJitter,
       events,
       now: this.now,
     });

@@ -12,6 +12,7 @@ import {
   QueueType,
   ResponseType,
   ResultStatus,
+  RetryType,
   TimeOrderedIdGenerator,
   UnavailableError,
 } from '../../core/src/index.js';
@@ -125,5 +126,48 @@ describe('ResultProcessor with a result the database refuses', () => {
     await expect(h.processor.process(job, worker, run, undefined)).rejects.toBeInstanceOf(UnavailableError);
     expect(await h.state.getStatus(job.id)).toBe(JobStatus.WAIT_RESULT);
     expect(await h.state.acquireUniqKey('the-key', 43)).toBe(false);
+  });
+});
+
+describe('ResultProcessor retry delays', () => {
+  it('spreads the retry delay by RETRY_JITTER, both ways around the policy delay', async () => {
+    const retrying: Worker = {
+      ...worker,
+      retryPolicy: { type: RetryType.CONSTANT, interval: 1000, maxInterval: 0, maxRetry: 5, basis: 2 },
+    };
+    const failed = { status: ResultStatus.ERROR_AND_RETRY, output: [], startTime: 2, endTime: 10_000 };
+    const times = [];
+    for (const random of [0, 0.5, 0.999999]) {
+      const state = new MemoryJobStateStore();
+      const bus = new MemoryResultBus({ keepMs: 60_000 });
+      await state.setStatus(job.id, JobStatus.RUNNING);
+      const rescheduled: number[] = [];
+      const noop = (): void => undefined;
+      const logger: Logger = { trace: noop, debug: noop, info: noop, warn: noop, error: noop, child: () => logger };
+      const processor = new ResultProcessor({
+        rows: {
+          upsert: async () => undefined,
+          delete: async () => true,
+          rescheduleIfHeld: async (_id, _held, runAfterTime) => {
+            rescheduled.push(runAfterTime);
+            return true;
+          },
+        },
+        results: { insert: async () => undefined },
+        state,
+        bus,
+        queue: new MemoryQueue({ maxPendingPerChannel: 10, state, results: bus }),
+        router: { enqueue: async () => 'queue' as const },
+        findWorker: async () => retrying,
+        findDefinition: () => undefined,
+        ids: new TimeOrderedIdGenerator(1),
+        logger,
+        retryJitter: 0.5,
+        random: () => random,
+      });
+      expect(await processor.process({ ...job, uniqKey: undefined }, retrying, failed, 99_999)).toBe('retry');
+      times.push(...rescheduled);
+    }
+    expect(times).toEqual([10_000 + 500, 10_000 + 1000, 10_000 + 1500]);
   });
 });

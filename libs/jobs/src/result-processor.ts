@@ -29,6 +29,7 @@ import {
   QueueType,
   ResponseType,
   ResultStatus,
+  jitteredDelayMs,
   retryDelayMs,
   shouldRetry,
   encodeJobResult,
@@ -66,6 +67,10 @@ export interface ResultProcessorDeps {
   readonly pingStorage?: () => Promise<void>;
   /** Pause between tries of a finishing step that failed. @default 200 */
   readonly finishRetryMs?: number;
+  /** RETRY_JITTER: retry delays are spread at random by this fraction, both ways (see jitteredDelayMs). @default 0 */
+  readonly retryJitter?: number;
+  /** the random source of the jitter. @default Math.random */
+  readonly random?: () => number;
   /** told of retries, final results and dead letters */
   readonly events?: Pick<JobEvents, 'onRetry' | 'onFinished' | 'onDeadLetter'>;
   readonly now?: () => number;
@@ -251,7 +256,12 @@ export class ResultProcessor {
     heldUntil: number | undefined,
   ): Promise<boolean> {
     const { rows, state } = this.deps;
-    const runAfterTime = run.endTime + retryDelayMs(worker.retryPolicy, job.retried);
+    const delay = jitteredDelayMs(
+      retryDelayMs(worker.retryPolicy, job.retried),
+      this.deps.retryJitter ?? 0,
+      this.deps.random,
+    );
+    const runAfterTime = run.endTime + delay;
     const retried = job.retried + 1;
     if (heldUntil !== undefined) {
       // the row is ours while we hold it; if it is gone the job was deleted (cancelled) meanwhile

@@ -25,7 +25,7 @@ export { GrpcUnaryArgs } from './gen/jobworkerp/runner/grpc_unary_args.js';
 export { GrpcUnaryRunnerSettings } from './gen/jobworkerp/runner/grpc_unary_settings.js';
 export { HttpRequestArgs, HttpRequestArgs_KeyValue } from './gen/jobworkerp/runner/http_request_args.js';
 export { HttpRequestResult, HttpRequestResult_KeyValue } from './gen/jobworkerp/runner/http_request_result.js';
-export { HttpRequestRunnerSettings } from './gen/jobworkerp/runner/http_request_settings.js';
+export { HttpRequestRunnerSettings, HttpRequestRunnerSettings_SharedKeyHeader } from './gen/jobworkerp/runner/http_request_settings.js';
 export { MailArgs } from './gen/jobworkerp/runner/mail_args.js';
 export { MailResult } from './gen/jobworkerp/runner/mail_result.js';
 export { MailRunnerSettings } from './gen/jobworkerp/runner/mail_settings.js';

@@ -47,7 +47,9 @@ beforeEach(() => {
 
 async function loaded(base = baseUrl): Promise<HttpRequestRunner> {
   const runner = new HttpRequestRunner({ maxResponseBytes: MAX_RESPONSE_BYTES, pools });
-  await runner.load(HttpRequestRunnerSettings.encode({ baseUrl: base }).finish());
+  await runner.load(
+    HttpRequestRunnerSettings.encode(HttpRequestRunnerSettings.fromPartial({ baseUrl: base })).finish(),
+  );
   return runner;
 }
 
@@ -191,5 +193,100 @@ describe('HttpRequestRunner', () => {
     controller.abort(reason);
     await expect(running).rejects.toBe(reason);
     await peerSawClose;
+  });
+});
+
+describe('HttpRequestRunner push extensions', () => {
+  const pushSettings = (overrides: Partial<HttpRequestRunnerSettings> = {}): Uint8Array =>
+    HttpRequestRunnerSettings.encode(
+      HttpRequestRunnerSettings.fromPartial({
+        baseUrl: '',
+        allowAnyOrigin: true,
+        pushEnvelope: true,
+        sharedKeyHeader: { name: 'Poussetaches-Auth-Key', key: 'k3y-secret' },
+        ...overrides,
+      }),
+    ).finish();
+
+  async function pushRunner(overrides: Partial<HttpRequestRunnerSettings> = {}): Promise<HttpRequestRunner> {
+    const runner = new HttpRequestRunner({ maxResponseBytes: MAX_RESPONSE_BYTES, pools });
+    await runner.load(pushSettings(overrides));
+    return runner;
+  }
+
+  it('sends the envelope with the attempt number, a req_id stable across attempts, and the shared key', async () => {
+    const runner = await pushRunner();
+    const payload = Buffer.from([0, 1, 2, 255]);
+    const job = args({ method: 'POST', path: `${baseUrl}/hook`, bodyBytes: payload, expectedStatus: 200 });
+    for (const attempt of [1, 2, 3]) {
+      await runner.run(job, { signal: new AbortController().signal, jobId: 4242, attempt, timeoutMs: 0 });
+    }
+    expect(seen.map((s) => JSON.parse(s.body) as unknown)).toEqual(
+      [1, 2, 3].map((tries) => ({ payload: payload.toString('base64'), tries, req_id: '4242' })),
+    );
+    for (const s of seen) {
+      expect(s.url).toBe('/hook');
+      expect(s.headers['poussetaches-auth-key']).toBe('k3y-secret');
+      expect(s.headers['content-type']).toBe('application/json');
+    }
+  });
+
+  it('succeeds only on the expected status: any other one, 2xx or 4xx, is retryable and keeps the answer', async () => {
+    const runner = await pushRunner();
+    for (const status of [200, 204, 404, 500]) {
+      handle = (_req, res) => {
+        res.statusCode = status;
+        res.end(status === 204 ? undefined : `answer ${status}`);
+      };
+      const run = runner.run(args({ method: 'POST', path: `${baseUrl}/x`, expectedStatus: 201 }), context());
+      const error = await runnerError(run);
+      expect(error.kind).toBe('retryable');
+      expect(error.message).toContain(`answered HTTP ${status}, not the expected 201`);
+      expect(error.message).not.toContain('k3y-secret');
+      expect(HttpRequestResult.decode(error.output[0]!).statusCode).toBe(status);
+    }
+    handle = (_req, res) => {
+      res.statusCode = 201;
+      res.end();
+    };
+    const output = await runner.run(args({ method: 'POST', path: `${baseUrl}/x`, expectedStatus: 201 }), context());
+    expect(HttpRequestResult.decode(output[0]!).statusCode).toBe(201);
+  });
+
+  it('aborts a request that takes longer than request_timeout_ms as retryable', async () => {
+    const runner = await pushRunner({ requestTimeoutMs: 200 });
+    handle = () => undefined; // never answers
+    const error = await runnerError(runner.run(args({ method: 'POST', path: `${baseUrl}/slow` }), context()));
+    expect(error.kind).toBe('retryable');
+    expect(error.message).toContain('timed out after 200 ms');
+  });
+
+  it('refuses a non-http URL even with allow_any_origin, and other origins without it', async () => {
+    const runner = await pushRunner();
+    const error = await runnerError(runner.run(args({ path: 'file:///etc/passwd' }), context()));
+    expect(error.kind).toBe('fatal');
+    const fixed = await loaded(`${baseUrl}/api/`);
+    const other = await runnerError(fixed.run(args({ path: 'http://127.0.0.2:1/x' }), context()));
+    expect(other.message).toContain("leaves the worker's base_url origin");
+  });
+
+  it('waits while its pause switch is on, then sends', async () => {
+    let on = true;
+    const waiters: Array<() => void> = [];
+    const switches = {
+      waitWhileOn: (name: string): Promise<void> => {
+        expect(name).toBe('push');
+        return on ? new Promise<void>((resolve) => waiters.push(resolve)) : Promise.resolve();
+      },
+    };
+    const runner = new HttpRequestRunner({ maxResponseBytes: MAX_RESPONSE_BYTES, pools, switches });
+    await runner.load(pushSettings({ pauseSwitch: 'push' }));
+    const run = runner.run(args({ method: 'POST', path: `${baseUrl}/p` }), context());
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(seen).toHaveLength(0);
+    on = false;
+    for (const resolve of waiters) resolve();
+    await run;
+    expect(seen).toHaveLength(1);
   });
 });

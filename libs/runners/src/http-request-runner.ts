@@ -23,8 +23,23 @@
  * - `ctx.signal` aborted → the request is aborted (its socket destroyed) and run() rejects with
  *   `ctx.signal.reason`.
  *
+ * Extensions (fields >= 100, all optional):
+ * - settings `shared_key_header {name, key}`: that header goes with every request, so the receiver can tell the
+ *   sender is who it expects (a shared key; sealed with the settings when SECRETS_KEY is set, never in a message);
+ * - settings `request_timeout_ms`: the longest one request may take, response body included (0 = 300000): a request
+ *   past it is aborted and fails as retryable. It always applies, whatever the job's own timeout;
+ * - settings `allow_any_origin`: `path` may be an absolute http(s) URL to any origin (base_url may then be empty);
+ * - settings `push_envelope`: the body sent is `{"payload": base64 of the job's body, "tries": this attempt's number
+ *   (1 for the first), "req_id": the job id (the same on every attempt)}` as JSON, the push delivery of
+ *   docs/poussetaches-api.md;
+ * - settings `pause_switch`: while the process's switch of that name is on, the job waits before sending (it keeps
+ *   its claim and no try is counted), and goes on when the switch is turned off;
+ * - args `expected_status`: success only when the answer has exactly that status; any other status (2xx included)
+ *   is a retryable failure;
+ * - args `body_bytes`: the body as bytes, sent instead of `body`.
+ *
  * Failure messages name the method, origin and path only: never the query string (which may hold API keys), the
- * request headers or the body.
+ * request headers (the shared key among them) or the body.
  */
 import type { Dispatcher } from 'undici';
 import { clip } from '../../core/src/index.js';
@@ -41,6 +56,8 @@ import { RunnerError } from './runner.js';
 
 /** An HTTP method token (RFC 9110 `token`). */
 const METHOD_TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** An HTTP header name (a `token` too). */
+export const HEADER_NAME = METHOD_TOKEN;
 
 /**
  * undici error codes that a retry would meet again: the request itself is unusable, or the server's response
@@ -53,62 +70,122 @@ const FATAL_UNDICI_CODES = new Set([
   'UND_ERR_HEADERS_OVERFLOW',
 ]);
 
+/** Named on/off switches shared by the cluster (settings `pause_switch`). */
+export interface PauseSwitches {
+  /** Resolves at once when the switch is off, else when it is turned off; rejects with the signal's reason. */
+  waitWhileOn(name: string, signal: AbortSignal): Promise<void>;
+}
+
+/** The request timeout when settings give none (request_timeout_ms 0), ms. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 300_000;
+
 export interface HttpRequestRunnerOptions {
   /** The most response body bytes read per job (RESPONSE_MAX_BYTES); a longer body fails the run as fatal. */
   readonly maxResponseBytes: number;
   /** The connection pools, shared by every HTTP_REQUEST runner of the process. */
   readonly pools: HttpRequestPools;
+  /** The switches `pause_switch` names; without them that setting is ignored. */
+  readonly switches?: PauseSwitches;
+}
+
+/** What load() keeps of the settings. */
+interface LoadedSettings {
+  readonly base: URL | undefined;
+  readonly sharedKey: { readonly name: string; readonly key: string } | undefined;
+  readonly timeoutMs: number;
+  readonly anyOrigin: boolean;
+  readonly envelope: boolean;
+  readonly pauseSwitch: string | undefined;
 }
 
 /** Sends one HTTP request per job; see the module comment for the exact semantics. */
 export class HttpRequestRunner implements Runner {
-  private base: URL | undefined;
+  private settings: LoadedSettings | undefined;
 
   constructor(private readonly options: HttpRequestRunnerOptions) {}
 
   async load(settings: Uint8Array): Promise<void> {
     const decoded = decodeRunnerMessage('HttpRequestRunnerSettings', HttpRequestRunnerSettings, settings);
-    this.base = parseBaseUrl(decoded.baseUrl);
+    const anyOrigin = decoded.allowAnyOrigin;
+    const sharedKey = decoded.sharedKeyHeader;
+    if (sharedKey !== undefined && !HEADER_NAME.test(sharedKey.name)) {
+      const message = 'HTTP_REQUEST runner settings shared_key_header.name must be an HTTP header name';
+      throw new RunnerError(message, 'fatal');
+    }
+    this.settings = {
+      base: anyOrigin && decoded.baseUrl === '' ? undefined : parseBaseUrl(decoded.baseUrl),
+      sharedKey,
+      timeoutMs: decoded.requestTimeoutMs > 0 ? decoded.requestTimeoutMs : DEFAULT_REQUEST_TIMEOUT_MS,
+      anyOrigin,
+      envelope: decoded.pushEnvelope,
+      pauseSwitch: decoded.pauseSwitch === '' ? undefined : decoded.pauseSwitch,
+    };
   }
 
   async run(args: Uint8Array, ctx: RunContext): Promise<Uint8Array[]> {
-    const base = this.base;
-    if (base === undefined) {
+    const settings = this.settings;
+    if (settings === undefined) {
       throw new RunnerError('HTTP_REQUEST runner was run before load()', 'other');
     }
     const request = decodeRunnerMessage('HttpRequestArgs', HttpRequestArgs, args);
     const method = requestMethod(request.method);
-    const url = requestUrl(base, request.path, request.queries);
+    const url = requestUrl(settings, request.path, request.queries);
     const target = `${method} ${url.origin}${url.pathname}`;
     ctx.signal.throwIfAborted();
+    if (settings.pauseSwitch !== undefined && this.options.switches !== undefined) {
+      await this.options.switches.waitWhileOn(settings.pauseSwitch, ctx.signal);
+    }
 
-    const response = await send(this.options.pools.get(url.origin), target, ctx.signal, {
+    const headers = request.headers.flatMap((header) => [header.key, header.value]);
+    let body: string | Buffer | null =
+      request.bodyBytes !== undefined ? Buffer.from(request.bodyBytes) : (request.body ?? null);
+    if (settings.envelope) {
+      body = pushEnvelope(body ?? '', ctx);
+      headers.push('content-type', 'application/json');
+    }
+    if (settings.sharedKey !== undefined) headers.push(settings.sharedKey.name, settings.sharedKey.key);
+
+    const timeout = AbortSignal.timeout(settings.timeoutMs);
+    const signal = AbortSignal.any([ctx.signal, timeout]);
+    const timedOut = (): RunnerError =>
+      new RunnerError(`${target} timed out after ${settings.timeoutMs} ms (request_timeout_ms)`, 'retryable');
+    const response = await send(this.options.pools.get(url.origin), target, ctx.signal, timeout, timedOut, {
       path: `${url.pathname}${url.search}`,
       method,
-      headers: request.headers.flatMap((header) => [header.key, header.value]),
-      body: request.body ?? null,
-      signal: ctx.signal,
+      headers,
+      body,
+      signal,
     });
     const limit = this.options.maxResponseBytes;
-    let body;
+    let responseBody;
     try {
-      body = await readBoundedBody(response.body, limit);
+      responseBody = await readBoundedBody(response.body, limit);
     } catch (error) {
       if (ctx.signal.aborted) {
         throw ctx.signal.reason;
       }
+      if (timeout.aborted) throw timedOut();
       throw new RunnerError(`${target}: reading the response failed: ${errorMessage(error)}`, 'retryable', [], {
         cause: error,
       });
     }
+    const body_ = responseBody;
     const item = HttpRequestResult.encode({
       statusCode: response.statusCode,
       headers: headerList(response.headers),
-      content: body.bytes.toString('utf8'),
+      content: body_.bytes.toString('utf8'),
     }).finish();
-    if (body.exceeded) {
+    if (body_.exceeded) {
       const message = `${target}: response exceeded ${limit} bytes (RESPONSE_MAX_BYTES); the download was stopped`;
       throw new RunnerError(message, 'fatal', [item]);
+    }
+    const expected = request.expectedStatus;
+    if (expected !== undefined) {
+      if (response.statusCode !== expected) {
+        const message = `${target} answered HTTP ${response.statusCode}, not the expected ${expected}`;
+        throw new RunnerError(message, 'retryable', [item]);
+      }
+      return [item];
     }
     const failure = httpStatusFailure(response.statusCode);
     if (failure !== undefined) {
@@ -118,10 +195,22 @@ export class HttpRequestRunner implements Runner {
   }
 }
 
+/**
+ * The push envelope: `{"payload": base64 of body, "tries": attempt (1-based), "req_id": job id}`; req_id is the same
+ * on every attempt of a job, so a receiver can drop a delivery it already handled.
+ */
+export function pushEnvelope(body: string | Buffer, ctx: Pick<RunContext, 'jobId' | 'attempt'>): string {
+  const payload = (typeof body === 'string' ? Buffer.from(body, 'utf8') : body).toString('base64');
+  return JSON.stringify({ payload, tries: ctx.attempt ?? 1, req_id: String(ctx.jobId) });
+}
+
 /** The HTTP_REQUEST row of the built-in runners; every runner it creates shares one set of pools. */
-export function httpRequestRunnerDefinition(options: { readonly maxResponseBytes: number }): RunnerDefinition {
+export function httpRequestRunnerDefinition(options: {
+  readonly maxResponseBytes: number;
+  readonly switches?: PauseSwitches;
+}): RunnerDefinition {
   const pools = new HttpRequestPools();
-  const runnerOptions = { maxResponseBytes: options.maxResponseBytes, pools };
+  const runnerOptions = { maxResponseBytes: options.maxResponseBytes, pools, switches: options.switches };
   return { ...builtinRunnerRow(HTTP_REQUEST_RUNNER_ID), create: () => new HttpRequestRunner(runnerOptions) };
 }
 
@@ -150,6 +239,8 @@ async function send(
   pool: Dispatcher,
   target: string,
   signal: AbortSignal,
+  timeout: AbortSignal,
+  timedOut: () => RunnerError,
   options: Dispatcher.RequestOptions,
 ): Promise<Dispatcher.ResponseData> {
   try {
@@ -158,6 +249,7 @@ async function send(
     if (signal.aborted) {
       throw signal.reason;
     }
+    if (timeout.aborted) throw timedOut();
     const kind = httpRequestErrorKind(error);
     throw new RunnerError(`${target} failed: ${errorMessage(error)}`, kind, [], { cause: error });
   }
@@ -194,8 +286,16 @@ function requestMethod(method: string): string {
   return method.toUpperCase();
 }
 
-/** Resolves the job's path against the base URL and appends the queries; it must stay on the base's origin. */
-function requestUrl(base: URL, path: string, queries: readonly HttpRequestArgs_KeyValue[]): URL {
+/**
+ * Resolves the job's path against the base URL and appends the queries; it must stay on the base's origin unless
+ * allow_any_origin is set (then it may be any absolute http(s) URL without credentials).
+ */
+function requestUrl(
+  settings: Pick<LoadedSettings, 'base' | 'anyOrigin'>,
+  path: string,
+  queries: readonly HttpRequestArgs_KeyValue[],
+): URL {
+  const base = settings.base;
   let url: URL;
   try {
     url = new URL(path, base);
@@ -204,8 +304,13 @@ function requestUrl(base: URL, path: string, queries: readonly HttpRequestArgs_K
       cause: error,
     });
   }
-  if (url.origin !== base.origin || url.username !== '' || url.password !== '') {
-    const message = `HTTP_REQUEST path ${JSON.stringify(clip(path))} leaves the worker's base_url origin ${base.origin}`;
+  if (settings.anyOrigin) {
+    if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.username !== '' || url.password !== '') {
+      const message = `HTTP_REQUEST path must be an http(s) URL without credentials, not ${JSON.stringify(clip(url.protocol))}`;
+      throw new RunnerError(message, 'fatal');
+    }
+  } else if (base === undefined || url.origin !== base.origin || url.username !== '' || url.password !== '') {
+    const message = `HTTP_REQUEST path ${JSON.stringify(clip(path))} leaves the worker's base_url origin ${base?.origin ?? ''}`;
     throw new RunnerError(message, 'fatal');
   }
   for (const query of queries) {

@@ -3,6 +3,7 @@
  */
 import { commandRunnerDefinition } from './command-runner.js';
 import { grpcUnaryRunnerDefinition } from './grpc-unary-runner.js';
+import type { PauseSwitches } from './http-request-runner.js';
 import { httpRequestRunnerDefinition } from './http-request-runner.js';
 import { mailRunnerDefinition } from './mail-runner.js';
 import type { RunnerDefinition } from './runner.js';
@@ -17,6 +18,8 @@ export interface BuiltinRunnerOptions {
   readonly responseMaxBytes: number;
   /** SLACK_NOTIFICATION: the Slack Web API base URL (SLACK_API_BASE_URL). */
   readonly slackApiBaseUrl: string;
+  /** HTTP_REQUEST: the switches its `pause_switch` setting names (none: that setting is ignored). */
+  readonly pauseSwitches?: PauseSwitches;
 }
 
 /**
@@ -26,7 +29,7 @@ export interface BuiltinRunnerOptions {
 export function builtinRunnerDefinitions(options: BuiltinRunnerOptions): RunnerDefinition[] {
   return [
     commandRunnerDefinition({ maxOutputBytes: options.commandMaxOutputBytes, env: options.commandEnv }),
-    httpRequestRunnerDefinition({ maxResponseBytes: options.responseMaxBytes }),
+    httpRequestRunnerDefinition({ maxResponseBytes: options.responseMaxBytes, switches: options.pauseSwitches }),
     grpcUnaryRunnerDefinition({ maxResponseBytes: options.responseMaxBytes }),
     slackNotificationRunnerDefinition({
       apiBaseUrl: options.slackApiBaseUrl,

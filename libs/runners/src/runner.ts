@@ -31,6 +31,8 @@ export interface RunContext {
   /** aborted on timeout, cancellation or shutdown; runners must stop promptly (kill children, abort requests) */
   readonly signal: AbortSignal;
   readonly jobId: number;
+  /** this run's number among the job's attempts: 1 for the first, retried + 1 after retries. @default 1 */
+  readonly attempt?: number;
   /** ms; 0 = none (the engine enforces it through `signal`, runners may pass it to their peers) */
   readonly timeoutMs: number;
 }

@@ -52,8 +52,24 @@ describe('built-in runner settings checks', () => {
     [
       'HTTP_REQUEST with ftp',
       RunnerType.HTTP_REQUEST,
-      HttpRequestRunnerSettings.encode({ baseUrl: 'ftp://x' }).finish(),
+      HttpRequestRunnerSettings.encode(HttpRequestRunnerSettings.fromPartial({ baseUrl: 'ftp://x' })).finish(),
       'must use http or https',
+    ],
+    [
+      'HTTP_REQUEST with a shared key header without a key',
+      RunnerType.HTTP_REQUEST,
+      HttpRequestRunnerSettings.encode(
+        HttpRequestRunnerSettings.fromPartial({ baseUrl: 'https://x', sharedKeyHeader: { name: 'X-Key', key: '' } }),
+      ).finish(),
+      'runner_settings.shared_key_header.key must be set',
+    ],
+    [
+      'HTTP_REQUEST with a shared key header name that is no header name',
+      RunnerType.HTTP_REQUEST,
+      HttpRequestRunnerSettings.encode(
+        HttpRequestRunnerSettings.fromPartial({ baseUrl: 'https://x', sharedKeyHeader: { name: 'a b', key: 'k' } }),
+      ).finish(),
+      'must be an HTTP header name',
     ],
     [
       'GRPC_UNARY without host',
@@ -115,7 +131,21 @@ describe('built-in runner settings checks', () => {
 
   it.each([
     [RunnerType.COMMAND, CommandRunnerSettings.encode({ name: 'echo' }).finish()],
-    [RunnerType.HTTP_REQUEST, HttpRequestRunnerSettings.encode({ baseUrl: 'https://example.com' }).finish()],
+    [
+      RunnerType.HTTP_REQUEST,
+      HttpRequestRunnerSettings.encode(
+        HttpRequestRunnerSettings.fromPartial({ baseUrl: 'https://example.com' }),
+      ).finish(),
+    ],
+    [
+      RunnerType.HTTP_REQUEST,
+      HttpRequestRunnerSettings.encode(
+        HttpRequestRunnerSettings.fromPartial({
+          allowAnyOrigin: true,
+          sharedKeyHeader: { name: 'Poussetaches-Auth-Key', key: 'k' },
+        }),
+      ).finish(),
+    ],
     [RunnerType.GRPC_UNARY, GrpcUnaryRunnerSettings.encode({ host: '::1', port: 50051 }).finish()],
     [RunnerType.DOCKER, docker({})],
     [RunnerType.DOCKER, docker({ fromImage: 'busybox', env: ['MODE=test'], workingDir: '/work' })],

@@ -7,6 +7,7 @@ import { KyselyJobRepository } from './kysely-job-repository.js';
 import { KyselyJobResultRepository } from './kysely-job-result-repository.js';
 import { KyselyRunnerRepository } from './kysely-runner-repository.js';
 import { KyselyScheduleRepository } from './kysely-schedule-repository.js';
+import { KyselySwitchRepository } from './kysely-switch-repository.js';
 import type { SecretsKeys } from './kysely-worker-repository.js';
 import { KyselyWorkerRepository } from './kysely-worker-repository.js';
 import type { MigrationDialect } from './migrator.js';
@@ -30,6 +31,7 @@ export class KyselyStorage implements Storage {
   readonly results: KyselyJobResultRepository;
   readonly schedules: KyselyScheduleRepository;
   readonly deadLetters: KyselyDeadLetterRepository;
+  readonly switches: KyselySwitchRepository;
   readonly capabilities: StorageCapabilities;
   private closing: Promise<void> | undefined;
 
@@ -43,6 +45,7 @@ export class KyselyStorage implements Storage {
     this.results = new KyselyJobResultRepository(db, options.errors);
     this.schedules = new KyselyScheduleRepository(db, options.errors);
     this.deadLetters = new KyselyDeadLetterRepository(db, options.errors);
+    this.switches = new KyselySwitchRepository(db, options.errors);
     this.capabilities = options.capabilities;
   }
 

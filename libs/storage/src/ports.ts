@@ -222,6 +222,12 @@ export interface DeadLetterRepository {
   deletePolicy(workerId: number): Promise<boolean>;
 }
 
+/** Named on/off switches shared by every process of a cluster; a name never set is off. */
+export interface SwitchRepository {
+  isOn(name: string): Promise<boolean>;
+  set(name: string, on: boolean, now: number): Promise<void>;
+}
+
 /** Which backend a Storage is. */
 export interface StorageCapabilities {
   /** 'sqlite' or 'mysql', for messages and logs only */
@@ -241,6 +247,7 @@ export interface Storage {
   readonly results: JobResultRepository;
   readonly schedules: ScheduleRepository;
   readonly deadLetters: DeadLetterRepository;
+  readonly switches: SwitchRepository;
   readonly capabilities: StorageCapabilities;
   /** Applies pending migrations under a lock; safe to call from many processes at once. */
   migrate(): Promise<void>;

@@ -152,6 +152,13 @@ export interface DeadLetterPolicyTable {
   updated_at: BigIntColumn;
 }
 
+/** Named on/off switches shared by a cluster (migrations 009). */
+export interface SwitchTable {
+  name: string;
+  is_on: BoolColumn;
+  updated_at: BigIntColumn;
+}
+
 /** Bookkeeping of the migration runner: one row per applied migrations/<dialect>/NNN_name.sql file. */
 export interface MigrationTable {
   version: number;
@@ -167,5 +174,6 @@ export interface Database {
   schedule: ScheduleTable;
   dead_letter: DeadLetterTable;
   dead_letter_policy: DeadLetterPolicyTable;
+  switch: SwitchTable;
   jobworkerp_migrations: MigrationTable;
 }

@@ -147,6 +147,7 @@ const EXPECTED_COLUMNS: { [T in keyof Database]: { [C in keyof Database[T]]-?: '
     extra_statuses: 'not null',
     updated_at: 'not null',
   },
+  switch: { name: 'not null', is_on: 'not null', updated_at: 'not null' },
   jobworkerp_migrations: { version: 'not null', name: 'not null', applied_at: 'not null' },
 };
 
@@ -165,6 +166,7 @@ const EXPECTED_INDEXES: Record<keyof Database, string[]> = {
   schedule: ['index(firing_until)', 'index(next_tick_time)', 'unique(name)'],
   dead_letter: ['index(died_at)', 'index(worker_id,died_at)', 'unique(job_id,retried,run_after_time)'],
   dead_letter_policy: [],
+  switch: [],
   jobworkerp_migrations: [],
 };
 
@@ -1093,6 +1095,19 @@ describe.each([sqliteAdapter, mysqlAdapter])('$name storage', (adapter) => {
       // a claim without firingUntil (a skipped tick, a job nobody needs to recover) records no lease
       expect(await storage.schedules.claimTick({ ...next, expectedNextTickTime: 9000, nextTickTime: 9500 })).toBe(true);
       expect(await storage.schedules.findDue(10_000, 10)).toMatchObject([{ nextTickTime: 9500, firing: undefined }]);
+    });
+  });
+
+  describe('switches', () => {
+    it('are off until set, and keep the last value set', async () => {
+      expect(await storage.switches.isOn('pause')).toBe(false);
+      await storage.switches.set('pause', true, 1);
+      expect(await storage.switches.isOn('pause')).toBe(true);
+      expect(await storage.switches.isOn('other')).toBe(false);
+      await storage.switches.set('pause', true, 2);
+      expect(await storage.switches.isOn('pause')).toBe(true);
+      await storage.switches.set('pause', false, 3);
+      expect(await storage.switches.isOn('pause')).toBe(false);
     });
   });
 

@@ -88,7 +88,7 @@ export class PoulpeWorkers {
         `${config.workerPrefix}-http:${origin}`,
         'http',
         HTTP_REQUEST_RUNNER_ID,
-        HttpRequestRunnerSettings.encode({ baseUrl: `${origin}/` }).finish(),
+        HttpRequestRunnerSettings.encode(HttpRequestRunnerSettings.fromPartial({ baseUrl: `${origin}/` })).finish(),
       );
     }
     for (const name of config.execAllowlist) {

@@ -18,6 +18,12 @@ export interface HttpRequestArgs {
   path: string;
   body?: string | undefined;
   queries: HttpRequestArgs_KeyValue[];
+  /** Success only when the answer has exactly this status; any other status is a retryable failure (extension). */
+  expectedStatus?:
+    | number
+    | undefined;
+  /** The body as bytes; wins over body (extension). */
+  bodyBytes?: Buffer | undefined;
 }
 
 export interface HttpRequestArgs_KeyValue {
@@ -26,7 +32,15 @@ export interface HttpRequestArgs_KeyValue {
 }
 
 function createBaseHttpRequestArgs(): HttpRequestArgs {
-  return { headers: [], method: "", path: "", body: undefined, queries: [] };
+  return {
+    headers: [],
+    method: "",
+    path: "",
+    body: undefined,
+    queries: [],
+    expectedStatus: undefined,
+    bodyBytes: undefined,
+  };
 }
 
 export const HttpRequestArgs: MessageFns<HttpRequestArgs> = {
@@ -45,6 +59,12 @@ export const HttpRequestArgs: MessageFns<HttpRequestArgs> = {
     }
     for (const v of message.queries) {
       HttpRequestArgs_KeyValue.encode(v!, writer.uint32(42).fork()).join();
+    }
+    if (message.expectedStatus !== undefined) {
+      writer.uint32(800).uint32(message.expectedStatus);
+    }
+    if (message.bodyBytes !== undefined) {
+      writer.uint32(810).bytes(message.bodyBytes);
     }
     return writer;
   },
@@ -102,6 +122,22 @@ export const HttpRequestArgs: MessageFns<HttpRequestArgs> = {
             message.queries.push(HttpRequestArgs_KeyValue.decode(reader, reader.uint32()));
             continue;
           }
+          case 100: {
+            if (tag !== 800) {
+              break;
+            }
+
+            message.expectedStatus = reader.uint32();
+            continue;
+          }
+          case 101: {
+            if (tag !== 810) {
+              break;
+            }
+
+            message.bodyBytes = Buffer.from(reader.bytes());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -124,6 +160,8 @@ export const HttpRequestArgs: MessageFns<HttpRequestArgs> = {
     message.path = object.path ?? "";
     message.body = object.body ?? undefined;
     message.queries = object.queries?.map((e) => HttpRequestArgs_KeyValue.fromPartial(e)) || [];
+    message.expectedStatus = object.expectedStatus ?? undefined;
+    message.bodyBytes = object.bodyBytes ?? undefined;
     return message;
   },
 };

@@ -14,16 +14,64 @@ export const protobufFileName = "jobworkerp/runner/http_request_settings.proto";
 /** HTTP_REQUEST runner settings: every request goes to this base URL. */
 export interface HttpRequestRunnerSettings {
   baseUrl: string;
+  /** Sent with every request when set (extension). */
+  sharedKeyHeader?:
+    | HttpRequestRunnerSettings_SharedKeyHeader
+    | undefined;
+  /** The longest a request may take, from sending to the end of the response body, in ms; 0 = 300000 (extension). */
+  requestTimeoutMs: number;
+  /** Paths may be absolute http(s) URLs to any origin (base_url may then be empty) (extension). */
+  allowAnyOrigin: boolean;
+  /**
+   * The body is sent as the JSON envelope {"payload": base64 of the body, "tries": attempt number (1-based),
+   * "req_id": the job id, the same on every attempt} (extension).
+   */
+  pushEnvelope: boolean;
+  /**
+   * While this switch is on (see the process's pause switches), jobs wait before sending, without counting a try
+   * (extension).
+   */
+  pauseSwitch?: string | undefined;
+}
+
+/** A header sent with every request to authenticate the sender to the receiver (a shared key). */
+export interface HttpRequestRunnerSettings_SharedKeyHeader {
+  /** the header name, e.g. Poussetaches-Auth-Key */
+  name: string;
+  /** the key; kept sealed with the worker's settings when SECRETS_KEY is set, never logged */
+  key: string;
 }
 
 function createBaseHttpRequestRunnerSettings(): HttpRequestRunnerSettings {
-  return { baseUrl: "" };
+  return {
+    baseUrl: "",
+    sharedKeyHeader: undefined,
+    requestTimeoutMs: 0,
+    allowAnyOrigin: false,
+    pushEnvelope: false,
+    pauseSwitch: undefined,
+  };
 }
 
 export const HttpRequestRunnerSettings: MessageFns<HttpRequestRunnerSettings> = {
   encode(message: HttpRequestRunnerSettings, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.baseUrl !== "") {
       writer.uint32(10).string(message.baseUrl);
+    }
+    if (message.sharedKeyHeader !== undefined) {
+      HttpRequestRunnerSettings_SharedKeyHeader.encode(message.sharedKeyHeader, writer.uint32(802).fork()).join();
+    }
+    if (message.requestTimeoutMs !== 0) {
+      writer.uint32(808).uint32(message.requestTimeoutMs);
+    }
+    if (message.allowAnyOrigin !== false) {
+      writer.uint32(816).bool(message.allowAnyOrigin);
+    }
+    if (message.pushEnvelope !== false) {
+      writer.uint32(824).bool(message.pushEnvelope);
+    }
+    if (message.pauseSwitch !== undefined) {
+      writer.uint32(834).string(message.pauseSwitch);
     }
     return writer;
   },
@@ -49,6 +97,46 @@ export const HttpRequestRunnerSettings: MessageFns<HttpRequestRunnerSettings> = 
             message.baseUrl = reader.string();
             continue;
           }
+          case 100: {
+            if (tag !== 802) {
+              break;
+            }
+
+            message.sharedKeyHeader = HttpRequestRunnerSettings_SharedKeyHeader.decode(reader, reader.uint32());
+            continue;
+          }
+          case 101: {
+            if (tag !== 808) {
+              break;
+            }
+
+            message.requestTimeoutMs = reader.uint32();
+            continue;
+          }
+          case 102: {
+            if (tag !== 816) {
+              break;
+            }
+
+            message.allowAnyOrigin = reader.bool();
+            continue;
+          }
+          case 103: {
+            if (tag !== 824) {
+              break;
+            }
+
+            message.pushEnvelope = reader.bool();
+            continue;
+          }
+          case 104: {
+            if (tag !== 834) {
+              break;
+            }
+
+            message.pauseSwitch = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -67,6 +155,82 @@ export const HttpRequestRunnerSettings: MessageFns<HttpRequestRunnerSettings> = 
   fromPartial(object: DeepPartial<HttpRequestRunnerSettings>): HttpRequestRunnerSettings {
     const message = createBaseHttpRequestRunnerSettings();
     message.baseUrl = object.baseUrl ?? "";
+    message.sharedKeyHeader = (object.sharedKeyHeader !== undefined && object.sharedKeyHeader !== null)
+      ? HttpRequestRunnerSettings_SharedKeyHeader.fromPartial(object.sharedKeyHeader)
+      : undefined;
+    message.requestTimeoutMs = object.requestTimeoutMs ?? 0;
+    message.allowAnyOrigin = object.allowAnyOrigin ?? false;
+    message.pushEnvelope = object.pushEnvelope ?? false;
+    message.pauseSwitch = object.pauseSwitch ?? undefined;
+    return message;
+  },
+};
+
+function createBaseHttpRequestRunnerSettings_SharedKeyHeader(): HttpRequestRunnerSettings_SharedKeyHeader {
+  return { name: "", key: "" };
+}
+
+export const HttpRequestRunnerSettings_SharedKeyHeader: MessageFns<HttpRequestRunnerSettings_SharedKeyHeader> = {
+  encode(message: HttpRequestRunnerSettings_SharedKeyHeader, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.key !== "") {
+      writer.uint32(18).string(message.key);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): HttpRequestRunnerSettings_SharedKeyHeader {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHttpRequestRunnerSettings_SharedKeyHeader();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<HttpRequestRunnerSettings_SharedKeyHeader>): HttpRequestRunnerSettings_SharedKeyHeader {
+    return HttpRequestRunnerSettings_SharedKeyHeader.fromPartial(base ?? {});
+  },
+  fromPartial(
+    object: DeepPartial<HttpRequestRunnerSettings_SharedKeyHeader>,
+  ): HttpRequestRunnerSettings_SharedKeyHeader {
+    const message = createBaseHttpRequestRunnerSettings_SharedKeyHeader();
+    message.name = object.name ?? "";
+    message.key = object.key ?? "";
     return message;
   },
 };
