@@ -13,17 +13,20 @@ import { startPresence } from '../common/presence.js';
 import { runApp } from '../common/process-lifecycle.js';
 import { startProcessHealth } from '../common/process-health.js';
 import { startScheduling } from '../common/scheduling.js';
+import { readTlsMaterial } from '../common/tls-material.js';
 import { warnUnimplementedSettings } from '../common/unimplemented-settings.js';
 
 runApp('all-in-one', async () => {
   const config = loadConfig();
   const logger = createLogger(config, 'all-in-one');
   warnUnimplementedSettings(config, logger);
+  const tls = readTlsMaterial(config.tls);
   const node = await openJobNode(config, logger);
   const engine = createEngine(node);
   const server = createFrontServer({
     config,
     logger,
+    tls,
     storage: node.storage,
     registry: node.registry,
     jobs: { system: node.jobs, lifecycle: node.lifecycle },
@@ -38,7 +41,9 @@ runApp('all-in-one', async () => {
   const presence = await startPresence(node, 'all-in-one');
   const port = await server.start();
   // a line for scripts and tests that start the server on port 0
-  process.stdout.write(`jobworkerp all-in-one listening on ${config.grpc.host}:${port} (${config.storageType})\n`);
+  process.stdout.write(
+    `jobworkerp all-in-one listening on ${config.grpc.host}:${port} (${config.storageType}${tls === undefined ? '' : ', TLS'})\n`,
+  );
   return {
     logger,
     stop: async () => {

@@ -11,12 +11,14 @@ import { startPresence } from '../common/presence.js';
 import { runApp } from '../common/process-lifecycle.js';
 import { startProcessHealth } from '../common/process-health.js';
 import { startScheduling } from '../common/scheduling.js';
+import { readTlsMaterial } from '../common/tls-material.js';
 import { warnUnimplementedSettings } from '../common/unimplemented-settings.js';
 
 runApp('grpc-front', async () => {
   const config = loadConfig();
   const logger = createLogger(config, 'grpc-front');
   warnUnimplementedSettings(config, logger);
+  const tls = readTlsMaterial(config.tls);
   if (config.storageType === 'Standalone') {
     throw new Error(
       'grpc-front needs STORAGE_TYPE=Scalable (Redis and MySQL shared with workers); for one process use all-in-one',
@@ -26,6 +28,7 @@ runApp('grpc-front', async () => {
   const server = createFrontServer({
     config,
     logger,
+    tls,
     storage: node.storage,
     registry: node.registry,
     // no engine here: the front's own lifecycle finishes the jobs it cancels before they ran
@@ -38,7 +41,9 @@ runApp('grpc-front', async () => {
   const scheduling = await startScheduling(node);
   const presence = await startPresence(node, 'grpc-front');
   const port = await server.start();
-  process.stdout.write(`jobworkerp grpc-front listening on ${config.grpc.host}:${port} (${config.storageType})\n`);
+  process.stdout.write(
+    `jobworkerp grpc-front listening on ${config.grpc.host}:${port} (${config.storageType}${tls === undefined ? '' : ', TLS'})\n`,
+  );
   return {
     logger,
     stop: async () => {

@@ -7,6 +7,10 @@
  * (calls in flight go on, up to a grace period); calls in flight per connection are capped; and the port itself holds
  * at most `maxConnections` sockets: it is our own net.Server, whose sockets are handed to grpc-js.
  *
+ * TLS (`tls`): the same sockets are handed to a grpc-js TLS server instead, so the limits above hold over TLS too;
+ * with a client CA, clients must present a certificate it signed (mutual TLS). Health and reflection are served on
+ * the same port, over TLS like the rest.
+ *
  * Lifecycle: 'created' → start() → 'running' → stop() → 'stopped'. stop() is idempotent.
  */
 import type { Server as NetServer } from 'node:net';
@@ -17,6 +21,7 @@ import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from '../../core/src/index.js';
 import { authInterceptor } from './auth.js';
+import type { TlsMaterial } from './http/http-listener.js';
 import { withPreEncodedReplies } from './pre-encoded-reply.js';
 import { reflectionDescriptors } from './reflection-descriptors.js';
 import { withCheckedDecoding } from './request-decoding.js';
@@ -45,6 +50,8 @@ export interface GrpcServerOptions {
   readonly maxConnections: number;
   readonly services: readonly ServiceRegistration[];
   readonly logger: Logger;
+  /** serve gRPC over TLS with this material; plain text when absent */
+  readonly tls?: TlsMaterial;
 }
 
 /** grpc-js's value for "no limit" in its timer options (the largest delay a Node timer takes). */
@@ -126,7 +133,16 @@ export class GrpcServer {
     if (this.stateValue !== 'created') throw new Error(`cannot start a gRPC server that is ${this.stateValue}`);
     const { host, port } = this.options;
     const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-    const injector = this.server.createConnectionInjector(ServerCredentials.createInsecure());
+    const { tls } = this.options;
+    const credentials =
+      tls === undefined
+        ? ServerCredentials.createInsecure()
+        : ServerCredentials.createSsl(
+            tls.clientCa ?? null,
+            [{ private_key: tls.key, cert_chain: tls.cert }],
+            tls.clientCa !== undefined,
+          );
+    const injector = this.server.createConnectionInjector(credentials);
     const listener = createServer((socket) => injector.injectConnection(socket));
     listener.maxConnections = this.options.maxConnections;
     let dropped = 0;
@@ -160,7 +176,10 @@ export class GrpcServer {
       );
     }
     this.stateValue = 'running';
-    this.options.logger.info({ address: `${host}:${this.boundPort}` }, 'gRPC server listening');
+    this.options.logger.info(
+      { address: `${host}:${this.boundPort}`, tls: tls === undefined ? 'off' : tls.clientCa ? 'mutual' : 'on' },
+      'gRPC server listening',
+    );
     return this.boundPort;
   }
 
