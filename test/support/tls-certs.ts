@@ -1,6 +1,7 @@
 /**
  * Throwaway TLS material for tests, made with the `openssl` command in a temp folder: a CA, a server certificate for
- * 127.0.0.1 and localhost signed by it, a client certificate signed by it, and a second CA that signed neither.
+ * 127.0.0.1 and localhost signed by it, a client certificate signed by it, and a second CA with a client certificate
+ * of its own (one the first CA's holders must refuse).
  * Nothing here is ever committed.
  */
 import { execFile } from 'node:child_process';
@@ -19,8 +20,11 @@ export interface TlsCerts {
   readonly serverKey: string;
   readonly clientCert: string;
   readonly clientKey: string;
-  /** a CA that signed nothing here: trusting only it must fail */
+  /** a CA that signed neither the server's nor the client's certificate: trusting only it must fail */
   readonly otherCaCert: string;
+  /** a client certificate signed by the other CA, and its key */
+  readonly strangerCert: string;
+  readonly strangerKey: string;
   remove(): void;
 }
 
@@ -57,7 +61,7 @@ async function makeCa(dir: string, name: string): Promise<void> {
   ]);
 }
 
-async function makeLeaf(dir: string, name: string, cn: string, extensions: string): Promise<void> {
+async function makeLeaf(dir: string, name: string, cn: string, extensions: string, ca = 'ca'): Promise<void> {
   await openssl(dir, [
     'req',
     '-newkey',
@@ -79,9 +83,9 @@ async function makeLeaf(dir: string, name: string, cn: string, extensions: strin
     '-in',
     `${name}.csr`,
     '-CA',
-    'ca.pem',
+    `${ca}.pem`,
     '-CAkey',
-    'ca.key',
+    `${ca}.key`,
     '-CAcreateserial',
     '-out',
     `${name}.pem`,
@@ -102,7 +106,9 @@ export async function makeTlsCerts(): Promise<TlsCerts> {
     'localhost',
     'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n',
   );
-  await makeLeaf(dir, 'client', 'jobworkerp test client', 'extendedKeyUsage=clientAuth\nbasicConstraints=CA:FALSE\n');
+  const clientExtensions = 'extendedKeyUsage=clientAuth\nbasicConstraints=CA:FALSE\n';
+  await makeLeaf(dir, 'client', 'jobworkerp test client', clientExtensions);
+  await makeLeaf(dir, 'stranger', 'jobworkerp test stranger', clientExtensions, 'other-ca');
   return {
     dir,
     caCert: join(dir, 'ca.pem'),
@@ -111,6 +117,8 @@ export async function makeTlsCerts(): Promise<TlsCerts> {
     clientCert: join(dir, 'client.pem'),
     clientKey: join(dir, 'client.key'),
     otherCaCert: join(dir, 'other-ca.pem'),
+    strangerCert: join(dir, 'stranger.pem'),
+    strangerKey: join(dir, 'stranger.key'),
     remove: () => rmSync(dir, { recursive: true, force: true }),
   };
 }

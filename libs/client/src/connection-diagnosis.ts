@@ -67,7 +67,7 @@ export async function diagnoseConnection(
 ): Promise<ConnectionDiagnosis | undefined> {
   const outcome = await handshake(address, tls, options.checkCertificate ?? true);
   if (tls === undefined) {
-    return outcome.kind === 'connected' || outcome.kind === 'refused'
+    return outcome.kind === 'connected' || outcome.kind === 'refused' || outcome.kind === 'closed'
       ? {
           problem: 'server-speaks-tls',
           text:
@@ -77,6 +77,17 @@ export async function diagnoseConnection(
       : undefined;
   }
   if (outcome.kind === 'connected' || outcome.kind === 'timeout') return undefined;
+  if (outcome.kind === 'closed') {
+    // with a client certificate, the likely reason; without one, the server would have asked for it with an alert
+    return tls.cert === undefined
+      ? undefined
+      : {
+          problem: 'client-certificate',
+          text:
+            'the server closed the connection right after the TLS handshake, so it does not accept the client ' +
+            'certificate: give one signed by a CA the server trusts',
+        };
+  }
   const { code, message } = outcome;
   if (code === 'ERR_SSL_WRONG_VERSION_NUMBER' || code === 'ERR_SSL_PACKET_LENGTH_TOO_LONG') {
     return {
@@ -124,7 +135,9 @@ type Outcome =
   /** no TLS connection (or the network failed): code and message of the error */
   | { kind: 'failed'; code: string; message: string }
   /** a TLS connection was made, then the server closed it with this alert */
-  | { kind: 'refused'; code: string; message: string };
+  | { kind: 'refused'; code: string; message: string }
+  /** a TLS connection was made, then the server closed it without a word */
+  | { kind: 'closed' };
 
 /**
  * A TLS handshake (certificates checked when `tls` is given, not checked otherwise), then the HTTP/2 preface: a
@@ -164,7 +177,14 @@ function handshake(address: ServerAddress, tls: ClientTls | undefined, checkCert
       const outcome = { code: err.code ?? 'UNKNOWN', message: firstLine(err.message) };
       done(secured ? { kind: 'refused', ...outcome } : { kind: 'failed', ...outcome });
     });
-    socket.on('close', () => done({ kind: 'failed', code: 'ECONNRESET', message: 'the server closed the connection' }));
+    // a Node server that refuses a client certificate closes the connection after the handshake, without an alert
+    socket.on('close', () =>
+      done(
+        secured
+          ? { kind: 'closed' }
+          : { kind: 'failed', code: 'ECONNRESET', message: 'the server closed the connection' },
+      ),
+    );
   });
 }
 
