@@ -16,15 +16,18 @@ import { startPresence } from '../common/presence.js';
 import { runApp } from '../common/process-lifecycle.js';
 import { startProcessHealth } from '../common/process-health.js';
 import { startScheduling } from '../common/scheduling.js';
+import { readTlsMaterial } from '../common/tls-material.js';
 
 runApp('all-in-one', async () => {
   const config = loadConfig();
   const logger = createLogger(config, 'all-in-one');
+  const tls = readTlsMaterial(config.tls);
   const node = await openJobNode(config, logger, 'all-in-one');
   const engine = createEngine(node);
   const server = createFrontServer({
     config,
     logger,
+    tls,
     storage: node.storage,
     registry: node.registry,
     jobs: { system: node.jobs, lifecycle: node.lifecycle },
@@ -41,13 +44,20 @@ runApp('all-in-one', async () => {
   const port = await server.start();
   // the ready line, for people, scripts and tests that start the server on port 0 (docs/logs.md)
   logger.info(
-    { address: `${config.grpc.host}:${port}`, host: config.grpc.host, port, storage: config.storageType },
-    `jobworkerp all-in-one listening on ${config.grpc.host}:${port} (${config.storageType})`,
+    {
+      address: `${config.grpc.host}:${port}`,
+      host: config.grpc.host,
+      port,
+      storage: config.storageType,
+      tls: tls !== undefined,
+    },
+    `jobworkerp all-in-one listening on ${config.grpc.host}:${port} (${config.storageType}${tls === undefined ? '' : ', TLS'})`,
   );
-  const poulpe = await startConfiguredPoulpeApi(node, { onWorkerChanged: (id) => engine.invalidateWorker(id) });
+  const poulpe = await startConfiguredPoulpeApi(node, { tls, onWorkerChanged: (id) => engine.invalidateWorker(id) });
   if (poulpe !== undefined) logger.info({ url: poulpe.url }, `jobworkerp poulpe API listening on ${poulpe.url}`);
-  const grpcWeb = await startGrpcWeb(config, server, logger);
+  const grpcWeb = await startGrpcWeb(config, server, logger, tls);
   const poussetaches = await startPoussetaches(node, {
+    tls,
     onWorkerChanged: (id) => engine.invalidateWorker(id),
     onScheduleChanged: () => scheduling.wake(),
   });

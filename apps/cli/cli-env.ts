@@ -2,4 +2,6 @@
 export {
   CLIENT_AUTH_TOKEN_ENV as AUTH_TOKEN_ENV,
   clientAuthTokenFromEnv as authTokenFromEnv,
+  CLIENT_TLS_ENV as TLS_ENV,
+  clientTlsFilesFromEnv as tlsFilesFromEnv,
 } from '../../libs/config/src/index.js';

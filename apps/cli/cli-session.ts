@@ -1,6 +1,6 @@
 import type { GrpcConnection, Lookups } from '../../libs/client/src/index.js';
-import { JobworkerpClient } from '../../libs/client/src/index.js';
-import { authTokenFromEnv } from './cli-env.js';
+import { JobworkerpClient, parseServerAddress } from '../../libs/client/src/index.js';
+import { authTokenFromEnv, tlsFilesFromEnv } from './cli-env.js';
 import type { GlobalOptions } from './global-options.js';
 import { Printer } from './printer.js';
 
@@ -22,8 +22,13 @@ export function openSession(
   write: (text: string) => void,
   note: (text: string) => void,
 ): CliSession {
+  // the env's TLS files serve https:// addresses; options given on the command line are checked against the address
+  const env = parseServerAddress(global.address).tls ? tlsFilesFromEnv() : tlsFilesFromEnv({});
   const client = new JobworkerpClient({
     address: global.address,
+    caFile: global.caFile ?? env.caFile,
+    certFile: global.certFile ?? env.certFile,
+    keyFile: global.keyFile ?? env.keyFile,
     authToken: global.authToken ?? authTokenFromEnv(),
     timeoutMs: global.timeout,
     signal,

@@ -1,6 +1,7 @@
 import { status } from '@grpc/grpc-js';
 import { CommanderError } from 'commander';
-import { AUTH_TOKEN_ENV } from './cli-env.js';
+import { AUTH_TOKEN_ENV, TLS_ENV } from './cli-env.js';
+import type { TlsProblem } from '../../libs/client/src/index.js';
 import { InvalidInputError, isServiceError, StatusError } from '../../libs/client/src/index.js';
 import { UsageError } from './usage-error.js';
 
@@ -26,8 +27,10 @@ export function errorReport(err: unknown, interrupted: boolean): ErrorReport {
   if (interrupted) return { line: 'error: interrupted', exitCode: EXIT.interrupted };
   if (err instanceof UsageError || err instanceof InvalidInputError)
     return { line: `error: ${oneLine(err.message)}`, exitCode: EXIT.usage };
-  if (err instanceof StatusError)
-    return { line: `error: ${err.code}: ${oneLine(err.message)}`, exitCode: EXIT.failure };
+  if (err instanceof StatusError) {
+    const hint = err.tlsProblem === undefined ? '' : TLS_HINTS[err.tlsProblem];
+    return { line: `error: ${err.code}: ${oneLine(err.message)}${hint}`, exitCode: EXIT.failure };
+  }
   if (isServiceError(err)) {
     const name = status[err.code] ?? `code ${err.code}`;
     const hint = err.code === status.UNAUTHENTICATED ? ` (pass --auth-token or set ${AUTH_TOKEN_ENV})` : '';
@@ -36,6 +39,17 @@ export function errorReport(err: unknown, interrupted: boolean): ErrorReport {
   const message = err instanceof Error ? err.message : String(err);
   return { line: `error: ${oneLine(message)}`, exitCode: EXIT.failure };
 }
+
+/** The options that fix a TLS problem the client library found. */
+const TLS_HINTS: Record<TlsProblem, string> = {
+  'server-speaks-tls': ` (the CA file: --ca-file or $${TLS_ENV.caFile})`,
+  'server-plain-text': ' (-a http://...)',
+  'untrusted-certificate': ` (--ca-file or $${TLS_ENV.caFile})`,
+  'certificate-name': '',
+  'certificate-dates': '',
+  'client-certificate': ` (--cert-file and --key-file, or $${TLS_ENV.certFile} and $${TLS_ENV.keyFile})`,
+  handshake: '',
+};
 
 /** Collapses a message onto one line. */
 export function oneLine(text: string): string {

@@ -4,8 +4,10 @@
  * (`job-result listen-stream` then ends with exit code 0); a second one exits at once.
  */
 import { EXIT } from './error-report.js';
+import { dropIpServerNameWarning } from './ip-server-name-warning.js';
 import { runCli } from './run-cli.js';
 
+dropIpServerNameWarning();
 const interrupt = new AbortController();
 process.on('SIGINT', () => {
   if (interrupt.signal.aborted) process.exit(EXIT.interrupted);

@@ -1,6 +1,6 @@
 import type { Config } from '../../libs/config/src/index.js';
 import type { JobTracer, Logger } from '../../libs/core/src/index.js';
-import type { JobServicesDeps, ServiceRegistration } from '../../libs/front/src/index.js';
+import type { JobServicesDeps, ServiceRegistration, TlsMaterial } from '../../libs/front/src/index.js';
 import {
   deadLetterService,
   GrpcServer,
@@ -38,6 +38,8 @@ import { processStartTime } from './presence.js';
 export interface FrontWiring {
   readonly config: Config;
   readonly logger: Logger;
+  /** serve gRPC over TLS (readTlsMaterial of config.tls); plain text when absent */
+  readonly tls?: TlsMaterial;
   readonly storage: Storage;
   /** the runners this process knows: their settings checks (plugins' included) run at WorkerService.Create/Update */
   readonly registry: Pick<RunnerRegistry, 'get'>;
@@ -109,5 +111,5 @@ export function createFrontServer(w: FrontWiring): GrpcServer {
       },
     );
   }
-  return new GrpcServer({ ...config.grpc, logger, services });
+  return new GrpcServer({ ...config.grpc, logger, services, tls: w.tls });
 }

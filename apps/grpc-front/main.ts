@@ -14,10 +14,12 @@ import { startPresence } from '../common/presence.js';
 import { runApp } from '../common/process-lifecycle.js';
 import { startProcessHealth } from '../common/process-health.js';
 import { startScheduling } from '../common/scheduling.js';
+import { readTlsMaterial } from '../common/tls-material.js';
 
 runApp('grpc-front', async () => {
   const config = loadConfig();
   const logger = createLogger(config, 'grpc-front');
+  const tls = readTlsMaterial(config.tls);
   if (config.storageType === 'Standalone') {
     throw new Error(
       'grpc-front needs STORAGE_TYPE=Scalable (Redis and MySQL shared with workers); for one process use all-in-one',
@@ -27,6 +29,7 @@ runApp('grpc-front', async () => {
   const server = createFrontServer({
     config,
     logger,
+    tls,
     storage: node.storage,
     registry: node.registry,
     // no engine here: the front's own lifecycle finishes the jobs it cancels before they ran
@@ -42,13 +45,23 @@ runApp('grpc-front', async () => {
   const port = await server.start();
   // the ready line, for people, scripts and tests that start the server on port 0 (docs/logs.md)
   logger.info(
-    { address: `${config.grpc.host}:${port}`, host: config.grpc.host, port, storage: config.storageType },
-    `jobworkerp grpc-front listening on ${config.grpc.host}:${port} (${config.storageType})`,
+    {
+      address: `${config.grpc.host}:${port}`,
+      host: config.grpc.host,
+      port,
+      storage: config.storageType,
+      tls: tls !== undefined,
+    },
+    `jobworkerp grpc-front listening on ${config.grpc.host}:${port} (${config.storageType}${tls === undefined ? '' : ', TLS'})`,
   );
-  const poulpe = await startConfiguredPoulpeApi(node, { onWorkerChanged: (id) => node.lifecycle.invalidateWorker(id) });
+  const poulpe = await startConfiguredPoulpeApi(node, {
+    tls,
+    onWorkerChanged: (id) => node.lifecycle.invalidateWorker(id),
+  });
   if (poulpe !== undefined) logger.info({ url: poulpe.url }, `jobworkerp poulpe API listening on ${poulpe.url}`);
-  const grpcWeb = await startGrpcWeb(config, server, logger);
+  const grpcWeb = await startGrpcWeb(config, server, logger, tls);
   const poussetaches = await startPoussetaches(node, {
+    tls,
     onWorkerChanged: (id) => node.lifecycle.invalidateWorker(id),
     onScheduleChanged: () => scheduling.wake(),
   });

@@ -17,6 +17,9 @@ import {
   SystemServiceClient,
   WorkerServiceClient,
 } from '../../proto/src/index.js';
+import type { ClientTls } from './client-tls.js';
+import { diagnoseConnection } from './connection-diagnosis.js';
+import { parseServerAddress } from './parse-address.js';
 import { StatusError } from './status-error.js';
 
 /** The metadata key the server reads the auth token from. */
@@ -25,6 +28,8 @@ const AUTH_METADATA_KEY = 'jobworkerp-auth';
 export interface ConnectionOptions {
   /** `host:port` */
   readonly target: string;
+  /** connect over TLS with this material (readClientTls); plain-text HTTP/2 when undefined */
+  readonly tls?: ClientTls | undefined;
   /** sent as metadata `jobworkerp-auth` on every call when set */
   readonly authToken: string | undefined;
   /** the deadline of each call in ms (`-t/--timeout`); none when undefined */
@@ -46,9 +51,9 @@ type ReqOf<F> = F extends UnaryMethod<infer Req, unknown> ? Req : never;
 type ResOf<F> = F extends UnaryMethod<never, infer Res> ? Res : never;
 
 /**
- * The jobworkerp service clients over one plain-text channel. Every call carries the auth metadata and the call
- * deadline, waits for the connection first (failing fast with UNAVAILABLE and the address when the server cannot be
- * reached), and is cancelled by the abort signal.
+ * The jobworkerp service clients over one channel, plain text or TLS. Every call carries the auth metadata and the
+ * call deadline, waits for the connection first (failing fast with UNAVAILABLE and the address when the server cannot
+ * be reached, saying why when TLS is the reason), and is cancelled by the abort signal.
  */
 export class GrpcConnection {
   readonly runner: RunnerServiceClient;
@@ -71,7 +76,11 @@ export class GrpcConnection {
   private readonly inFlight = new Set<{ cancel(): void }>();
 
   constructor(private readonly options: ConnectionOptions) {
-    const creds = credentials.createInsecure();
+    const { tls } = options;
+    const creds =
+      tls === undefined
+        ? credentials.createInsecure()
+        : credentials.createSsl(tls.ca ?? null, tls.key ?? null, tls.cert ?? null);
     this.channel = new Channel(options.target, creds, {});
     const shared = { channelOverride: this.channel };
     this.runner = new RunnerServiceClient(options.target, creds, shared);
@@ -180,7 +189,8 @@ export class GrpcConnection {
 
   /**
    * Waits until the channel is READY. A failed connection attempt (TRANSIENT_FAILURE: refused, unreachable,
-   * unknown host) fails at once; a connection that hangs fails after connectTimeoutMs.
+   * unknown host, a TLS handshake that failed) fails at once, with the TLS reason when there is one; a connection that
+   * hangs fails after connectTimeoutMs.
    */
   private async waitUntilReady(): Promise<void> {
     const { target, connectTimeoutMs, signal } = this.options;
@@ -188,9 +198,10 @@ export class GrpcConnection {
     for (;;) {
       const state = this.channel.getConnectivityState(true);
       if (state === connectivityState.READY) return;
-      if (state === connectivityState.TRANSIENT_FAILURE || state === connectivityState.SHUTDOWN) {
-        throw new StatusError('UNAVAILABLE', `cannot connect to ${target}; is the jobworkerp server running there?`);
+      if (state === connectivityState.SHUTDOWN) {
+        throw new StatusError('UNAVAILABLE', `cannot connect to ${target}: the client is closed`);
       }
+      if (state === connectivityState.TRANSIENT_FAILURE) throw await this.connectFailure();
       if (signal.aborted) throw new Error(`interrupted while connecting to ${target}`);
       await new Promise<void>((resolve, reject) =>
         this.channel.watchConnectivityState(state, deadline, (err) =>
@@ -200,5 +211,20 @@ export class GrpcConnection {
         ),
       );
     }
+  }
+
+  /** The error of a failed connection: why TLS failed when that is the reason, else whether the server runs. */
+  private async connectFailure(): Promise<StatusError> {
+    const { target, tls } = this.options;
+    const over = tls === undefined ? '' : ' over TLS';
+    let diagnosis;
+    try {
+      diagnosis = await diagnoseConnection(parseServerAddress(target), tls);
+    } catch {
+      diagnosis = undefined;
+    }
+    return diagnosis === undefined
+      ? new StatusError('UNAVAILABLE', `cannot connect to ${target}${over}; is the jobworkerp server running there?`)
+      : new StatusError('UNAVAILABLE', `cannot connect to ${target}${over}: ${diagnosis.text}`, diagnosis.problem);
   }
 }

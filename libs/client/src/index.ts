@@ -24,7 +24,12 @@ export { decodePayload } from './decode-payload.js';
 export { encodePayload } from './encode-payload.js';
 export { InvalidInputError } from './input-error.js';
 export type { JsonValue } from './json-value.js';
-export { parseAddress } from './parse-address.js';
+export type { ServerAddress } from './parse-address.js';
+export { parseAddress, parseServerAddress } from './parse-address.js';
+export type { ClientTls, ClientTlsFiles } from './client-tls.js';
+export { readClientTls } from './client-tls.js';
+export type { ConnectionDiagnosis, TlsProblem } from './connection-diagnosis.js';
+export { diagnoseConnection } from './connection-diagnosis.js';
 export { StatusError } from './status-error.js';
 export type {
   Job,

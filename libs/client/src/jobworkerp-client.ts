@@ -29,7 +29,8 @@ import { GrpcConnection } from './grpc-connection.js';
 import type { JsonValue } from './json-value.js';
 import type { ResolvedWorker } from './lookups.js';
 import { Lookups } from './lookups.js';
-import { parseAddress } from './parse-address.js';
+import { readClientTls } from './client-tls.js';
+import { parseServerAddress } from './parse-address.js';
 import { isServiceError, serviceError } from './service-error.js';
 import { StatusError } from './status-error.js';
 import { StreamSubmitter } from './stream-submitter.js';
@@ -44,8 +45,20 @@ const DEFAULT_LOOKUP_TTL_MS = 10_000;
 export const MAX_BATCH_JOBS = 10_000;
 
 export interface ClientOptions {
-  /** `http://host:port`, `host:port` or `host` (port 9000); plain-text HTTP/2. @default 'http://localhost:9000' */
+  /**
+   * `https://host:port` (TLS), or `http://host:port`, `host:port` or `host` (plain-text HTTP/2); the port is 9000 when
+   * left out. @default 'http://localhost:9000'
+   */
   readonly address?: string;
+  /**
+   * https:// only: a PEM file with the CA certificate(s) the server's certificate must chain to, for a private CA.
+   * @default the CAs the system trusts
+   */
+  readonly caFile?: string;
+  /** https:// only: a PEM client certificate, for a server that requires one (mutual TLS); needs keyFile */
+  readonly certFile?: string;
+  /** https:// only: the PEM private key of certFile (without a passphrase) */
+  readonly keyFile?: string;
   /** sent as metadata `jobworkerp-auth` on every call (for a server with AUTH_TOKEN set) */
   readonly authToken?: string;
   /** the deadline of each call in ms (of an enqueue over the shared stream: the wait for its answer); none by default */
@@ -147,6 +160,7 @@ export interface JobSubmitter {
  *
  * ```ts
  * const client = new JobworkerpClient({ address: 'http://127.0.0.1:9000' });
+ * // over TLS, with a private CA: new JobworkerpClient({ address: 'https://jobs.example.com:9000', caFile: 'ca.pem' })
  * const { result } = await client.jobs.enqueue({ worker: 'echo', args: { args: ['hello'] } });
  * ```
  */
@@ -161,8 +175,11 @@ export class JobworkerpClient {
   private readonly submitter: JobSubmitter & { close?(): void };
 
   constructor(options: ClientOptions = {}) {
+    const address = options.address ?? 'http://localhost:9000';
+    const server = parseServerAddress(address);
     this.conn = new GrpcConnection({
-      target: parseAddress(options.address ?? 'http://localhost:9000'),
+      target: server.target,
+      tls: readClientTls(server.tls, options, address),
       authToken: options.authToken,
       callTimeoutMs: options.timeoutMs,
       connectTimeoutMs: options.connectTimeoutMs ?? options.timeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,

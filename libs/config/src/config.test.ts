@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { clientAuthTokenFromEnv } from './client-env.js';
+import { clientAuthTokenFromEnv, clientTlsFilesFromEnv } from './client-env.js';
 import { ConfigError, DEFAULT_CHANNEL, loadConfig } from './config.js';
 
 const load = (env: Record<string, string>) => loadConfig({ env, envFile: false });
@@ -354,5 +354,22 @@ describe('clientAuthTokenFromEnv', () => {
     expect(clientAuthTokenFromEnv({ JOBWORKERP_AUTH_TOKEN: 't0k' })).toBe('t0k');
     expect(clientAuthTokenFromEnv({ JOBWORKERP_AUTH_TOKEN: '' })).toBeUndefined();
     expect(clientAuthTokenFromEnv({})).toBeUndefined();
+  });
+});
+
+describe('clientTlsFilesFromEnv', () => {
+  it('reads JOBWORKERP_CA_FILE, JOBWORKERP_CERT_FILE and JOBWORKERP_KEY_FILE, treating empty as unset', () => {
+    expect(
+      clientTlsFilesFromEnv({
+        JOBWORKERP_CA_FILE: 'ca.pem',
+        JOBWORKERP_CERT_FILE: 'c.pem',
+        JOBWORKERP_KEY_FILE: 'k.pem',
+      }),
+    ).toEqual({ caFile: 'ca.pem', certFile: 'c.pem', keyFile: 'k.pem' });
+    expect(clientTlsFilesFromEnv({ JOBWORKERP_CA_FILE: '' })).toEqual({
+      caFile: undefined,
+      certFile: undefined,
+      keyFile: undefined,
+    });
   });
 });

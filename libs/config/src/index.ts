@@ -10,4 +10,4 @@ export type {
   StorageMode,
   TlsFiles,
 } from './config.js';
-export { CLIENT_AUTH_TOKEN_ENV, clientAuthTokenFromEnv } from './client-env.js';
+export { CLIENT_AUTH_TOKEN_ENV, CLIENT_TLS_ENV, clientAuthTokenFromEnv, clientTlsFilesFromEnv } from './client-env.js';

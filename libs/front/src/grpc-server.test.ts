@@ -4,13 +4,17 @@ import { connect as connectTcp } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client, ServiceDefinition, ServiceError } from '@grpc/grpc-js';
 import { credentials, makeGenericClientConstructor, status } from '@grpc/grpc-js';
-import { afterEach, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { rawUnaryMethod } from '../../../test/support/raw-grpc.js';
+import type { TlsCerts } from '../../../test/support/tls-certs.js';
+import { makeTlsCerts } from '../../../test/support/tls-certs.js';
 import { silentLogger } from '../../core/src/index.js';
 import type { HealthCheckResponse } from '../../proto/src/index.js';
 import { HealthCheckResponse_ServingStatus, HealthClient } from '../../proto/src/index.js';
 import type { GrpcServerOptions } from './grpc-server.js';
 import { GrpcServer } from './grpc-server.js';
+import type { TlsMaterial } from './http/http-listener.js';
 
 const definition: ServiceDefinition = {
   Echo: rawUnaryMethod('/test.Limits/Echo'),
@@ -62,7 +66,7 @@ const NO_LIMITS = {
   maxConnections: 1000,
 };
 
-async function startServer(limits: Partial<typeof NO_LIMITS>): Promise<number> {
+async function startServer(limits: Partial<typeof NO_LIMITS>, tls?: TlsMaterial): Promise<number> {
   const options: GrpcServerOptions = {
     host: '127.0.0.1',
     port: 0,
@@ -72,6 +76,7 @@ async function startServer(limits: Partial<typeof NO_LIMITS>): Promise<number> {
     ...limits,
     services: [{ definition, implementation }],
     logger: silentLogger,
+    tls,
   };
   const server = new GrpcServer(options);
   servers.push(server);
@@ -240,5 +245,43 @@ describe('GrpcServer health statuses', () => {
     expect(watched).toEqual([SERVING, NOT_SERVING, SERVING, NOT_SERVING]);
     watch.cancel();
     await stopping;
+  });
+});
+
+describe('GrpcServer over TLS', () => {
+  let certs: TlsCerts;
+  let material: TlsMaterial;
+  beforeAll(async () => {
+    certs = await makeTlsCerts();
+    material = { cert: readFileSync(certs.serverCert), key: readFileSync(certs.serverKey) };
+  });
+  afterAll(() => certs?.remove());
+
+  const tlsClient = (port: number, withCert: boolean): LimitsClient => {
+    const creds = credentials.createSsl(
+      readFileSync(certs.caCert),
+      withCert ? readFileSync(certs.clientKey) : null,
+      withCert ? readFileSync(certs.clientCert) : null,
+    );
+    const c = new LimitsClient(`localhost:${port}`, creds) as unknown as LimitsClient;
+    clients.push(c);
+    return c;
+  };
+
+  it('serves TLS clients only, and keeps maxConnections (raw sockets count before their handshake)', async () => {
+    const port = await startServer({ maxConnections: 3 }, material);
+    expect(await echo(tlsClient(port, false), 'secret')).toBe('secret');
+    await expect(echo(client(port), 'plain')).rejects.toMatchObject({ code: status.UNAVAILABLE });
+    for (const c of clients.splice(0)) c.close();
+    const held = [await openSocket(port), await openSocket(port), await openSocket(port)];
+    const extra = await openSocket(port);
+    expect(await closesWithin(extra.closed, 10_000)).toBe(true);
+    for (const { closed } of held) expect(await closesWithin(closed, 200)).toBe(false);
+  });
+
+  it('with a client CA, serves only clients with a certificate it signed', async () => {
+    const port = await startServer({}, { ...material, clientCa: readFileSync(certs.caCert) });
+    await expect(echo(tlsClient(port, false), 'anonymous')).rejects.toMatchObject({ code: status.UNAVAILABLE });
+    expect(await echo(tlsClient(port, true), 'known')).toBe('known');
   });
 });

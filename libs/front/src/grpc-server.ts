@@ -8,7 +8,12 @@
  * at most `maxConnections` sockets: it is our own net.Server, whose sockets are handed to grpc-js.
  *
  * A private loopback channel (openLoopback) serves the same services, with the same auth, checks and error mapping,
- * to this process itself: the gRPC-Web/JSON gateway forwards its calls through it.
+ * to this process itself: the gRPC-Web/JSON gateway forwards its calls through it. It is plain text even when the
+ * port speaks TLS: its unix socket sits in a folder only this user can enter.
+ *
+ * TLS (`tls`): the same sockets are handed to a grpc-js TLS server instead, so the limits above hold over TLS too;
+ * with a client CA, clients must present a certificate it signed (mutual TLS). Health and reflection are served on
+ * the same port, over TLS like the rest.
  *
  * Lifecycle: 'created' → start() → 'running' → stop() → 'stopped'. stop() is idempotent.
  */
@@ -23,6 +28,7 @@ import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from '../../core/src/index.js';
 import { authInterceptor } from './auth.js';
+import type { TlsMaterial } from './http/http-listener.js';
 import { withPreEncodedReplies } from './pre-encoded-reply.js';
 import { reflectionDescriptors } from './reflection-descriptors.js';
 import { withCheckedDecoding } from './request-decoding.js';
@@ -51,6 +57,8 @@ export interface GrpcServerOptions {
   readonly maxConnections: number;
   readonly services: readonly ServiceRegistration[];
   readonly logger: Logger;
+  /** serve gRPC over TLS with this material; plain text when absent */
+  readonly tls?: TlsMaterial;
 }
 
 /** grpc-js's value for "no limit" in its timer options (the largest delay a Node timer takes). */
@@ -68,6 +76,7 @@ export class GrpcServer {
   /** the services set NOT_SERVING through setServing */
   private readonly notServing = new Set<string>();
   private listener: NetServer | undefined;
+  /** feeds the loopback channel's connections to grpc-js, in plain text (see openLoopback) */
   private injector: ReturnType<Server['createConnectionInjector']> | undefined;
   private loopback: Promise<{ readonly server: NetServer; readonly dir: string; readonly target: string }> | undefined;
   private stateValue: GrpcServerState = 'created';
@@ -134,8 +143,17 @@ export class GrpcServer {
     if (this.stateValue !== 'created') throw new Error(`cannot start a gRPC server that is ${this.stateValue}`);
     const { host, port } = this.options;
     const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-    const injector = this.server.createConnectionInjector(ServerCredentials.createInsecure());
-    this.injector = injector;
+    const { tls } = this.options;
+    const credentials =
+      tls === undefined
+        ? ServerCredentials.createInsecure()
+        : ServerCredentials.createSsl(
+            tls.clientCa ?? null,
+            [{ private_key: tls.key, cert_chain: tls.cert }],
+            tls.clientCa !== undefined,
+          );
+    const injector = this.server.createConnectionInjector(credentials);
+    this.injector = this.server.createConnectionInjector(ServerCredentials.createInsecure());
     const listener = createServer((socket) => injector.injectConnection(socket));
     listener.maxConnections = this.options.maxConnections;
     let dropped = 0;
@@ -169,7 +187,10 @@ export class GrpcServer {
       );
     }
     this.stateValue = 'running';
-    this.options.logger.info({ address: `${host}:${this.boundPort}` }, 'gRPC server listening');
+    this.options.logger.info(
+      { address: `${host}:${this.boundPort}`, tls: tls === undefined ? 'off' : tls.clientCa ? 'mutual' : 'on' },
+      'gRPC server listening',
+    );
     return this.boundPort;
   }
 
