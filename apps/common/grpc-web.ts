@@ -1,7 +1,6 @@
 import type { Config } from '../../libs/config/src/index.js';
 import type { Logger } from '../../libs/core/src/index.js';
 import type { GrpcServer, GrpcWebGateway, TlsMaterial } from '../../libs/front/src/index.js';
-import { startGrpcWebGateway } from '../../libs/front/src/index.js';
 
 /**
  * With USE_GRPC_WEB=true, the gRPC-Web/JSON gateway on HTTP_ADDR, forwarding to `server` (which must be running);
@@ -18,6 +17,8 @@ export async function startGrpcWeb(
   if (!config.grpc.useGrpcWeb || addr === undefined) return undefined;
   let gateway: GrpcWebGateway;
   try {
+    // loaded only here, so processes without USE_GRPC_WEB never load Connect
+    const { startGrpcWebGateway } = await import('../../libs/front/src/http/grpc-web-gateway.js');
     gateway = await startGrpcWebGateway({
       target: await server.openLoopback(),
       host: addr.host,

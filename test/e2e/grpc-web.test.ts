@@ -14,7 +14,7 @@ import { createClient } from '@connectrpc/connect';
 import { createGrpcWebTransport } from '@connectrpc/connect-node';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { gatewayServices } from '../../libs/front/src/index.js';
+import { gatewayServices } from '../../libs/front/src/http/grpc-web-gateway.js';
 import { ResponseType } from '../../libs/proto/src/index.js';
 import { purgeRedisNamespace } from '../../libs/queue/src/index.js';
 import { tempMariaDatabase } from '../support/mariadb.js';

@@ -24,7 +24,8 @@ export { HttpError, readBody, readJson, sendJson, startHttpListener } from './ht
 export type { HttpHandler, HttpListener, HttpListenerOptions, TlsMaterial } from './http/http-listener.js';
 export { startPoulpeApi } from './http/poulpe/index.js';
 export type { PoulpeApiDeps } from './http/poulpe/index.js';
-export { createGrpcWebHandler, gatewayServices, startGrpcWebGateway } from './http/grpc-web-gateway.js';
+// the gateway's functions are imported from './http/grpc-web-gateway.js' where used, so that Connect loads only in
+// processes that serve gRPC-Web
 export type {
   GrpcWebGateway,
   GrpcWebGatewayOptions,
