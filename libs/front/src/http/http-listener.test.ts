@@ -1,6 +1,11 @@
+import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { afterEach, describe, expect, it } from 'vitest';
+import type { RequestOptions } from 'node:https';
+import { request as httpsRequest } from 'node:https';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import pino from 'pino';
+import type { TlsCerts } from '../../../../test/support/tls-certs.js';
+import { makeTlsCerts } from '../../../../test/support/tls-certs.js';
 import { InvalidArgumentError, NotFoundError } from '../../../core/src/index.js';
 import type { HttpHandler, HttpListener } from './http-listener.js';
 import { HttpError, readJson, sendJson, startHttpListener } from './http-listener.js';
@@ -78,5 +83,57 @@ describe('readBody', () => {
     expect(huge.status).toBe(413);
     // the connection stays usable: the next request on a new socket works as well
     expect(await post(url, '{"ok":true}')).toEqual({ status: 200, json: { got: { ok: true } } });
+  });
+});
+
+describe('startHttpListener over TLS', () => {
+  let certs: TlsCerts;
+  beforeAll(async () => {
+    certs = await makeTlsCerts();
+  }, 120_000);
+  afterAll(() => certs.remove());
+
+  const get = (url: string, options: RequestOptions): Promise<{ status: number; json: unknown }> =>
+    new Promise((resolve, reject) => {
+      const req = httpsRequest(url, options, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, json: JSON.parse(Buffer.concat(chunks).toString()) }),
+        );
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  const hello: HttpHandler = (_req, res) => sendJson(res, 200, { hello: 'tls' });
+
+  it('serves HTTPS with the given certificate, and with a client CA refuses clients without a certificate', async () => {
+    const cert = readFileSync(certs.serverCert);
+    const key = readFileSync(certs.serverKey);
+    const ca = readFileSync(certs.caCert);
+    listener = await startHttpListener({
+      setting: 'T',
+      host: '127.0.0.1',
+      port: 0,
+      handler: hello,
+      logger,
+      tls: { cert, key },
+    });
+    expect(listener.url).toMatch(/^https:\/\//);
+    expect(await get(listener.url, { ca })).toEqual({ status: 200, json: { hello: 'tls' } });
+    await expect(get(listener.url, { ca: readFileSync(certs.otherCaCert) })).rejects.toThrow(/certificate/i);
+    await listener.close();
+
+    listener = await startHttpListener({
+      setting: 'T',
+      host: '127.0.0.1',
+      port: 0,
+      handler: hello,
+      logger,
+      tls: { cert, key, clientCa: ca },
+    });
+    await expect(get(listener.url, { ca })).rejects.toThrow();
+    const withCert = { ca, cert: readFileSync(certs.clientCert), key: readFileSync(certs.clientKey) };
+    expect(await get(listener.url, withCert)).toEqual({ status: 200, json: { hello: 'tls' } });
   });
 });
