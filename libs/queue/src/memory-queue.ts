@@ -106,7 +106,6 @@ export class MemoryQueue implements JobQueue {
   private readonly waitingJobs = new Map<number, { readonly job: Job; readonly channel: Channel }>();
   private readonly leasedJobs = new Map<number, Lease>();
   /** jobs cancelled while claimed, until they leave the queue */
-  private readonly cancelledJobs = new Set<number>();
   private readonly state: MemoryJobStateStore;
   private results: MemoryResultBus | undefined;
   /** the adapters the queue made itself, closed with it */
@@ -243,14 +242,8 @@ export class MemoryQueue implements JobQueue {
       return { state: 'waiting', job: waiting.job };
     }
     if (!this.leasedJobs.has(jobId)) return { state: 'absent' };
-    this.cancelledJobs.add(jobId);
     this.state.announceCancelNow(jobId);
     return { state: 'claimed' };
-  }
-
-  async cancelled(claim: ClaimedJob): Promise<boolean> {
-    this.assertOpen();
-    return this.cancelledJobs.has(claim.job.id);
   }
 
   async renew(claim: ClaimedJob, leaseMs: number): Promise<boolean> {
@@ -334,7 +327,6 @@ export class MemoryQueue implements JobQueue {
     this.channels.clear();
     this.waitingJobs.clear();
     this.leasedJobs.clear();
-    this.cancelledJobs.clear();
     await Promise.all(this.owned.map((adapter) => adapter.close()));
   }
 
@@ -397,7 +389,6 @@ export class MemoryQueue implements JobQueue {
     channel.lanes[laneOf(job.priority)].removeFirst((waiting) => waiting === job);
     channel.waiting -= 1;
     this.waitingJobs.delete(jobId);
-    this.cancelledJobs.delete(jobId);
     this.forgetIfIdle(channel);
     return true;
   }
@@ -406,7 +397,6 @@ export class MemoryQueue implements JobQueue {
   private forget(lease: Lease): void {
     this.countCompletion(lease.channel.name);
     this.endLease(lease);
-    this.cancelledJobs.delete(lease.claim.job.id);
     this.forgetIfIdle(lease.channel);
   }
 

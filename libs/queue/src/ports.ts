@@ -95,12 +95,10 @@ export interface JobQueue {
   /** Marks a claimed job WAIT_RESULT until its claim ends; false when the receipt is dead. */
   markWaitResult(claim: ClaimedJob): Promise<boolean>;
   /**
-   * Cancels a job the queue holds: a waiting job is removed and returned; a claimed job is noted (see cancelled) and
-   * its id told to every JobStateStore.onCancel listener; otherwise absent.
+   * Cancels a job the queue holds: a waiting job is removed and returned; a claimed job has its id told to every
+   * JobStateStore.onCancel listener (the engine running it aborts it); otherwise absent.
    */
   cancel(jobId: number): Promise<CancelOutcome>;
-  /** Whether the claimed job was cancelled (the note lasts until the job leaves the queue). */
-  cancelled(claim: ClaimedJob): Promise<boolean>;
   /**
    * Extends the lease; returns false when the lease was lost (expired and taken over, or the job was removed). A
    * lease that has ended may count as lost before anyone takes the job over (MemoryQueue), or stay valid until then

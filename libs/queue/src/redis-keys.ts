@@ -13,7 +13,6 @@ import { InvalidArgumentError } from '../../core/src/index.js';
  * | `{p:queue}:receipts`                 | hash   | job id → receipt of its live claim                                |
  * | `{p:queue}:seq`                      | string | counter for receipts                                              |
  * | `{p:queue}:wait-result`              | set    | claimed job ids marked WAIT_RESULT                                |
- * | `{p:queue}:cancelled`                | set    | ids of jobs cancelled while claimed                               |
  * | `{p:queue}:status`                   | hash   | job id → JobStatus of an unfinished job not in the queue          |
  * | `{p:queue}:uniq`                     | hash   | uniq key → id of the job holding it; released when final          |
  * | `{p:queue}:results`                  | hash   | job id → JobResult protobuf kept for late listeners               |
@@ -96,10 +95,6 @@ export class RedisKeys {
 
   get waitResult(): string {
     return `${this.queueTag}wait-result`;
-  }
-
-  get cancelledJobs(): string {
-    return `${this.queueTag}cancelled`;
   }
 
   get status(): string {

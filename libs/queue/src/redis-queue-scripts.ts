@@ -7,11 +7,11 @@ import { luaScript } from './redis-lua.js';
  */
 export const enqueueScript = luaScript('queue-enqueue-6');
 export const claimScript = luaScript('queue-claim-9');
-export const completeScript = luaScript('queue-complete-10');
+export const completeScript = luaScript('queue-complete-9');
 export const renewScript = luaScript('queue-renew-2');
 export const releaseScript = luaScript('queue-release-8');
-export const removeScript = luaScript('queue-remove-3');
-export const cancelScript = luaScript('queue-cancel-3');
+export const removeScript = luaScript('queue-remove-2');
+export const cancelScript = luaScript('queue-cancel-2');
 export const statusScript = luaScript('queue-status-3');
 export const statusesScript = luaScript('queue-statuses-3');
 export const markWaitResultScript = luaScript('queue-mark-wait-result-2');

@@ -266,21 +266,13 @@ export class RedisQueue implements JobQueue {
   /** A claimed job's id is published on the cancel channel by the script itself (see queue-cancel-3.lua). */
   async cancel(jobId: number): Promise<CancelOutcome> {
     this.assertOpen();
-    const keys = [this.keys.jobs, this.keys.receipts, this.keys.cancelledJobs];
+    const keys = [this.keys.jobs, this.keys.receipts];
     const reply = redisReply.array(
       await this.connection.run((client) => cancelScript.run(client, keys, [String(jobId), this.keys.cancelChannel])),
     );
     const code = redisReply.number(reply[0]);
     if (code === 1) return { state: 'waiting', job: redisCodec.decodeJobRecord(redisReply.bytes(reply[1])) };
     return code === 2 ? { state: 'claimed' } : { state: 'absent' };
-  }
-
-  async cancelled(claim: ClaimedJob): Promise<boolean> {
-    this.assertOpen();
-    const member = await this.connection.run((client) =>
-      client.sismember(this.keys.cancelledJobs, String(claim.job.id)),
-    );
-    return member === 1;
   }
 
   async renew(claim: ClaimedJob, leaseMs: number): Promise<boolean> {
@@ -310,7 +302,7 @@ export class RedisQueue implements JobQueue {
   /** O(1): only the job's record goes; a claim drops its id from the lane later (see redis-keys.ts). */
   async remove(jobId: number): Promise<boolean> {
     this.assertOpen();
-    const keys = [this.keys.jobs, this.keys.receipts, this.keys.cancelledJobs];
+    const keys = [this.keys.jobs, this.keys.receipts];
     const removed = await this.connection.run((client) => removeScript.run(client, keys, [String(jobId)]));
     return redisReply.number(removed) === 1;
   }
@@ -521,7 +513,6 @@ export class RedisQueue implements JobQueue {
       this.keys.jobs,
       this.keys.receipts,
       this.keys.waitResult,
-      this.keys.cancelledJobs,
       this.keys.status,
       this.keys.uniq,
       this.keys.results,

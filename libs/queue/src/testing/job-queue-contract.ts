@@ -533,12 +533,11 @@ export function jobQueueContract(name: string, make: JobQueueFactory): void {
     });
 
     describe('cancel', () => {
-      it('removes and returns a waiting job; notes and announces a claimed one; absent otherwise', async () => {
+      it('removes and returns a waiting job; announces a claimed one; absent otherwise', async () => {
         const heard: number[] = [];
         const unsubscribe = await state().onCancel((jobId) => heard.push(jobId));
         await enqueueAll([testJob(1), testJob(2)]);
         const [claim] = await claimNow(1);
-        expect(await queue.cancelled(claim!)).toBe(false);
 
         expect(await queue.cancel(2)).toEqual({ state: 'waiting', job: testJob(2) });
         expect(await queue.find(2)).toBeUndefined();
@@ -547,16 +546,11 @@ export function jobQueueContract(name: string, make: JobQueueFactory): void {
         expect(await queue.cancel(1)).toEqual({ state: 'claimed' });
         await waitUntil(() => heard.includes(1), 'the cancellation of the claimed job');
         expect(heard).toEqual([1]);
-        expect(await queue.cancelled(claim!)).toBe(true);
         expect(await queue.status(1)).toBe(JobStatus.RUNNING);
 
         expect(await queue.cancel(3)).toEqual({ state: 'absent' });
         await queue.ack(claim!);
         expect(await queue.cancel(1)).toEqual({ state: 'absent' });
-        // the note left with the job
-        await queue.enqueue(testJob(1), channel);
-        const [again] = await claimNow(1);
-        expect(await queue.cancelled(again!)).toBe(false);
         await unsubscribe();
       });
     });

@@ -1,8 +1,8 @@
 -- Ends claimed jobs whose receipt is still live (an ack, or a job's last step), each atomically with what follows
 -- from it; a dead receipt (another consumer owns the job now) changes nothing.
 -- Counts the claims it ends in the channel's completion buckets (see completion-rate.ts): one HINCRBY per call.
--- KEYS: leases (of the channel), jobs, receipts, wait-result, cancelled, status, uniq, results, results expiry,
--- completion buckets (of the channel).
+-- KEYS: leases (of the channel), jobs, receipts, wait-result, status, uniq, results, results expiry, completion
+-- buckets (of the channel).
 -- ARGV: keepMs, the job result channel prefix, the worker result channel prefix, the PENDING status, the bucket
 -- length (ms), the buckets in the window, then per claim
 -- (id, receipt, what, uniq key or '', worker id, result, keep), where `what` is
@@ -34,7 +34,7 @@ for i, id in ipairs(ids) do
       statuses[#statuses + 1] = pending
     elseif what == 'f' then
       gone[#gone + 1] = id
-      if uniq ~= '' and redis.call('HGET', KEYS[7], uniq) == id then redis.call('HDEL', KEYS[7], uniq) end
+      if uniq ~= '' and redis.call('HGET', KEYS[6], uniq) == id then redis.call('HDEL', KEYS[6], uniq) end
     end
     local result, keep = ARGV[at + 5], ARGV[at + 6]
     if keep ~= '' then
@@ -55,29 +55,28 @@ if #done > 0 then
   redis.call('ZREM', KEYS[1], unpack(done))
   redis.call('HDEL', KEYS[2], unpack(done))
   redis.call('SREM', KEYS[4], unpack(done))
-  redis.call('SREM', KEYS[5], unpack(done))
-  if #statuses > 0 then redis.call('HSET', KEYS[6], unpack(statuses)) end
-  if #gone > 0 then redis.call('HDEL', KEYS[6], unpack(gone)) end
+  if #statuses > 0 then redis.call('HSET', KEYS[5], unpack(statuses)) end
+  if #gone > 0 then redis.call('HDEL', KEYS[5], unpack(gone)) end
   now = now or now_ms()
   local bucket = math.floor(now / bucket_ms)
-  if redis.call('HINCRBY', KEYS[10], int(bucket), #done) == #done then
+  if redis.call('HINCRBY', KEYS[9], int(bucket), #done) == #done then
     -- a new bucket: drop those that left the window; the hash goes once the channel is idle for a whole window
     local old = {}
-    for _, field in ipairs(redis.call('HKEYS', KEYS[10])) do
+    for _, field in ipairs(redis.call('HKEYS', KEYS[9])) do
       if tonumber(field) <= bucket - window then old[#old + 1] = field end
     end
-    if #old > 0 then redis.call('HDEL', KEYS[10], unpack(old)) end
-    redis.call('PEXPIRE', KEYS[10], int(bucket_ms * (window + 1)))
+    if #old > 0 then redis.call('HDEL', KEYS[9], unpack(old)) end
+    redis.call('PEXPIRE', KEYS[9], int(bucket_ms * (window + 1)))
   end
 end
 if #kept > 0 then
   -- drops a few expired results each time, more than it adds, so the kept results do not grow past keepMs
-  local expired = redis.call('ZRANGEBYSCORE', KEYS[9], '-inf', int(now), 'LIMIT', 0, #kept + 16)
+  local expired = redis.call('ZRANGEBYSCORE', KEYS[8], '-inf', int(now), 'LIMIT', 0, #kept + 16)
   if #expired > 0 then
-    redis.call('HDEL', KEYS[8], unpack(expired))
-    redis.call('ZREM', KEYS[9], unpack(expired))
+    redis.call('HDEL', KEYS[7], unpack(expired))
+    redis.call('ZREM', KEYS[8], unpack(expired))
   end
-  redis.call('HSET', KEYS[8], unpack(kept))
-  redis.call('ZADD', KEYS[9], unpack(expiries))
+  redis.call('HSET', KEYS[7], unpack(kept))
+  redis.call('ZADD', KEYS[8], unpack(expiries))
 end
 return codes
