@@ -11,9 +11,9 @@
  * HEAD works like GET; other methods get 405, other paths 404. Bodies are JSON; a report carries addresses and
  * error messages, never a password (the checks' errors are redacted where they are made).
  */
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { createServer } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../../libs/core/src/index.js';
+import { startHttpListener } from '../../libs/front/src/index.js';
 import type { HealthReport } from './health-monitor.js';
 
 export interface HealthEndpointOptions {
@@ -40,30 +40,16 @@ const REQUEST_TIMEOUT_MS = 5000;
 const MAX_CONNECTIONS = 64;
 
 export async function startHealthEndpoint(options: HealthEndpointOptions): Promise<HealthEndpoint> {
-  const server = createServer((req, res) => answer(req, res, options.report));
-  server.requestTimeout = REQUEST_TIMEOUT_MS;
-  server.headersTimeout = REQUEST_TIMEOUT_MS;
-  server.maxConnections = MAX_CONNECTIONS;
-  const { host } = options;
-  const port = await new Promise<number>((resolve, reject) => {
-    const failed = (err: Error): void => {
-      const address = host.includes(':') ? `[${host}]:${options.port}` : `${host}:${options.port}`;
-      reject(new Error(`cannot listen on ${address} (HEALTH_ADDR): ${err.message}`));
-    };
-    server.once('error', failed);
-    server.listen({ host, port: options.port }, () => {
-      server.off('error', failed);
-      const bound = server.address();
-      resolve(typeof bound === 'object' && bound !== null ? bound.port : options.port);
-    });
+  const listener = await startHttpListener({
+    setting: 'HEALTH_ADDR',
+    host: options.host,
+    port: options.port,
+    handler: (req, res) => answer(req, res, options.report),
+    logger: options.logger,
+    maxConnections: MAX_CONNECTIONS,
+    requestTimeoutMs: REQUEST_TIMEOUT_MS,
   });
-  server.on('error', (err) => options.logger.error({ err }, 'the health endpoint failed'));
-  let closing: Promise<void> | undefined;
-  return {
-    port,
-    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
-    close: () => (closing ??= closeServer(server)),
-  };
+  return { port: listener.port, url: listener.url, close: () => listener.close() };
 }
 
 function answer(req: IncomingMessage, res: ServerResponse, report: () => HealthReport): void {
@@ -106,11 +92,4 @@ function send(req: IncomingMessage, res: ServerResponse, code: number, body: obj
     'Cache-Control': 'no-store',
   });
   res.end(req.method === 'HEAD' ? undefined : text);
-}
-
-function closeServer(server: Server): Promise<void> {
-  return new Promise<void>((resolve) => {
-    server.close(() => resolve());
-    server.closeAllConnections();
-  });
 }

@@ -3,9 +3,9 @@
  * process's metrics in the text exposition format. HEAD works like GET; other methods get 405, other paths 404.
  * It is separate from the health endpoint so each can be exposed (or not) on its own network.
  */
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { createServer } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../../libs/core/src/index.js';
+import { startHttpListener } from '../../libs/front/src/index.js';
 import type { ProcessMetrics } from './metrics.js';
 
 export interface MetricsEndpointOptions {
@@ -31,30 +31,16 @@ const REQUEST_TIMEOUT_MS = 5000;
 const MAX_CONNECTIONS = 32;
 
 export async function startMetricsEndpoint(options: MetricsEndpointOptions): Promise<MetricsEndpoint> {
-  const server = createServer((req, res) => answer(req, res, options));
-  server.requestTimeout = REQUEST_TIMEOUT_MS;
-  server.headersTimeout = REQUEST_TIMEOUT_MS;
-  server.maxConnections = MAX_CONNECTIONS;
-  const { host } = options;
-  const port = await new Promise<number>((resolve, reject) => {
-    const failed = (err: Error): void => {
-      const address = host.includes(':') ? `[${host}]:${options.port}` : `${host}:${options.port}`;
-      reject(new Error(`cannot listen on ${address} (METRICS_ADDR): ${err.message}`));
-    };
-    server.once('error', failed);
-    server.listen({ host, port: options.port }, () => {
-      server.off('error', failed);
-      const bound = server.address();
-      resolve(typeof bound === 'object' && bound !== null ? bound.port : options.port);
-    });
+  const listener = await startHttpListener({
+    setting: 'METRICS_ADDR',
+    host: options.host,
+    port: options.port,
+    handler: (req, res) => answer(req, res, options),
+    logger: options.logger,
+    maxConnections: MAX_CONNECTIONS,
+    requestTimeoutMs: REQUEST_TIMEOUT_MS,
   });
-  server.on('error', (err) => options.logger.error({ err }, 'the metrics endpoint failed'));
-  let closing: Promise<void> | undefined;
-  return {
-    port,
-    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}/metrics`,
-    close: () => (closing ??= closeServer(server)),
-  };
+  return { port: listener.port, url: `${listener.url}/metrics`, close: () => listener.close() };
 }
 
 function answer(req: IncomingMessage, res: ServerResponse, options: MetricsEndpointOptions): void {
@@ -84,11 +70,4 @@ function send(req: IncomingMessage, res: ServerResponse, code: number, type: str
     'Cache-Control': 'no-store',
   });
   res.end(req.method === 'HEAD' ? undefined : text);
-}
-
-function closeServer(server: Server): Promise<void> {
-  return new Promise<void>((resolve) => {
-    server.close(() => resolve());
-    server.closeAllConnections();
-  });
 }

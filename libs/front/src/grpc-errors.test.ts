@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import type { Logger, Worker } from '../../core/src/index.js';
 import { InvalidArgumentError, MAX_ECHOED_CHARS, quote } from '../../core/src/index.js';
 import { Code, ConnectError } from '@connectrpc/connect';
-import { connectErrorOf, MAX_STATUS_DETAILS_CHARS, toServiceError } from './grpc-errors.js';
+import { MAX_STATUS_DETAILS_CHARS, toServiceError } from './grpc-errors.js';
+import { connectErrorOf } from './http/connect-errors.js';
 import { callSignal, WorkerResolver } from './job-context.js';
 
 interface Logged {

@@ -28,7 +28,7 @@ import type { Logger } from '../../../core/src/index.js';
 import { clip } from '../../../core/src/index.js';
 import { fileDescriptorSetBase64 } from '../../../proto/src/index.js';
 import { AUTH_METADATA_KEY } from '../auth.js';
-import { connectErrorOf } from '../grpc-errors.js';
+import { connectErrorOf } from './connect-errors.js';
 import type { HttpHandler, HttpListener, TlsMaterial } from './http-listener.js';
 import { startHttpListener } from './http-listener.js';
 

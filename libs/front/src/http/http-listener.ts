@@ -83,6 +83,8 @@ export async function startHttpListener(options: HttpListenerOptions): Promise<H
         );
   server.maxConnections = options.maxConnections ?? 1000;
   server.requestTimeout = options.requestTimeoutMs ?? 300_000;
+  // the headers must arrive within the request's own limit too (Node's default, 60 s, may be longer)
+  if (server.requestTimeout > 0) server.headersTimeout = Math.min(server.headersTimeout, server.requestTimeout);
   server.on('clientError', (err, socket) => {
     logger.debug({ err, setting }, 'a bad HTTP request was dropped');
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
